@@ -1,0 +1,227 @@
+"""The `cg` command line. It reads input and options, calls cgcli.api, prints; no math here."""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__, api
+from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, CgError
+
+EPILOG = """\
+Examples:
+
+  cg grad "(x+y)**2" --x 1 --y 2
+
+  cg grad "1/(1+exp(-(w0*x0+w1*x1+w2)))" --w0 2 --x0 -1 --w1 -3 --x1 -2 --w2 -3 --format json
+
+  echo "a = x*y; a + sin(a)" | cg grad - --x 1 --y pi/4 --format plain
+
+Exit codes: 0 ok; 2 bad usage or input; 3 the value or a printed gradient is not finite
+(the output is still printed).
+"""
+
+app = typer.Typer(
+    help="cg: gradients of expressions by backprop over a computation graph.",
+    epilog=EPILOG,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+# Bindings such as --x 1 are not options typer knows: they arrive as extra arguments.
+BINDINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+_NAME = re.compile(r"[^\W\d]\w*\Z")
+
+
+class Format(str, Enum):
+    tree = "tree"
+    json = "json"
+    plain = "plain"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """cg: gradients of expressions by backprop over a computation graph."""
+
+
+# ---------------------------------------------------------------------------
+# reading the input
+
+
+def _read_source(exprs: list[str], file: Optional[Path]) -> str:
+    if file is not None:
+        if exprs:
+            raise CgError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})")
+        try:
+            return _decode(Path(file).read_bytes())
+        except OSError as e:
+            raise CgError(f"cannot read {file}: {e.strerror}") from None
+    if not exprs:
+        raise CgError("no expression given: cg grad EXPR [--x VALUE ...] (EXPR '-' reads standard input)")
+    if len(exprs) > 1:
+        raise CgError(f"more than one expression: {' '.join(exprs)!r}; quote the expression")
+    if exprs[0] == "-":
+        return _decode(sys.stdin.buffer.read())
+    return exprs[0]
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        shown = data.decode("utf-8", errors="replace")
+        raise CgError("the input is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
+
+
+def _split_bindings(args: list[str], var: list[str], known: list[str]):
+    """Separate `--name value` / `--name=value` bindings from the expression arguments."""
+    exprs, bindings = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("--") and len(arg) > 2:
+            name, eq, value = arg[2:].partition("=")
+            if not _NAME.match(name):
+                raise CgError(f"unknown option {arg}{_did_you_mean('--' + name, known)}")
+            if not eq:
+                if i + 1 >= len(args):
+                    raise CgError(f"{arg} needs a value: {arg} VALUE")
+                i += 1
+                value = args[i]
+            bindings.append((name, value, arg))
+        else:
+            exprs.append(arg)
+        i += 1
+    for item in var:
+        name, eq, value = item.partition("=")
+        if not eq or not _NAME.match(name.strip()):
+            raise CgError(f"-v/--var takes NAME=VALUE, got {item!r}")
+        bindings.append((name.strip(), value, f"--var {name.strip()}"))
+    return exprs, bindings
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _bind(bindings, known: list[str]) -> dict[str, float]:
+    env: dict[str, float] = {}
+    for name, value, spelled in bindings:
+        if name in env:
+            raise CgError(f"{name} is bound twice ({spelled} {value})")
+        try:
+            env[name] = api.constant(value)
+        except CgError as e:
+            hint = _did_you_mean(spelled.split("=")[0], known)
+            hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
+            raise CgError(f"{spelled}: {e.message}{hint}", e.source, e.pos) from None
+    return env
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        typer.echo(f"cg: warning: {message}", err=True)
+
+
+def _fail(error: CgError) -> typer.Exit:
+    typer.echo(error.render(), err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _options_of(ctx: typer.Context) -> list[str]:
+    return [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+ExprArg = typer.Argument(None, metavar="EXPR", help="The expression; '-' reads it from standard input.", show_default=False)
+VarOpt = typer.Option([], "--var", "-v", metavar="NAME=VALUE", help="Bind a variable (works for any name).")
+FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a file.", show_default=False)
+FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json or plain.")
+
+
+def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
+    known = _options_of(ctx)
+    try:
+        exprs, bindings = _split_bindings(([expr] if expr is not None else []) + list(ctx.args), var, known)
+        source = _read_source(exprs, file)
+        graph = api.parse(source)
+        env = _bind(bindings, known)
+        if with_grad:
+            names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+            result = api.grad(graph, env, wrt=names)
+        else:
+            result = api.evaluate(graph, env)
+    except CgError as e:
+        raise _fail(e) from None
+    _warn(result.warnings)
+    from . import render
+
+    out = sys.stdout
+    if fmt is Format.json:
+        render.write_json(result, out, nodes=nodes)
+    elif fmt is Format.plain:
+        render.write_plain(result, out)
+    else:
+        render.write_tree(result, out)
+    reported = [result.value, *result.gradients.values()]
+    if not all(v - v == 0 for v in reported):
+        raise typer.Exit(EXIT_NOT_FINITE)
+
+
+@app.command(context_settings=BINDINGS, epilog=EPILOG)
+def grad(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    var: List[str] = VarOpt,
+    file: Optional[Path] = FileOpt,
+    format: Format = FormatOpt,
+    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="Print only these gradients."),
+    nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
+) -> None:
+    """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE."""
+    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True)
+
+
+@app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
+def eval_(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    var: List[str] = VarOpt,
+    file: Optional[Path] = FileOpt,
+    format: Format = FormatOpt,
+    nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
+) -> None:
+    """Value of EXPR (the forward pass only)."""
+    _run(ctx, expr, var, file, format, None, nodes, with_grad=False)
+
+
+@app.command()
+def functions() -> None:
+    """Every function and operator, with its local gradients and the convention at kinks."""
+    from . import render
+
+    render.write_functions(sys.stdout)
+
+
+def run() -> None:
+    """Entry point of the `cg` script."""
+    app(prog_name="cg")

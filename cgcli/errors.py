@@ -1,0 +1,55 @@
+"""Errors a user can cause, each pointing at the place in their input."""
+
+from __future__ import annotations
+
+# Exit codes, documented in the README and in `cg --help`.
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_NOT_FINITE = 3
+
+_WINDOW = 72  # characters of a long input line shown around the caret
+
+
+class CgError(Exception):
+    """Bad input: a message, and optionally the text and the offset it is about."""
+
+    def __init__(self, message: str, source: str | None = None, pos: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.pos = pos
+
+    def render(self) -> str:
+        """One line saying what is wrong, then the input line with a caret under the spot."""
+        lines = [f"cg: error: {self.message}"]
+        if self.source is not None and self.pos is not None:
+            lines += caret_lines(self.source, self.pos)
+        return "\n".join(lines)
+
+
+def caret_lines(source: str, pos: int) -> list[str]:
+    """The line of `source` holding offset `pos` and a caret under it.
+
+    `pos` may equal len(source): the caret then stands just after the end.
+    Long lines are cut to a window around the caret; unprintable characters
+    are shown as '?' so that the caret stays aligned.
+    """
+    pos = max(0, min(pos, len(source)))
+    start = source.rfind("\n", 0, pos) + 1
+    end = source.find("\n", pos)
+    end = len(source) if end == -1 else end
+    line, col = source[start:end], pos - start
+    prefix = ""
+    if start or end < len(source):
+        prefix = f"line {source.count(chr(10), 0, start) + 1}: "
+    left = ""
+    if len(line) > _WINDOW:
+        lo = max(0, col - _WINDOW // 2)
+        hi = lo + _WINDOW
+        left = "…" if lo else ""
+        right = "…" if hi < len(line) else ""
+        line, col = line[lo:hi] + right, col - lo
+    shown = "".join(ch if ch.isprintable() else "?" for ch in line)
+    indent = "  " + prefix + left
+    return [indent + shown, " " * len(indent) + " " * col + "^"]

@@ -1,0 +1,111 @@
+"""The computation graph: a DAG of gates, stored in topological order.
+
+Nodes are created children first, so the list order is already a
+topological order: the forward pass walks it front to back, backprop back
+to front. Identical subexpressions are one node (`sin(x)*y + sin(x)*z`
+computes sin(x) once), and so is every use of a variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_TEXT_LIMIT = 120  # characters of a node's source text shown before eliding the middle
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    id: int
+    op: str  # "var", "const", or a key of ops.OPS
+    inputs: tuple[int, ...] = ()
+    value: float | None = None  # for "const"
+    name: str | None = None  # the variable's name, or the statement that named this node
+    start: int = 0  # span of the source text this node came from
+    end: int = 0
+    needs_grad: bool = False  # depends on some variable
+
+
+@dataclass(eq=False)
+class Graph:
+    source: str
+    nodes: list[Node] = field(default_factory=list)
+    output: int = -1
+    variables: dict[str, int] = field(default_factory=dict)  # name → node id, in order of first use
+    warnings: list[str] = field(default_factory=list)  # said on stderr, never fatal
+
+    def text(self, node: Node, limit: int | None = _TEXT_LIMIT) -> str:
+        """The source text a node came from; the middle is elided past `limit` characters."""
+        if limit is not None and node.end - node.start > limit:
+            half = limit // 2
+            return self.source[node.start : node.start + half] + " … " + self.source[node.end - half : node.end]
+        return self.source[node.start : node.end]
+
+    def consumers(self) -> list[list[int]]:
+        """For each node, the ids of the gates that take it as an input."""
+        out: list[list[int]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for i in node.inputs:
+                out[i].append(node.id)
+        return out
+
+
+class GraphBuilder:
+    """Builds a Graph node by node, sharing identical subexpressions."""
+
+    def __init__(self, source: str):
+        self.graph = Graph(source)
+        self._shared: dict[tuple, int] = {}
+
+    def _add(self, key: tuple, op: str, start: int, end: int, **fields) -> int:
+        found = self._shared.get(key)
+        if found is not None:
+            return found
+        nodes = self.graph.nodes
+        node = Node(len(nodes), op, start=start, end=end, **fields)
+        nodes.append(node)
+        self._shared[key] = node.id
+        return node.id
+
+    def var(self, name: str, start: int, end: int) -> int:
+        i = self._add(("var", name), "var", start, end, name=name, needs_grad=True)
+        self.graph.variables.setdefault(name, i)
+        return i
+
+    def const(self, value: float, start: int, end: int) -> int:
+        # repr tells 0.0 from -0.0 and keeps nan apart from itself
+        return self._add(("const", repr(value)), "const", start, end, value=value)
+
+    def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
+        nodes = self.graph.nodes
+        needs = any(nodes[i].needs_grad for i in inputs)
+        return self._add((op, inputs), op, start, end, inputs=inputs, needs_grad=needs)
+
+    def label(self, node_id: int, name: str) -> None:
+        node = self.graph.nodes[node_id]
+        if node.name is None:
+            node.name = name
+
+    def finish(self, output: int) -> Graph:
+        """Keep only the nodes the output depends on, renumbered in the same order."""
+        graph = self.graph
+        keep = [False] * len(graph.nodes)
+        keep[output] = True
+        for node in reversed(graph.nodes):  # consumers come after their inputs
+            if keep[node.id]:
+                for i in node.inputs:
+                    keep[i] = True
+        if all(keep):
+            graph.output = output
+            return graph
+        new_id = {}
+        nodes = []
+        for node in graph.nodes:
+            if keep[node.id]:
+                new_id[node.id] = len(nodes)
+                node.id = len(nodes)
+                node.inputs = tuple(new_id[i] for i in node.inputs)
+                nodes.append(node)
+        graph.nodes = nodes
+        graph.output = new_id[output]
+        graph.variables = {n: new_id[i] for n, i in graph.variables.items() if i in new_id}
+        return graph

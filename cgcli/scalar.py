@@ -1,0 +1,149 @@
+"""Forward functions on Python floats with IEEE float64 results.
+
+Python's math module raises where IEEE arithmetic returns a value
+(math.log(0) raises, numpy gives -inf) and Python's ** can return a complex
+number. Every function here returns the float numpy would return instead:
+nan for a domain error, ±inf for a pole or an overflow. One function per op
+of cgcli/ops.py, under the op's name. Importing numpy costs more than the
+whole one-shot command, so single points are computed here.
+"""
+
+from __future__ import annotations
+
+import math
+
+inf = math.inf
+nan = math.nan
+
+
+all_finite = math.isfinite
+
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and y % 2 == 1
+
+
+def _guard(f, pole=None, overflow=None):
+    """Wrap a math function: ValueError → the pole's value or nan; OverflowError → overflow(x)."""
+
+    def safe(x: float) -> float:
+        try:
+            return f(x)
+        except ValueError:
+            return pole.get(x, nan) if pole else nan
+        except OverflowError:
+            return overflow(x) if overflow else math.copysign(inf, x)
+
+    safe.__name__ = f.__name__
+    return safe
+
+
+def add(x, y):
+    return x + y
+
+
+def sub(x, y):
+    return x - y
+
+
+def mul(x, y):
+    return x * y
+
+
+def neg(x):
+    return -x
+
+
+def div(x, y):
+    try:
+        return x / y
+    except ZeroDivisionError:
+        if x == 0 or x != x:
+            return nan
+        return math.copysign(inf, x) * math.copysign(1.0, y)
+
+
+def pow(x, y):  # noqa: A001 - the op's name
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return -inf if x < 0 and _is_odd_integer(y) else inf
+    except ValueError:
+        if x == 0:  # 0 ** negative: a pole
+            return -inf if math.copysign(1.0, x) < 0 and _is_odd_integer(y) else inf
+        return nan  # negative ** non-integer: never complex
+
+
+def xlogy(x, y):
+    if x == 0 and y == y:
+        return 0.0
+    return x * log(y)
+
+
+def sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)  # x < 0 or nan
+    return z / (1.0 + z)
+
+
+def softplus(x):
+    if x != x:
+        return x
+    return (x if x > 0 else 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def relu(x):
+    return x if not x <= 0 else 0.0  # keeps nan
+
+
+def sign(x):
+    if x > 0:
+        return 1.0
+    if x < 0:
+        return -1.0
+    return x if x != x else 0.0
+
+
+def _integral(f):
+    return lambda x: float(f(x)) if math.isfinite(x) else x
+
+
+def max(x, y):  # noqa: A001
+    if x != x or y != y:
+        return nan
+    return x if x >= y else y
+
+
+def min(x, y):  # noqa: A001
+    if x != x or y != y:
+        return nan
+    return x if x <= y else y
+
+
+exp = _guard(math.exp, overflow=lambda x: inf)
+exp2 = _guard(math.exp2, overflow=lambda x: inf)
+expm1 = _guard(math.expm1, overflow=lambda x: inf)
+log = _guard(math.log, pole={0.0: -inf})
+log2 = _guard(math.log2, pole={0.0: -inf})
+log10 = _guard(math.log10, pole={0.0: -inf})
+log1p = _guard(math.log1p, pole={-1.0: -inf})
+sqrt = _guard(math.sqrt)
+cbrt = math.cbrt
+sin = _guard(math.sin)
+cos = _guard(math.cos)
+tan = _guard(math.tan)
+asin = _guard(math.asin)
+acos = _guard(math.acos)
+atan = math.atan
+atan2 = math.atan2
+sinh = _guard(math.sinh)
+cosh = _guard(math.cosh, overflow=lambda x: inf)
+tanh = math.tanh
+asinh = math.asinh
+acosh = _guard(math.acosh)
+atanh = _guard(math.atanh, pole={1.0: inf, -1.0: -inf})
+abs = math.fabs  # noqa: A001
+floor = _integral(math.floor)
+ceil = _integral(math.ceil)
+hypot = math.hypot
