@@ -222,6 +222,17 @@ def functions() -> None:
     render.write_functions(sys.stdout)
 
 
+@app.command()
+def grammar() -> None:
+    """Print the grammar of cg's language (the Lark file the parser is generated from)."""
+    from importlib.resources import files
+
+    packaged = files("cgcli") / "grammar" / "cg.lark"  # in an installed wheel
+    source_tree = Path(__file__).resolve().parent.parent / "grammar" / "cg.lark"  # in a checkout
+    path = packaged if packaged.is_file() else source_tree
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
 def run() -> None:
     """Entry point of the `cg` script."""
     app(prog_name="cg")

@@ -68,6 +68,8 @@ class GraphMaker:
         self.build = GraphBuilder(source)
         self.scope: dict[str, int] = {}  # statement names bound so far
         self.statements: list[tuple[str, object]] = []  # name, node
+        self.used: set[int] = set()  # statements whose name was used after them
+        self.statement_of: dict[str, int] = {}  # name → its latest statement
 
     # leaves
     def number(self, c):
@@ -78,6 +80,7 @@ class GraphMaker:
         (tok,) = c
         start, end = tok.start_pos, tok.end_pos
         if tok in self.scope:
+            self.used.add(self.statement_of[tok])
             return Ref(self.scope[tok], start, end)
         if tok in CONSTANTS:
             node = self.build.const(CONSTANTS[tok], start, end)
@@ -136,6 +139,7 @@ class GraphMaker:
     def assign(self, c):
         tok, _, value = c
         self.scope[str(tok)] = value.node
+        self.statement_of[str(tok)] = len(self.statements)
         self.build.label(value.node, str(tok))
         self.statements.append((str(tok), self.build.graph.nodes[value.node]))
         return None
@@ -144,8 +148,8 @@ class GraphMaker:
         result = [r for r in c if isinstance(r, Ref)][-1]
         graph = self.build.finish(result.node)
         kept = {id(n) for n in graph.nodes}
-        for name, node in self.statements:
-            if id(node) not in kept:
+        for i, (name, node) in enumerate(self.statements):
+            if id(node) not in kept or i not in self.used:
                 graph.warnings.append(f"statement '{name}' is not used by the result")
         return graph
 

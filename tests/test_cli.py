@@ -1,0 +1,202 @@
+"""The command line: exact output of each format, bindings, exit codes; cross-checked with the API."""
+
+import json
+import math
+
+import pytest
+
+from cgcli import __version__, grad
+from conftest import run_bin, run_cli
+
+
+def test_grad_tree_shows_every_node(cg):
+    code, out, err = cg(["grad", "(x+y)**2", "--x", "1", "--y", "2"], env={"NO_COLOR": "1"})
+    assert (code, err) == (0, "")
+    assert out == (
+        "f = 9\n"
+        "└── pow  (x+y)**2 = 9   grad 1   #4\n"
+        "    ├── add  x+y = 3   grad 6   #2\n"
+        "    │   ├── x = 1   grad 6   #0\n"
+        "    │   └── y = 2   grad 6   #1\n"
+        "    └── 2   #3\n"
+        "∂f/∂x = 6\n"
+        "∂f/∂y = 6\n"
+    )
+    assert "\x1b[" not in out  # no colour codes when NO_COLOR is set or stdout is not a terminal
+
+
+def test_tree_shows_a_shared_node_once_then_as_reference():
+    code, out, err = run_cli(["grad", "a = x+y; a*a + a", "--x", "1", "--y", "2"])
+    assert code == 0
+    assert out.count("add  a = x+y = 3") == 1
+    assert "↑ #2 x+y (shared, shown above)" in out
+
+
+def test_tree_on_an_ascii_terminal():
+    code, out, err = run_bin(["grad", "θ*(x+y)", "--x", "1", "--y", "2", "-v", "θ=3"], env={"PYTHONIOENCODING": "ascii"})
+    assert code == 0, err
+    out.encode("ascii")  # nothing outside ASCII
+    assert "df/dx = 3" in out and "+-- " in out or "`-- " in out
+    assert "\\u03b8" in out  # the user's name is escaped, not dropped
+
+
+def test_tree_prints_user_text_as_typed_not_as_markup():
+    code, out, err = run_cli(["grad", "-"], input="(x # [x] and [bold]y[/bold]\n + 1)", env={"NO_COLOR": "1"})
+    assert code == 2 or "[x] and [bold]y[/bold]" in out
+    code, out, err = run_cli(["grad", "-", "--x", "1"], input="(x # [x] and [bold]y[/bold]\n + 1)")
+    assert code == 0 and "[x] and [bold]y[/bold]" in out
+
+
+def test_json_format_matches_the_api(cg):
+    code, out, err = cg(["grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--w0", "2", "--x0", "-1", "--w1", "-3", "--x1", "-2", "--w2", "-3", "--format", "json"])
+    assert code == 0
+    data = json.loads(out)
+    r = grad("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
+    assert data["value"] == r.value
+    assert data["grad"] == r.gradients  # floats round-trip exactly
+    assert list(data["grad"]) == ["w0", "x0", "w1", "x1", "w2"]
+    assert len(data["nodes"]) == len(r.graph.nodes)
+    for entry, node in zip(data["nodes"], r.graph.nodes):
+        assert set(entry) >= {"id", "op", "name", "text", "value", "grad", "inputs"}
+        assert entry["id"] == node.id and entry["inputs"] == list(node.inputs)
+        assert entry["value"] == r.values[node.id]
+    root = data["nodes"][-1]
+    assert (root["op"], root["text"], root["grad"]) == ("div", "1/(1+exp(-(w0*x0+w1*x1+w2)))", 1.0)
+
+
+def test_json_no_nodes_and_nonfinite_as_strings(cg):
+    code, out, err = cg(["grad", "sqrt(x) + log(y)", "--x", "0", "--y", "-1", "--format", "json", "--no-nodes"])
+    assert code == 3
+    data = json.loads(out)
+    assert "nodes" not in data
+    assert data["value"] == "nan"
+    assert data["grad"] == {"x": "inf", "y": -1.0}
+
+    def reject(token):
+        raise AssertionError(f"bare {token} in JSON")
+
+    json.loads(out, parse_constant=reject)  # strict JSON: no NaN or Infinity tokens
+
+
+def test_plain_format_full_precision(cg):
+    code, out, err = cg(["grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--w0", "2", "--x0", "-1", "--w1", "-3", "--x1", "-2", "--w2", "-3", "--format", "plain"])
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "0.7310585786300049"
+    assert [line.split()[0] for line in lines[1:]] == ["w0", "x0", "w1", "x1", "w2"]
+    r = grad("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
+    assert [float(line.split()[1]) for line in lines[1:]] == list(r.gradients.values())
+
+
+@pytest.mark.parametrize(
+    "bindings",
+    [
+        ["--x", "1", "--y", "2"],
+        ["--x=1", "--y=2"],
+        ["-v", "x=1", "--var", "y=2"],
+        ["--x", "0.5+0.5", "--y", "4/2"],
+        ["--x", "1e0", "--y", "2.0E+0"],
+    ],
+)
+def test_binding_spellings(cg, bindings):
+    code, out, err = cg(["grad", "(x+y)**2", *bindings, "--format", "plain"])
+    assert (code, out, err) == (0, "9\nx 6\ny 6\n", "")
+
+
+def test_negative_and_constant_expression_bindings(cg):
+    code, out, err = cg(["grad", "x*t", "--x", "-2.5", "--t", "pi/4", "--format", "plain"])
+    assert code == 0
+    assert out.splitlines() == [repr(-2.5 * math.pi / 4), f"x {math.pi / 4!r}", "t -2.5"]
+
+
+def test_bindings_before_the_expression(cg):
+    code, out, err = cg(["grad", "--x", "1", "--y", "2", "(x+y)**2", "--format", "plain"])
+    assert (code, out) == (0, "9\nx 6\ny 6\n")
+
+
+def test_var_works_for_names_that_clash_with_options(cg):
+    code, out, err = cg(["grad", "format*wrt", "-v", "format=2", "-v", "wrt=3", "--format", "plain"])
+    assert (code, out) == (0, "6\nformat 3\nwrt 2\n")
+
+
+def test_unused_binding_is_a_warning_naming_it(cg):
+    code, out, err = cg(["grad", "x*2", "--x", "1", "--y", "5", "--format", "plain"])
+    assert (code, out) == (0, "2\nx 2\n")
+    assert err == "cg: warning: binding y is not used by the expression\n"
+
+
+def test_unused_statement_is_a_warning(cg):
+    code, out, err = cg(["eval", "a = 1; b = x; x*2", "--x", "1", "--format", "plain"])
+    assert (code, out) == (0, "2\n")
+    assert "statement 'a' is not used" in err and "statement 'b' is not used" in err
+
+
+def test_wrt_limits_the_printed_gradients(cg):
+    code, out, err = cg(["grad", "x*y*z", "--x", "1", "--y", "2", "--z", "3", "--wrt", "z,x", "--format", "plain"])
+    assert (code, out) == (0, "6\nz 2\nx 6\n")
+
+
+def test_wrt_decides_the_exit_code():
+    args = ["grad", "sqrt(x) + y", "--x", "0", "--y", "1", "--format", "plain"]
+    assert run_cli(args + ["--wrt", "y"])[0] == 0
+    assert run_cli(args)[0] == 3
+
+
+def test_eval_prints_the_value_only(cg):
+    code, out, err = cg(["eval", "(x+y)**2", "--x", "1", "--y", "2", "--format", "plain"])
+    assert (code, out) == (0, "9\n")
+
+
+def test_expression_from_stdin_and_from_a_file(cg, tmp_path):
+    program = "# the seed example\nz = x + y\nz**2\n"
+    code, out, err = cg(["grad", "-", "--x", "1", "--y", "2", "--format", "plain"], input=program)
+    assert (code, out) == (0, "9\nx 6\ny 6\n")
+    path = tmp_path / "f.cg"
+    path.write_text(program)
+    code, out, err = cg(["grad", "-f", str(path), "--x", "1", "--y", "2", "--format", "plain"])
+    assert (code, out) == (0, "9\nx 6\ny 6\n")
+
+
+@pytest.mark.parametrize(
+    "expr, warning",
+    [
+        ("(-8)**(1/3)", "value nan first appears at node #5 (pow) '(-8)**(1/3)' from input -8, 0.3333333333333333"),
+        ("log(-1)", "value nan first appears at node #2 (log) 'log(-1)' from input -1"),
+        ("sqrt(-1)", "value nan first appears at node #2 (sqrt) 'sqrt(-1)' from input -1"),
+        ("1/0", "value inf first appears at node #2 (div) '1/0' from input 1, 0"),
+        ("0**-1", "value inf first appears at node #3 (pow) '0**-1' from input 0, -1"),
+        ("exp(1000)", "value inf first appears at node #1 (exp) 'exp(1000)' from input 1000"),
+    ],
+)
+def test_nonfinite_values_warn_and_exit_3(cg, expr, warning):
+    code, out, err = cg(["eval", expr, "--format", "plain"])
+    assert code == 3
+    assert out in ("nan\n", "inf\n")
+    assert err == f"cg: warning: {warning}\n"
+
+
+def test_version_and_help(cg):
+    code, out, err = cg(["--version"])
+    assert (code, out) == (0, f"cg {__version__}\n")
+    code, out, err = cg(["grad", "--help"])
+    assert code == 0
+    assert "Exit codes" in out and "cg grad" in out
+
+
+def test_python_dash_m_and_grammar_command(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "cgcli", "grad", "x*x", "--x", "3", "--format", "plain"], capture_output=True, text=True, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "9\nx 6\n")
+
+
+def test_functions_lists_every_op_with_its_rule(cg):
+    from cgcli.ops import TABLE
+
+    code, out, err = cg(["functions"], env={"COLUMNS": "200"})
+    assert code == 0
+    for op in TABLE:
+        for formula in op.grads:
+            assert formula in out
+    assert "relu'(0) = 0" in out and "at a tie each side gets 0.5" in out

@@ -1,0 +1,118 @@
+"""Every malformed input: exit 2, one line saying what is wrong, the input, a caret; no traceback."""
+
+import pytest
+
+from conftest import run_bin, run_cli
+
+# (expression, words the message must contain, column of the caret in the input)
+CASES = [
+    ("(x+", "unexpected end of input", 3),
+    ("x+*y", "unexpected '*'", 2),
+    ("2 3", "missing operator between '2' and '3'", 2),
+    ("2x", "write 2*x", 1),
+    ("2(x+1)", "implicit multiplication", 1),
+    ("(x+1)(x-1)", "implicit multiplication", 5),
+    ("sin(", "unexpected end of input", 4),
+    ("sin x", "write sin(x)", 4),
+    ("x$y", "unexpected character '$'", 1),
+    (")", "unmatched ')'", 0),
+    ("x+1)", "unmatched ')'", 3),
+    ("(x+1", "missing ')'", 4),
+    ("", "empty expression", 0),
+    ("   # only a comment", "empty expression", 19),
+    ("sine(x)", "unknown function 'sine' (did you mean sin?)", 0),
+    ("max(x)", "max() takes 2 arguments, got 1", 0),
+    ("exp(x, y)", "exp() takes 1 argument, got 2", 0),
+    ("a\x00b", "NUL byte", 1),
+    ("a = 1", "ends with an assignment", 5),
+    ("x = ", "unexpected end of input", 4),
+    ("x ** ", "unexpected end of input", 5),
+    ("1 = x", "unexpected '='", 2),
+    ("x,y", "unexpected ','", 1),
+]
+
+
+def check_error(code, out, err, message, column, text):
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert lines[0].startswith("cg: error: ") and message in lines[0]
+    shown = "".join(ch if ch.isprintable() else "?" for ch in text)
+    assert lines[1] == "  " + shown
+    assert lines[2] == " " * (2 + column) + "^"
+
+
+@pytest.mark.parametrize("text, message, column", CASES)
+def test_bad_expression_in_process(text, message, column):
+    check_error(*run_cli(["grad", text]), message, column, text)
+
+
+@pytest.mark.parametrize("text, message, column", CASES)
+def test_bad_expression_installed_binary(text, message, column):
+    check_error(*run_bin(["grad", "-"], input=text), message, column, text)
+
+
+def test_error_on_a_later_line_names_the_line():
+    code, out, err = run_cli(["grad", "a = x\nb = a +* 2\nb"])
+    assert code == 2
+    assert err.splitlines()[1:] == ["  line 2: b = a +* 2", " " * 17 + "^"]
+
+
+def test_long_input_is_windowed_around_the_caret():
+    text = " + ".join(f"x*{k}" for k in range(2000)) + " + $"
+    code, out, err = run_cli(["grad", text])
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 3
+    assert len(lines[1]) < 100 and lines[1].rstrip().endswith("+ $")
+    assert lines[2].index("^") == lines[1].index("$")
+
+
+def test_binary_file_input(tmp_path):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"x+\x00\xff\xfe")
+    code, out, err = run_bin(["grad", "-f", str(path)])
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[0].startswith("cg: error: ")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["grad", "x+y", "--x", "1"], "no value for the variable y: pass --y VALUE"),
+        (["grad", "x", "--x", "1", "--x", "2"], "x is bound twice"),
+        (["grad", "x", "--x", "1", "-v", "x=2"], "x is bound twice"),
+        (["grad", "x", "--x", "1", "--fromat", "json"], "is --fromat a mistyped option? (did you mean --format?)"),
+        (["grad", "x", "--x", "1+*2"], "--x: unexpected '*'"),
+        (["grad", "x", "--x"], "--x needs a value"),
+        (["grad", "x", "-v", "x"], "-v/--var takes NAME=VALUE"),
+        (["grad", "x", "--x", "1", "--wrt", "y"], "--wrt y: the expression has no variable y"),
+        (["grad", "x+e", "--x", "1", "--e", "2"], "e is the constant"),
+        (["grad", "x", "+", "y"], "more than one expression"),
+        (["grad", "--x", "1"], "no expression given"),
+        (["grad", "x", "-f", "nonexistent-file.cg"], "not both"),
+        (["grad", "-f", "nonexistent-file.cg"], "cannot read nonexistent-file.cg"),
+    ],
+)
+def test_bad_bindings_and_usage(cg, args, message):
+    code, out, err = cg(args)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.startswith("cg: error: ") and message in err.splitlines()[0]
+
+
+def test_unbound_variable_points_at_its_first_use():
+    code, out, err = run_cli(["grad", "x + y*y", "--x", "1"])
+    assert err.splitlines()[1:] == ["  x + y*y", "      ^"]
+
+
+def test_not_a_constant_binding_points_into_the_value():
+    code, out, err = run_cli(["grad", "x", "--x", "2*y"])
+    assert code == 2
+    assert err.splitlines()[1:] == ["  2*y", "    ^"]
+
+
+def test_unknown_option_format_value_is_a_usage_error(cg):
+    code, out, err = cg(["grad", "x", "--x", "1", "--format", "xml"])
+    assert code == 2 and "Traceback" not in err

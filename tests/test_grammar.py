@@ -1,0 +1,144 @@
+"""The grammar is conflict-free, the generated parser is up to date, the ops table is complete."""
+
+import importlib.util
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from cgcli import ops, scalar
+from cgcli.engine import local_gradients
+
+REPO = Path(__file__).resolve().parent.parent
+GRAMMAR = REPO / "grammar" / "cg.lark"
+
+
+def test_grammar_has_no_lalr_conflicts():
+    # lark resolves shift/reduce conflicts silently; strict=True turns them into errors
+    from lark import Lark
+
+    Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="basic", strict=True)
+
+
+def _make_parser_module():
+    spec = importlib.util.spec_from_file_location("make_parser", REPO / "grammar" / "make_parser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_parser_was_made_from_this_grammar():
+    committed = (REPO / "cgcli" / "_lalr.py").read_text(encoding="utf-8")
+    assert committed.splitlines()[0] == _make_parser_module().header().rstrip("\n"), (
+        "cgcli/_lalr.py is stale: run python grammar/make_parser.py"
+    )
+
+
+@pytest.mark.parametrize("text", ["a = 1; (x+y)**2", "-x**2^y", "f(x, g(y), 3)\n", "x # c\n", "2**-x/3-+4", ".5e3*θ"])
+def test_generated_parser_parses_like_lark(text):
+    from lark import Lark
+
+    from cgcli import _lalr
+
+    lark_tree = Lark(GRAMMAR.read_text(encoding="utf-8"), **_make_parser_module().OPTIONS).parse(text)
+    standalone_tree = _lalr.Lark_StandAlone().parse(text)
+    assert (str(standalone_tree.data), repr(standalone_tree.children)) == (str(lark_tree.data), repr(lark_tree.children))
+
+
+def test_every_op_has_a_forward_and_parsable_local_gradients():
+    for op in ops.TABLE:
+        assert callable(getattr(scalar, op.name)), op.name
+        formulas = local_gradients(op.name)
+        assert len(formulas) == op.arity
+        for formula in formulas:
+            names = set(formula.graph.variables)
+            assert names <= set(ops.INPUT_NAMES[: op.arity]) | {"out"}
+
+
+@pytest.mark.parametrize("op", [op for op in ops.TABLE if op.arity == 1])
+def test_local_gradient_formulas_match_finite_differences(op):
+    # each unary op's formula against a central difference, at points inside its domain
+    for x in (0.3, 0.7, 1.6, 2.5):
+        x = x / 3 if op.name in ("acos", "asin", "atanh") else x + 1 if op.name == "acosh" else x
+        out = getattr(scalar, op.name)(x)
+        h = 1e-6
+        numeric = (getattr(scalar, op.name)(x + h) - getattr(scalar, op.name)(x - h)) / (2 * h)
+        (formula,) = local_gradients(op.name)
+        assert formula([x], out) == pytest.approx(numeric, rel=1e-6, abs=1e-8), (op.name, x)
+
+
+@pytest.mark.parametrize("op", [op for op in ops.TABLE if op.arity == 2])
+def test_binary_local_gradients_match_finite_differences(op):
+    f = getattr(scalar, op.name)
+    for x, y in ((0.7, 1.9), (2.5, 0.4), (1.3, -0.6) if op.name not in ("pow", "xlogy") else (1.3, 0.6)):
+        out, h = f(x, y), 1e-6
+        dx = (f(x + h, y) - f(x - h, y)) / (2 * h)
+        dy = (f(x, y + h) - f(x, y - h)) / (2 * h)
+        gx, gy = local_gradients(op.name)
+        assert gx([x, y], out) == pytest.approx(dx, rel=1e-6, abs=1e-8), (op.name, x, y)
+        assert gy([x, y], out) == pytest.approx(dy, rel=1e-6, abs=1e-8), (op.name, x, y)
+
+
+def test_every_function_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in ops.FUNCTIONS:
+        assert re.search(rf"\b{name}\b", readme), name
+    for op in ops.TABLE:
+        if op.at_kinks:
+            assert op.at_kinks in readme, op.name
+
+
+@pytest.mark.parametrize(
+    "name, x, expected",
+    [
+        ("log", 0.0, -math.inf),
+        ("log", -1.0, math.nan),
+        ("sqrt", -1.0, math.nan),
+        ("exp", 1000.0, math.inf),
+        ("sinh", -1000.0, -math.inf),
+        ("cosh", -1000.0, math.inf),
+        ("atanh", 1.0, math.inf),
+        ("atanh", -1.0, -math.inf),
+        ("log1p", -1.0, -math.inf),
+        ("acosh", 0.5, math.nan),
+        ("sin", math.inf, math.nan),
+        ("sigmoid", -1000.0, 0.0),
+        ("sigmoid", 1000.0, 1.0),
+        ("softplus", 1000.0, 1000.0),
+        ("relu", math.nan, math.nan),
+        ("sign", math.nan, math.nan),
+        ("floor", math.inf, math.inf),
+        ("cbrt", -8.0, -2.0),
+    ],
+)
+def test_scalar_forward_gives_ieee_results_not_exceptions(name, x, expected):
+    got = getattr(scalar, name)(x)
+    assert isinstance(got, float)
+    assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+@pytest.mark.parametrize(
+    "x, y, expected",
+    [
+        (-8.0, 1 / 3, math.nan),
+        (0.0, -1.0, math.inf),
+        (-0.0, -1.0, -math.inf),
+        (-0.0, -2.0, math.inf),
+        (10.0, 400.0, math.inf),
+        (-10.0, 401.0, -math.inf),
+        (-2.0, 3.0, -8.0),
+        (math.nan, 0.0, 1.0),
+    ],
+)
+def test_scalar_pow_is_never_complex(x, y, expected):
+    got = scalar.pow(x, y)
+    assert isinstance(got, float)
+    assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+def test_scalar_division_by_zero():
+    assert scalar.div(1.0, 0.0) == math.inf
+    assert scalar.div(-1.0, 0.0) == -math.inf
+    assert scalar.div(1.0, -0.0) == -math.inf
+    assert math.isnan(scalar.div(0.0, 0.0))

@@ -1,0 +1,81 @@
+"""Huge and deep inputs: nothing recurses over the user's expression."""
+
+import sys
+
+import pytest
+
+from cgcli import grad
+from conftest import run_bin
+
+
+def lowered_recursion_limit(extra=120):
+    """A recursion limit just above the current stack depth: any walk that recursed over
+    the expression would need one frame per level and fail with RecursionError."""
+    depth, frame = 0, sys._getframe()
+    while frame:
+        depth, frame = depth + 1, frame.f_back
+    return depth + extra
+
+
+@pytest.fixture
+def shallow_stack():
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(lowered_recursion_limit())
+    yield
+    sys.setrecursionlimit(old)
+
+
+def test_deep_parentheses(shallow_stack):
+    depth = 10_000
+    r = grad("(" * depth + "x" + "+1)" * depth, {"x": 1})
+    assert r.value == depth + 1
+    assert r.gradients == {"x": 1.0}
+
+
+def test_deep_function_nesting(shallow_stack):
+    depth = 10_000
+    r = grad("sin(" * depth + "x" + ")" * depth, {"x": 0.5})
+    # d/dx sin^n(x) = product of cos along the chain: check by the chain rule
+    import math
+
+    v, g = 0.5, 1.0
+    for _ in range(depth):
+        g *= math.cos(v)
+        v = math.sin(v)
+    assert r.value == pytest.approx(v, rel=1e-12)
+    assert r.gradients["x"] == pytest.approx(g, rel=1e-9)
+
+
+def test_deep_power_tower_and_unary_minus(shallow_stack):
+    r = grad("-" * 5001 + "x", {"x": 2})
+    assert r.value == -2.0 and r.gradients == {"x": -1.0}
+    r = grad("x" + "**1" * 5000, {"x": 3})
+    assert r.value == 3.0 and r.gradients == {"x": 1.0}
+
+
+def test_sum_of_100000_terms(shallow_stack):
+    n = 100_000
+    text = " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1))
+    r = grad(text, {"x": 0.001, "y": 2})
+    import math
+
+    assert r.value == pytest.approx(sum(math.sin(0.001 * k) * 2 for k in range(1, n + 1)), rel=1e-9)
+    assert r.gradients["x"] == pytest.approx(sum(k * math.cos(0.001 * k) * 2 for k in range(1, n + 1)), rel=1e-9)
+
+
+def test_huge_and_deep_through_the_installed_cg():
+    n = 20_000
+    text = " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1))
+    code, out, err = run_bin(["grad", "-", "--x", "0.5", "--y", "2", "--format", "json", "--no-nodes"], input=text)
+    assert code == 0, err
+    assert '"grad": {"x": ' in out
+    deep = "(" * 10_000 + "x" + ")+1" * 10_000
+    code, out, err = run_bin(["grad", deep, "--x", "1", "--format", "plain"])
+    assert (code, out) == (0, "10001\nx 1\n"), err
+
+
+def test_deep_tree_output_is_cut_not_crashed():
+    depth = 3_000
+    code, out, err = run_bin(["grad", "sin(" * depth + "x" + ")" * depth, "--x", "1"])
+    assert code == 0, err
+    assert "deeper than" in out
