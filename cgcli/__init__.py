@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from .api import CgError, Result, constant, evaluate, grad, parse  # noqa: E402
+from .api import CgError, Result, constant, evaluate, fuse, grad, parse  # noqa: E402
 
-__all__ = ["CgError", "Result", "constant", "evaluate", "grad", "parse", "__version__"]
+__all__ = ["CgError", "Result", "constant", "evaluate", "fuse", "grad", "parse", "__version__"]

@@ -20,7 +20,7 @@ from .graph import Graph
 from .ops import CONSTANTS
 from .syntax import parse
 
-__all__ = ["parse", "constant", "evaluate", "grad", "Result", "CgError"]
+__all__ = ["parse", "fuse", "constant", "evaluate", "grad", "Result", "CgError"]
 
 
 @dataclass
@@ -34,6 +34,21 @@ class Result:
     @property
     def value(self) -> float:
         return self.values[self.graph.output]
+
+
+def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
+    """The graph with every known subgraph replaced by one gate (all gates, or those named)."""
+    from . import fusion
+
+    known = fusion.gate_names()
+    for name in gates or []:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise CgError(f"unknown gate '{name}'{hint}; `cg fusions` lists them")
+    return fusion.fuse(_as_graph(expr), gates or None)
 
 
 def constant(text: str) -> float:

@@ -87,6 +87,32 @@ def _decode(data: bytes) -> str:
         raise CgError("the input is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
 
 
+def _take_fuse(args: list[str]) -> tuple[list[str], str | None]:
+    """Take `--fuse`, `--fuse GATES` or `--fuse=GATES` out of the arguments.
+
+    click has no option with an optional value, so cg reads this one itself. The word after
+    --fuse is taken as the gate list when it names gates (or nearly: a typo is an error).
+    """
+    from .fusion import gate_names
+
+    rest, fuse, i = [], None, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--fuse" or arg.startswith("--fuse="):
+            if fuse is not None:
+                raise CgError("--fuse is given twice")
+            fuse = arg.partition("=")[2] or "all"
+            following = args[i + 1] if i + 1 < len(args) else ""
+            if arg == "--fuse" and re.fullmatch(r"\w+(,\w+)*", following):
+                names = following.split(",")
+                if all(n in gate_names() for n in names) or any(_did_you_mean(n, gate_names()) for n in names):
+                    fuse, i = following, i + 1
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, fuse
+
+
 def _split_bindings(args: list[str], var: list[str], known: list[str]):
     """Separate `--name value` / `--name=value` bindings from the expression arguments."""
     exprs, bindings = [], []
@@ -159,11 +185,16 @@ FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json or pl
 
 
 def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
-    known = _options_of(ctx)
+    known = _options_of(ctx) + ["--fuse"]
     try:
-        exprs, bindings = _split_bindings(([expr] if expr is not None else []) + list(ctx.args), var, known)
+        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        exprs, bindings = _split_bindings(args, var, known)
         source = _read_source(exprs, file)
         graph = api.parse(source)
+        fine_nodes = len(graph.nodes)
+        if fuse is not None:
+            gates = None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()]
+            graph = api.fuse(graph, gates)
         env = _bind(bindings, known)
         if with_grad:
             names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
@@ -176,12 +207,13 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
     from . import render
 
     out = sys.stdout
+    fused_from = fine_nodes if fuse is not None else None
     if fmt is Format.json:
-        render.write_json(result, out, nodes=nodes)
+        render.write_json(result, out, nodes=nodes, fused_from=fused_from)
     elif fmt is Format.plain:
         render.write_plain(result, out)
     else:
-        render.write_tree(result, out)
+        render.write_tree(result, out, fused_from=fused_from)
     reported = [result.value, *result.gradients.values()]
     if not all(v - v == 0 for v in reported):
         raise typer.Exit(EXIT_NOT_FINITE)
@@ -197,7 +229,12 @@ def grad(
     wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="Print only these gradients."),
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
 ) -> None:
-    """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE."""
+    """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
+
+    --fuse [GATES] replaces known subgraphs (1/(1+exp(-z)) and others) by one gate with a
+    hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
+    `cg fusions` lists the gates.
+    """
     _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True)
 
 
@@ -210,7 +247,7 @@ def eval_(
     format: Format = FormatOpt,
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
 ) -> None:
-    """Value of EXPR (the forward pass only)."""
+    """Value of EXPR (the forward pass only). --fuse [GATES] as for grad."""
     _run(ctx, expr, var, file, format, None, nodes, with_grad=False)
 
 
@@ -220,6 +257,14 @@ def functions() -> None:
     from . import render
 
     render.write_functions(sys.stdout)
+
+
+@app.command()
+def fusions() -> None:
+    """Every gate --fuse knows: the shapes it replaces, its forward and its hand-written local gradient."""
+    from . import render
+
+    render.write_fusions(sys.stdout)
 
 
 @app.command()

@@ -121,3 +121,10 @@ def backward(graph: Graph, values: list, backend=scalar) -> Pass:
                 )
     return Pass(grads, warning)
 
+
+
+def local_values(graph: Graph, values: list, node_id: int, backend=scalar) -> list:
+    """The node's local gradient for each of its inputs, at the computed values."""
+    node = graph.nodes[node_id]
+    args = [values[i] for i in node.inputs]
+    return [local(args, values[node_id], backend) for local in local_gradients(node.op)]

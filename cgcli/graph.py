@@ -23,6 +23,7 @@ class Node:
     start: int = 0  # span of the source text this node came from
     end: int = 0
     needs_grad: bool = False  # depends on some variable
+    fused: tuple[str, int] | None = None  # a fused gate: the shape it replaced and how many nodes
 
 
 @dataclass(eq=False)

@@ -74,6 +74,9 @@ TABLE = [
     _op("max",     ("(1+sign(x-y))/2", "(1-sign(x-y))/2"),        "the larger of x and y", at_kinks="at a tie each side gets 0.5"),
     _op("min",     ("(1-sign(x-y))/2", "(1+sign(x-y))/2"),        "the smaller of x and y", at_kinks="at a tie each side gets 0.5"),
     _op("hypot",   ("x/out", "y/out"),                            "sqrt(x**2 + y**2), computed without overflow", at_kinks="nan at (0, 0)"),
+    _op("logaddexp", ("exp(x-out)", "exp(y-out)"),                "log(exp(x) + exp(y)) (log-sum-exp of two), without overflow"),
+    _op("logsigmoid", "sigmoid(-x)",                              "log(sigmoid(x)), without overflow"),
+    _op("bce",     ("sigmoid(x)-y", "-x"),                        "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y"),
 ]
 # fmt: on
 

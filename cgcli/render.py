@@ -6,7 +6,7 @@ import json
 from typing import IO
 
 from .api import Result
-from .engine import fmt
+from .engine import fmt, local_values
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
@@ -20,7 +20,7 @@ def number(v):
     return v if v - v == 0 else fmt(v)
 
 
-def write_json(result: Result, out: IO[str], nodes: bool = True) -> None:
+def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None) -> None:
     """One JSON object; the node list is written a node at a time (it can be long)."""
     graph = result.graph
     head = {
@@ -29,6 +29,8 @@ def write_json(result: Result, out: IO[str], nodes: bool = True) -> None:
         "grad": {name: number(g) for name, g in result.gradients.items()},
         "warnings": result.warnings,
     }
+    if fused_from is not None:
+        head["fused"] = {"nodes_before": fused_from, "nodes_after": len(graph.nodes)}
     text = json.dumps(head, ensure_ascii=False, allow_nan=False)
     if not nodes:
         out.write(text + "\n")
@@ -46,6 +48,9 @@ def write_json(result: Result, out: IO[str], nodes: bool = True) -> None:
             "grad": number(grads[node.id]),
             "inputs": list(node.inputs),
         }
+        if node.fused:
+            shape, count = node.fused
+            entry["fused"] = {"gate": node.op, "shape": shape, "replaced": graph.text(node), "nodes": count}
         sep = ",\n" if node.id else ""
         out.write(sep + json.dumps(entry, ensure_ascii=False, allow_nan=False))
     out.write("\n]}\n")
@@ -57,7 +62,7 @@ def write_plain(result: Result, out: IO[str]) -> None:
     out.write("\n".join(lines) + "\n")
 
 
-def write_tree(result: Result, out: IO[str]) -> None:
+def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> None:
     """f at the root, each node with op, source text, value and gradient.
 
     A node reached again through another path (shared in the DAG) is drawn
@@ -70,7 +75,7 @@ def write_tree(result: Result, out: IO[str]) -> None:
     # honours NO_COLOR; piped output is never wrapped or cut
     console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
     ascii_only = not console.encoding.lower().startswith("utf")
-    d, up = ("d", "^") if ascii_only else ("∂", "↑")
+    d, up, arrow = ("d", "^", "<-") if ascii_only else ("∂", "↑", "←")
 
     def clean(s: str) -> str:
         s = s.replace("\n", " \\n " if ascii_only else " ⏎ ")
@@ -92,8 +97,14 @@ def write_tree(result: Result, out: IO[str]) -> None:
         else:
             name = f"{clean(node.name)} = " if node.name else ""
             parts = [(node.op, "bold cyan"), "  ", name, (clean(graph.text(node)), "yellow"), f" = {value}"]
+            if node.fused:
+                shape, count = node.fused
+                parts[1:1] = [(clean(f" {arrow} {shape}, {count} nodes"), "magenta")]
         if grad is not None:
             parts += ["   grad ", (fmt(grad), "bold")]
+        if node.fused:
+            local = local_values(graph, values, node.id)
+            parts += ["   local ", ", ".join(fmt(v) for v in local)]
         return Text.assemble(*parts, (f"   #{node.id}", "dim"))
 
     root = nodes[graph.output]
@@ -119,6 +130,8 @@ def write_tree(result: Result, out: IO[str]) -> None:
         for i in reversed(node.inputs):
             stack.append((i, branch, depth + 1))
     console.print(tree)
+    if fused_from is not None:
+        console.print(f"fused: {fused_from} nodes -> {len(nodes)} nodes" if ascii_only else f"fused: {fused_from} nodes → {len(nodes)} nodes")
     for name, g in result.gradients.items():
         console.print(Text.assemble(f"{d}f/{d}", (clean(name), "bold green"), f" = {fmt(g)}"))
 
@@ -144,3 +157,21 @@ def write_functions(out: IO[str]) -> None:
     console = Console(file=out, highlight=False)
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
+
+
+def write_fusions(out: IO[str]) -> None:
+    """The fusion table: each gate, the shapes it replaces, its forward and local gradients."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .fusion import GATES
+    from .ops import INPUT_NAMES, OPS
+
+    table = Table(title="cg --fuse gates (shapes match up to + and * order and the spellings of -z)")
+    for column in ("gate", "replaces", "computes", "local gradient (x, y: the gate's inputs)"):
+        table.add_column(column)
+    for call, shapes in GATES.items():
+        op = OPS[call.split("(")[0]]
+        grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
+        table.add_row(call, "\n".join(shapes), op.doc, grads)
+    Console(file=out, highlight=False).print(table)

@@ -93,6 +93,21 @@ def softplus(x):
     return (x if x > 0 else 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def logaddexp(x, y):
+    if x == y:  # also inf == inf, where x - y would be nan
+        return x + 0.6931471805599453  # log(2)
+    big = x if x > y else y
+    return big + math.log1p(math.exp(-(x - y if x > y else y - x)))
+
+
+def logsigmoid(x):
+    return -softplus(-x)
+
+
+def bce(x, y):
+    return softplus(x) - x * y
+
+
 def relu(x):
     return x if not x <= 0 else 0.0  # keeps nan
 
