@@ -30,6 +30,7 @@ class Result:
     grads: list | None  # ∂f/∂node for every node (None where it does not depend on a variable)
     gradients: dict[str, float]  # ∂f/∂variable, for the variables asked for
     warnings: list[str] = field(default_factory=list)
+    trace: list | None = None  # backprop's steps, when asked for (see engine.backward)
 
     @property
     def value(self) -> float:
@@ -89,15 +90,19 @@ def evaluate(expr: str | Graph, bindings: dict | None = None) -> Result:
     return Result(graph, fwd.values, None, {}, warnings)
 
 
-def grad(expr: str | Graph, bindings: dict | None = None, wrt: list[str] | None = None) -> Result:
-    """Forward pass and backprop: the value and ∂f/∂ every variable (or those in `wrt`)."""
+def grad(expr: str | Graph, bindings: dict | None = None, wrt: list[str] | None = None, trace: bool = False) -> Result:
+    """Forward pass and backprop: the value and ∂f/∂ every variable (or those in `wrt`).
+
+    With trace=True, `Result.trace` records every backprop step (cgcli/explain.py reads it).
+    """
     graph = _as_graph(expr)
     names = list(graph.variables) if wrt is None else list(wrt)
     for name in names:
         if name not in graph.variables:
             raise CgError(f"--wrt {name}: the expression has no variable {name}")
     result = evaluate(graph, bindings)
-    bwd = engine.backward(graph, result.values)
+    result.trace = [] if trace else None
+    bwd = engine.backward(graph, result.values, trace=result.trace)
     result.grads = bwd.values
     result.gradients = {name: bwd.values[graph.variables[name]] for name in names}
     result.warnings += [bwd.warning] if bwd.warning else []

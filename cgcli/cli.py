@@ -184,7 +184,7 @@ FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a fi
 FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json or plain.")
 
 
-def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
+def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False):
     known = _options_of(ctx) + ["--fuse"]
     try:
         args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
@@ -198,7 +198,9 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
         env = _bind(bindings, known)
         if with_grad:
             names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
-            result = api.grad(graph, env, wrt=names)
+            if explain and fmt is Format.plain:
+                raise CgError("--explain shows steps: use it with --format tree (the default) or json")
+            result = api.grad(graph, env, wrt=names, trace=explain)
         else:
             result = api.evaluate(graph, env)
     except CgError as e:
@@ -209,7 +211,9 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad):
     out = sys.stdout
     fused_from = fine_nodes if fuse is not None else None
     if fmt is Format.json:
-        render.write_json(result, out, nodes=nodes, fused_from=fused_from)
+        render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain)
+    elif explain:
+        render.write_explain(result, out)
     elif fmt is Format.plain:
         render.write_plain(result, out)
     else:
@@ -228,6 +232,7 @@ def grad(
     format: Format = FormatOpt,
     wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="Print only these gradients."),
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
+    explain: bool = typer.Option(False, "--explain", help="Show the forward pass and backprop step by step."),
 ) -> None:
     """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
 
@@ -235,7 +240,7 @@ def grad(
     hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
     `cg fusions` lists the gates.
     """
-    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True)
+    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain)
 
 
 @app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
@@ -276,6 +281,44 @@ def grammar() -> None:
     source_tree = Path(__file__).resolve().parent.parent / "grammar" / "cg.lark"  # in a checkout
     path = packaged if packaged.is_file() else source_tree
     sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+@app.command(context_settings=BINDINGS, epilog=EPILOG)
+def graph(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    var: List[str] = VarOpt,
+    file: Optional[Path] = FileOpt,
+    output: Path = typer.Option(..., "--output", "-o", help="The picture: .svg, .png (need Graphviz), .dot or .mmd."),
+    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Significant digits on the wires (17: exact)."),
+) -> None:
+    """Draw the computation graph: values on the wires above, gradients below. --fuse [GATES] as for grad."""
+    from . import picture
+
+    kinds = {".svg": "svg", ".png": "png", ".dot": "dot", ".mmd": "mmd"}
+    kind = kinds.get(output.suffix.lower())
+    try:
+        if kind is None:
+            raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
+        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        exprs, bindings = _split_bindings(args, var, _options_of(ctx) + ["--fuse"])
+        graph = api.parse(_read_source(exprs, file))
+        if fuse is not None:
+            graph = api.fuse(graph, None if fuse == "all" else fuse.split(","))
+        result = api.grad(graph, _bind(bindings, _options_of(ctx)), trace=True)
+        if kind == "mmd":
+            data = picture.to_mermaid(result, digits).encode()
+        else:
+            data = picture.to_dot(result, digits).encode()
+            if kind != "dot":
+                data = picture.render_with_graphviz(data.decode(), kind)
+        try:
+            output.write_bytes(data)
+        except OSError as e:
+            raise CgError(f"cannot write {output}: {e.strerror}") from None
+    except CgError as e:
+        raise _fail(e) from None
+    _warn(result.warnings)
 
 
 def run() -> None:

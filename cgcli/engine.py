@@ -95,8 +95,12 @@ def forward(graph: Graph, env: dict[str, float], backend=scalar) -> Pass:
     return Pass(values, warning)
 
 
-def backward(graph: Graph, values: list, backend=scalar) -> Pass:
-    """∂f/∂node for every node that depends on a variable (None for the others)."""
+def backward(graph: Graph, values: list, backend=scalar, trace: list | None = None) -> Pass:
+    """∂f/∂node for every node that depends on a variable (None for the others).
+
+    With a `trace` list, every step is appended to it as it happens:
+    (gate id, input id, upstream, local gradient, contribution).
+    """
     nodes = graph.nodes
     grads: list = [None] * len(nodes)
     grads[graph.output] = 1.0
@@ -113,6 +117,8 @@ def backward(graph: Graph, values: list, backend=scalar) -> Pass:
             lg = local(args, values[node.id], backend)
             contribution = mul(upstream, lg)
             grads[i] = contribution if grads[i] is None else add(grads[i], contribution)
+            if trace is not None:
+                trace.append((node.id, i, upstream, lg, contribution))
             if warning is None and not finite(contribution) and finite(upstream):
                 warning = (
                     f"gradient {fmt(contribution)} first appears at node #{node.id} ({node.op}) "

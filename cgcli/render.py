@@ -20,7 +20,7 @@ def number(v):
     return v if v - v == 0 else fmt(v)
 
 
-def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None) -> None:
+def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None, explain: bool = False) -> None:
     """One JSON object; the node list is written a node at a time (it can be long)."""
     graph = result.graph
     head = {
@@ -31,6 +31,8 @@ def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int
     }
     if fused_from is not None:
         head["fused"] = {"nodes_before": fused_from, "nodes_after": len(graph.nodes)}
+    if explain:
+        head["explain"] = explain_data(result)
     text = json.dumps(head, ensure_ascii=False, allow_nan=False)
     if not nodes:
         out.write(text + "\n")
@@ -175,3 +177,81 @@ def write_fusions(out: IO[str]) -> None:
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
     Console(file=out, highlight=False).print(table)
+
+
+def explain_data(result: Result) -> dict:
+    """The --explain steps as JSON-ready data."""
+    from dataclasses import asdict
+
+    from .explain import ForkStep, backward_steps, forward_steps
+
+    def clean(step) -> dict:
+        data = asdict(step)
+        for key, v in data.items():
+            if isinstance(v, float):
+                data[key] = number(v)
+            elif isinstance(v, list):
+                data[key] = [number(x) for x in v]
+        return data
+
+    backward = [dict(clean(s), kind="fork" if isinstance(s, ForkStep) else "gate") for s in backward_steps(result)]
+    return {"forward": [clean(s) for s in forward_steps(result)], "backward": backward}
+
+
+def write_explain(result: Result, out: IO[str]) -> None:
+    """The forward pass, then backprop step by step: Rich tables on a terminal, plain lines when piped."""
+    from .explain import ForkStep, backward_steps, forward_steps
+
+    forward, backward = forward_steps(result), backward_steps(result)
+
+    def computed(s) -> str:
+        if s.op == "var":
+            return f"{s.text} = {fmt(s.value)}"
+        if s.op == "const":
+            return fmt(s.value)
+        return f"{s.op}({', '.join(fmt(v) for v in s.inputs)}) = {fmt(s.value)}"
+
+    def summed(s: ForkStep) -> str:
+        return " + ".join(fmt(c) for c in s.contributions) + f" = {fmt(s.total)}"
+
+    if not out.isatty():
+        lines = ["forward pass"]
+        lines += [f"  #{s.node} {s.op} {s.text}: {computed(s)}" for s in forward if s.op not in ("var", "const")]
+        lines.insert(1, "  inputs: " + ", ".join(computed(s) for s in forward if s.op == "var"))
+        lines.append("backward pass, from ∂f/∂f = 1")
+        for s in backward:
+            if isinstance(s, ForkStep):
+                lines.append(f"  fork at #{s.node} {s.text}: {summed(s)}")
+            else:
+                lines.append(
+                    f"  #{s.gate} {s.op} gate {s.text}: upstream {fmt(s.upstream)} × local {fmt(s.local)}"
+                    f" = {fmt(s.contribution)} to #{s.to} {s.to_text}"
+                )
+        lines += [f"∂f/∂{name} = {fmt(g)}" for name, g in result.gradients.items()]
+        text = "\n".join(lines) + "\n"
+        if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
+            text = text.replace("∂", "d").replace("×", "x").encode("ascii", "backslashreplace").decode("ascii")
+        out.write(text)
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, highlight=False)
+    table = Table(title="forward pass, in the order it runs")
+    for column in ("node", "op", "source", "computes"):
+        table.add_column(column)
+    for s in forward:
+        table.add_row(f"#{s.node}", s.op, s.text, computed(s))
+    console.print(table)
+    table = Table(title="backward pass, in the order it runs (∂f/∂f = 1)")
+    for column in ("gate", "source", "upstream", "× local", "= contribution", "to input"):
+        table.add_column(column)
+    for s in backward:
+        if isinstance(s, ForkStep):
+            table.add_row("fork", f"#{s.node} {s.text}", "", "", summed(s), "contributions add up", style="bold")
+        else:
+            table.add_row(f"#{s.gate} {s.op}", s.text, fmt(s.upstream), fmt(s.local), fmt(s.contribution), f"#{s.to} {s.to_text}")
+    console.print(table)
+    for name, g in result.gradients.items():
+        console.print(f"∂f/∂{name} = {fmt(g)}")
