@@ -43,6 +43,7 @@ class Format(str, Enum):
     tree = "tree"
     json = "json"
     plain = "plain"
+    csv = "csv"
 
 
 def _version(value: bool) -> None:
@@ -153,7 +154,7 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
         if name in env:
             raise CgError(f"{name} is bound twice ({spelled} {value})")
         try:
-            env[name] = api.constant(value)
+            env[name] = api.points(value)
         except CgError as e:
             hint = _did_you_mean(spelled.split("=")[0], known)
             hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
@@ -181,10 +182,14 @@ def _options_of(ctx: typer.Context) -> list[str]:
 ExprArg = typer.Argument(None, metavar="EXPR", help="The expression; '-' reads it from standard input.", show_default=False)
 VarOpt = typer.Option([], "--var", "-v", metavar="NAME=VALUE", help="Bind a variable (works for any name).")
 FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a file.", show_default=False)
-FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json or plain.")
+FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point).")
+PointsOpt = typer.Option(
+    None, "--points", metavar="FILE", help="Many points: a .csv with a header row naming the variables ('-': stdin) or a .npz.", show_default=False
+)
+OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the points and results to a .csv or .npz file.", show_default=False)
 
 
-def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False):
+def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points_file=None, output=None):
     known = _options_of(ctx) + ["--fuse"]
     try:
         args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
@@ -196,13 +201,26 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False):
             gates = None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()]
             graph = api.fuse(graph, gates)
         env = _bind(bindings, known)
+        if points_file is not None:
+            from .pointsio import read_points
+
+            for name, column in read_points(points_file).items():
+                if name in env:
+                    raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})")
+                env[name] = column
+        if output is not None and not output.endswith((".csv", ".npz")):
+            raise CgError(f"-o {output}: write a .csv or a .npz file")
+        if fmt is Format.plain and any(hasattr(v, "__len__") for v in env.values()):
+            raise CgError("--format plain is for one point: use --format csv (or json) for many")
+        # per-node values are needed only to show the nodes; without them a batch runs in chunks
+        keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
         if with_grad:
             names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
             if explain and fmt is Format.plain:
                 raise CgError("--explain shows steps: use it with --format tree (the default) or json")
-            result = api.grad(graph, env, wrt=names, trace=explain)
+            result = api.grad(graph, env, wrt=names, trace=explain, keep_nodes=keep)
         else:
-            result = api.evaluate(graph, env)
+            result = api.evaluate(graph, env, keep_nodes=keep)
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
@@ -210,7 +228,18 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False):
 
     out = sys.stdout
     fused_from = fine_nodes if fuse is not None else None
-    if fmt is Format.json:
+    if output is not None or fmt is Format.csv:
+        from . import pointsio
+
+        cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
+        if output is None:
+            pointsio.write_csv(cols, out)
+        elif output.endswith(".npz"):
+            pointsio.write_npz(cols, output)
+        else:
+            with open(output, "w", encoding="utf-8") as f:
+                pointsio.write_csv(cols, f)
+    elif fmt is Format.json:
         render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain)
     elif explain:
         render.write_explain(result, out)
@@ -219,8 +248,27 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False):
     else:
         render.write_tree(result, out, fused_from=fused_from)
     reported = [result.value, *result.gradients.values()]
-    if not all(v - v == 0 for v in reported):
+    if not all(_all_finite(v) for v in reported):
         raise typer.Exit(EXIT_NOT_FINITE)
+
+
+def _all_finite(v) -> bool:
+    if getattr(v, "ndim", 0):
+        import numpy as np
+
+        return bool(np.isfinite(v).all())
+    return v - v == 0
+
+
+def _as_batch(result):
+    """A single-point result seen as a batch of one, for csv and npz output."""
+    if result.points is None:
+        import numpy as np
+
+        result.points = 1
+        result.values[result.graph.output] = np.atleast_1d(result.value)
+        result.gradients = {k: np.atleast_1d(v) for k, v in result.gradients.items()}
+    return result
 
 
 @app.command(context_settings=BINDINGS, epilog=EPILOG)
@@ -233,6 +281,8 @@ def grad(
     wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="Print only these gradients."),
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
     explain: bool = typer.Option(False, "--explain", help="Show the forward pass and backprop step by step."),
+    points: Optional[str] = PointsOpt,
+    output: Optional[str] = OutputOpt,
 ) -> None:
     """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
 
@@ -240,7 +290,7 @@ def grad(
     hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
     `cg fusions` lists the gates.
     """
-    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain)
+    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain, points_file=points, output=output)
 
 
 @app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
@@ -251,9 +301,11 @@ def eval_(
     file: Optional[Path] = FileOpt,
     format: Format = FormatOpt,
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
+    points: Optional[str] = PointsOpt,
+    output: Optional[str] = OutputOpt,
 ) -> None:
     """Value of EXPR (the forward pass only). --fuse [GATES] as for grad."""
-    _run(ctx, expr, var, file, format, None, nodes, with_grad=False)
+    _run(ctx, expr, var, file, format, None, nodes, with_grad=False, points_file=points, output=output)
 
 
 @app.command()
@@ -262,6 +314,82 @@ def functions() -> None:
     from . import render
 
     render.write_functions(sys.stdout)
+
+
+@app.command(
+    context_settings=BINDINGS,
+    epilog="""\
+Examples:
+
+  cg check "(x+y)**2" --x 1 --y 2 --expect 9 --expect-grad x=6
+
+  cg check "sigmoid(z)" --z 0.5 --against z="sigmoid(z)*(1-sigmoid(z))"
+
+  cg check "1/(1+exp(-w*x))" --random 100 --box=-5:5 --seed 1 --fuse
+
+  cg check --cases checks.toml --junit report.xml
+
+Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;
+3 a value or gradient is not finite (the report is still printed).
+""",
+)
+def check(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    var: List[str] = VarOpt,
+    file: Optional[Path] = FileOpt,
+    eps: Optional[float] = typer.Option(None, "--eps", help="Finite-difference step h.  [default: 1e-6]", show_default=False),
+    rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]", show_default=False),
+    atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance.  [default: 1e-5]", show_default=False),
+    expect: Optional[str] = typer.Option(None, "--expect", metavar="VALUE", help="Assert the value of EXPR.", show_default=False),
+    expect_grad: List[str] = typer.Option([], "--expect-grad", metavar="NAME=VALUE", help="Assert a gradient (repeatable)."),
+    against: List[str] = typer.Option([], "--against", metavar="NAME=EXPR", help="Compare ∂f/∂NAME with a derivative written by hand (repeatable)."),
+    random: Optional[int] = typer.Option(None, "--random", metavar="N", help="Also check at N random points.", show_default=False),
+    box: List[str] = typer.Option([], "--box", metavar="LO:HI|NAME=LO:HI", help="Where random points lie (repeatable).  [default: -3:3]"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the random points.  [default: 0]", show_default=False),
+    cases: Optional[Path] = typer.Option(None, "--cases", metavar="FILE.toml", help="Run the named cases of a TOML file.", show_default=False),
+    junit: Optional[Path] = typer.Option(None, "--junit", metavar="FILE.xml", help="Also write a JUnit XML report.", show_default=False),
+    format: str = typer.Option("table", "--format", help="Output: table or json."),
+) -> None:
+    """Check gradients: backprop beside central finite differences, hand-written derivatives, expected numbers.
+
+    --fuse [GATES] runs the checks on the fused graph and compares it with the fine-grained one.
+    A check passes when |cg - reference| <= atol + rtol*|reference| (torch.autograd.gradcheck's rule).
+    """
+    from . import check as checks
+    from . import render
+
+    known = _options_of(ctx) + ["--fuse"]
+    try:
+        if format not in ("table", "json"):
+            raise CgError(f"--format {format}: cg check writes table or json")
+        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        exprs, bindings = _split_bindings(args, var, known)
+        options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
+        if cases is not None:
+            given = [name for name, value in [("an expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
+            if given:
+                raise CgError(f"--cases runs the cases of {cases}: give no {', '.join(given)} (they belong in a [[case]])")
+            specs = checks.load_cases(cases, options)
+        else:
+            if not exprs and file is None:
+                raise CgError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml")
+            graph = api.parse(_read_source(exprs, file))
+            specs = [checks.from_command_line(graph, _bind(bindings, known), expect, expect_grad, against, options)]
+        report = checks.run(specs, cases)
+        if junit is not None:
+            try:
+                junit.write_bytes(checks.junit_xml(report))
+            except OSError as e:
+                raise CgError(f"cannot write {junit}: {e.strerror}") from None
+    except CgError as e:
+        raise _fail(e) from None
+    _warn(report.warnings)
+    if format == "json":
+        render.write_check_json(report, sys.stdout)
+    else:
+        render.write_check_table(report, sys.stdout)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()

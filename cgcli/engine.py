@@ -39,12 +39,22 @@ class Formula:
     text: str
     graph: Graph
 
+    @property
+    def constant(self) -> float | None:
+        """The formula's value when it is a bare number (add's 1, sub's -1)."""
+        nodes = self.graph.nodes
+        if len(nodes) == 1 and nodes[0].op == "const":
+            return nodes[0].value
+        if len(nodes) == 2 and nodes[1].op == "neg" and nodes[0].op == "const":
+            return -nodes[0].value
+        return None
+
     def __call__(self, inputs, out, backend=scalar):
         nodes = self.graph.nodes
         if len(nodes) == 1:  # a bare input or constant: no arithmetic
             node = nodes[0]
             return node.value if node.op == "const" else _formula_env(inputs, out)[node.name]
-        return forward(self.graph, _formula_env(inputs, out), backend).values[-1]
+        return forward(self.graph, _formula_env(inputs, out), backend, check=False).values[-1]
 
 
 def _formula_env(inputs, out):
@@ -73,29 +83,32 @@ class Pass:
     warning: str | None = None  # where the first nan or inf appeared
 
 
-def forward(graph: Graph, env: dict[str, float], backend=scalar) -> Pass:
+def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_point: int = 0) -> Pass:
     """Every node's value, in topological order. `env` maps each variable to its value."""
     values: list = [None] * len(graph.nodes)
     warning = None
-    finite = backend.all_finite
-    for node in graph.nodes:
-        if node.op == "var":
-            v = env[node.name]
-        elif node.op == "const":
-            v = node.value
-        else:
-            args = [values[i] for i in node.inputs]
-            v = getattr(backend, node.op)(*args)
-            if warning is None and not finite(v) and all(finite(a) for a in args):
-                warning = (
-                    f"value {fmt(v)} first appears at node #{node.id} ({node.op}) "
-                    f"'{graph.text(node)}' from input {', '.join(fmt(a) for a in args)}"
-                )
-        values[node.id] = v
+    with backend.watching():
+        for node in graph.nodes:
+            if node.op == "var":
+                v = env[node.name]
+            elif node.op == "const":
+                v = node.value
+            else:
+                args = [values[i] for i in node.inputs]
+                v = getattr(backend, node.op)(*args)
+                if check and warning is None:
+                    point = backend.first_new_nonfinite(v, args)
+                    if point is not None:
+                        shown = ", ".join(fmt(backend.at(a, point)) for a in args)
+                        warning = (
+                            f"value {fmt(backend.at(v, point))} first appears at node #{node.id} ({node.op}) "
+                            f"'{graph.text(node)}' from input {shown}" + _at_point(backend, point + first_point)
+                        )
+            values[node.id] = v
     return Pass(values, warning)
 
 
-def backward(graph: Graph, values: list, backend=scalar, trace: list | None = None) -> Pass:
+def backward(graph: Graph, values: list, backend=scalar, trace: list | None = None, first_point: int = 0) -> Pass:
     """∂f/∂node for every node that depends on a variable (None for the others).
 
     With a `trace` list, every step is appended to it as it happens:
@@ -104,29 +117,46 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
     nodes = graph.nodes
     grads: list = [None] * len(nodes)
     grads[graph.output] = 1.0
+    fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
     warning = None
-    mul, add, finite = backend.mul, backend.add, backend.all_finite
-    for node in reversed(nodes):
-        upstream = grads[node.id]
-        if upstream is None or not node.inputs:
-            continue
-        args = [values[i] for i in node.inputs]
-        for k, (i, local) in enumerate(zip(node.inputs, local_gradients(node.op))):
-            if not nodes[i].needs_grad:
+    with backend.watching():
+        for node in reversed(nodes):
+            upstream = grads[node.id]
+            if upstream is None or not node.inputs:
                 continue
-            lg = local(args, values[node.id], backend)
-            contribution = mul(upstream, lg)
-            grads[i] = contribution if grads[i] is None else add(grads[i], contribution)
-            if trace is not None:
-                trace.append((node.id, i, upstream, lg, contribution))
-            if warning is None and not finite(contribution) and finite(upstream):
-                warning = (
-                    f"gradient {fmt(contribution)} first appears at node #{node.id} ({node.op}) "
-                    f"'{graph.text(node)}': upstream {fmt(upstream)} × local gradient {fmt(lg)} "
-                    f"for input '{graph.text(nodes[i])}'"
-                )
+            args = [values[i] for i in node.inputs]
+            for i, local in zip(node.inputs, local_gradients(node.op)):
+                if not nodes[i].needs_grad:
+                    continue
+                if local.constant == 1:  # add, sub: hand the upstream gradient on unchanged
+                    lg, contribution = 1.0, upstream
+                elif local.constant == -1:
+                    lg, contribution = -1.0, backend.neg(upstream)
+                else:
+                    lg = local(args, values[node.id], backend)
+                    contribution = backend.mul(upstream, lg)
+                if grads[i] is None:
+                    grads[i], fresh[i] = contribution, contribution is not upstream
+                elif fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
+                    backend.add(grads[i], contribution, out=grads[i])
+                else:
+                    grads[i], fresh[i] = backend.add(grads[i], contribution), True
+                if trace is not None:
+                    trace.append((node.id, i, upstream, lg, contribution))
+                if warning is None:
+                    point = backend.first_new_nonfinite(contribution, [upstream])
+                    if point is not None:
+                        warning = (
+                            f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node.id} "
+                            f"({node.op}) '{graph.text(node)}': upstream {fmt(backend.at(upstream, point))} × "
+                            f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(nodes[i])}'"
+                            + _at_point(backend, point + first_point)
+                        )
     return Pass(grads, warning)
 
+
+def _at_point(backend, point: int) -> str:
+    return f" at point {point}" if backend.BATCH else ""
 
 
 def local_values(graph: Graph, values: list, node_id: int, backend=scalar) -> list:

@@ -13,11 +13,25 @@ TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
 
 
 def number(v):
-    """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"."""
+    """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"; a list for an array."""
     if v is None:
         return None
+    if getattr(v, "ndim", 0):
+        return [x if x - x == 0 else fmt(x) for x in v.tolist()]
     v = float(v)
     return v if v - v == 0 else fmt(v)
+
+
+def show(v) -> str:
+    """A number for people; for an array, its first point and the range over all points."""
+    if not getattr(v, "ndim", 0):
+        return fmt(v)
+    import numpy as np
+
+    lo = hi = np.nan
+    if not np.isnan(v).all():
+        lo, hi = np.nanmin(v), np.nanmax(v)
+    return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}]"
 
 
 def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None, explain: bool = False) -> None:
@@ -58,6 +72,16 @@ def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int
     out.write("\n]}\n")
 
 
+def _backend_of(result: Result):
+    if result.points:
+        from . import arrays
+
+        return arrays
+    from . import scalar
+
+    return scalar
+
+
 def write_plain(result: Result, out: IO[str]) -> None:
     """The value, then one `name gradient` line per variable; shortest round-trip floats."""
     lines = [fmt(result.value)] + [f"{name} {fmt(g)}" for name, g in result.gradients.items()]
@@ -89,7 +113,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     nodes = graph.nodes
 
     def label(node) -> Text:
-        value = fmt(values[node.id])
+        value = show(values[node.id])
         grad = None if grads is None else grads[node.id]
         if node.op == "var":
             parts = [(clean(node.name), "bold green"), f" = {value}"]
@@ -103,14 +127,15 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
                 shape, count = node.fused
                 parts[1:1] = [(clean(f" {arrow} {shape}, {count} nodes"), "magenta")]
         if grad is not None:
-            parts += ["   grad ", (fmt(grad), "bold")]
+            parts += ["   grad ", (show(grad), "bold")]
         if node.fused:
-            local = local_values(graph, values, node.id)
-            parts += ["   local ", ", ".join(fmt(v) for v in local)]
+            local = local_values(graph, values, node.id, _backend_of(result))
+            parts += ["   local ", ", ".join(show(v) for v in local)]
         return Text.assemble(*parts, (f"   #{node.id}", "dim"))
 
     root = nodes[graph.output]
-    tree = Tree(Text.assemble(("f", "bold"), f" = {fmt(result.value)}"))
+    at_points = f" at {result.points} points: first point [range]" if result.points else ""
+    tree = Tree(Text.assemble(("f", "bold"), f" = {show(result.value)}", (at_points, "dim")))
     stack = [(root.id, tree, 0)]
     shown: set[int] = set()
     drawn = 0
@@ -135,7 +160,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     if fused_from is not None:
         console.print(f"fused: {fused_from} nodes -> {len(nodes)} nodes" if ascii_only else f"fused: {fused_from} nodes → {len(nodes)} nodes")
     for name, g in result.gradients.items():
-        console.print(Text.assemble(f"{d}f/{d}", (clean(name), "bold green"), f" = {fmt(g)}"))
+        console.print(Text.assemble(f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"))
 
 
 def write_functions(out: IO[str]) -> None:
@@ -255,3 +280,130 @@ def write_explain(result: Result, out: IO[str]) -> None:
     console.print(table)
     for name, g in result.gradients.items():
         console.print(f"∂f/∂{name} = {fmt(g)}")
+
+
+# ---------------------------------------------------------------------------
+# cg check
+
+_STATUS_STYLE = {"pass": "green", "kink": "yellow", "fail": "bold red", "nonfinite": "bold magenta"}
+
+
+def write_check_table(report, out: IO[str]) -> None:
+    """A `cg check` report as Rich tables.
+
+    One expression: every check at the bound point, the checks at random points that did not
+    pass, and a line with the counts, the points and the seed. A case file: one row per case,
+    then the checks that did not pass, case by case, then the counts.
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import check
+
+    console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
+    ascii_only = not console.encoding.lower().startswith("utf")
+    d = "d" if ascii_only else "∂"
+
+    def clean(s: str, limit: int | None = None) -> str:
+        s = s.replace("\n", " \\n " if ascii_only else " ⏎ ")
+        if limit is not None and len(s) > limit:
+            s = s[: limit // 2] + " … " + s[-(limit // 2) :]
+        if ascii_only:
+            s = s.replace("…", "...").encode("ascii", "backslashreplace").decode("ascii")
+        return s
+
+    def status(word: str) -> Text:
+        return Text(word, _STATUS_STYLE.get(word, ""))
+
+    def checks_table(result, rows, with_point: bool) -> Table:
+        table = Table()
+        with_note = any(row.note for row in rows)
+        columns = (["at"] if with_point else []) + ["check", "of", "cg", "reference", "abs err", "rel err", "status"]
+        for column in columns + (["note"] if with_note else []):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            cells = [clean(check.point_text(result.points[row.point]))] if with_point else []
+            cells += [row.check, clean(check.of_text(row, d)), fmt(row.cg), fmt(row.reference)]
+            cells += [check.error_text(row.abs_err), check.error_text(row.rel_err), status(row.status)]
+            table.add_row(*cells, *([clean(row.note)] if with_note else []))
+        return table
+
+    def checks_line(result) -> str:
+        n = len(result.rows)
+        at = check.points_text(result)
+        return f"{n} check{'s' if n != 1 else ''}{' at ' + clean(at) if at else ''}: {check.counts_text(result)}"
+
+    if report.file is None:
+        result = report.results[0]
+        rows = [row for row in result.rows if result.points[row.point].origin == "bound" or row.status != check.PASS]
+        if rows:
+            console.print(checks_table(result, rows, any(result.points[row.point].origin == "random" for row in rows)))
+        console.print(checks_line(result))
+        return
+
+    table = Table(title=clean(f"cg check {report.file}"))
+    for column in ("case", "expression", "points", "checks", "status"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        s, bound = result.case.settings, result.case.bindings is not None
+        points = " + ".join((["bound"] if bound else []) + ([f"{s.random} random (seed {s.seed})"] if s.random else []))
+        table.add_row(clean(result.case.name), clean(result.case.source, 60), points, check.counts_text(result), status(result.status))
+    console.print(table)
+    for result in report.results:
+        rows = [row for row in result.rows if row.status != check.PASS]
+        if rows:
+            console.print(Text.assemble("case ", (clean(result.case.name), "bold"), f": {clean(result.case.source, 120)}"))
+            console.print(checks_table(result, rows, with_point=True))
+            console.print(checks_line(result))
+    counts: dict[str, int] = {}
+    for result in report.results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    ordered = {s: counts[s] for s in check.STATUSES if s in counts}
+    n = len(report.results)
+    console.print(f"{n} case{'s' if n != 1 else ''}: {check.counts_text(ordered)}")
+
+
+def write_check_json(report, out: IO[str]) -> None:
+    """A `cg check` report as one JSON object, every check at every point included."""
+    cases = []
+    for result in report.results:
+        case, s = result.case, result.case.settings
+        rows = []
+        for row in result.rows:
+            entry = {
+                "point": row.point,
+                "check": row.check,
+                "wrt": row.wrt,
+                "cg": number(row.cg),
+                "reference": number(row.reference),
+                "abs_err": number(row.abs_err),
+                "rel_err": number(row.rel_err),
+                "status": row.status,
+                "note": row.note,
+            }
+            if row.left is not None:
+                entry["left"], entry["right"] = number(row.left), number(row.right)
+            rows.append(entry)
+        cases.append(
+            {
+                "name": case.name,
+                "expression": case.source,
+                "status": result.status,
+                "counts": result.counts(),
+                "settings": {
+                    "eps": s.eps,
+                    "rtol": s.rtol,
+                    "atol": s.atol,
+                    "random": s.random,
+                    "seed": s.seed,
+                    "box": {var: list(span) for var, span in s.box.items()},
+                    "fuse": (s.gates or "all") if s.fuse else None,
+                },
+                "points": [{"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}} for p in result.points],
+                "checks": rows,
+                "warnings": case.warnings,
+            }
+        )
+    data = {"status": report.status, "exit_code": report.exit_code, "file": report.file, "cases": cases}
+    out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")

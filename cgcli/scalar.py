@@ -10,13 +10,29 @@ whole one-shot command, so single points are computed here.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 inf = math.inf
 nan = math.nan
 
 
-all_finite = math.isfinite
+BATCH = False
+
+
+def watching():
+    return contextlib.nullcontext()
+
+
+def first_new_nonfinite(v, args):
+    """0 when v is nan or inf although every input is finite (a single point), else None."""
+    if math.isfinite(v) or not all(math.isfinite(a) for a in args):
+        return None
+    return 0
+
+
+def at(v, point):
+    return v
 
 
 def _is_odd_integer(y: float) -> bool:

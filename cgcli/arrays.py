@@ -1,0 +1,116 @@
+"""Forward functions on numpy float64 arrays: the batch twin of cgcli/scalar.py.
+
+One function per op of cgcli/ops.py, under the op's name, with the same
+results as the scalar ones (nan for a domain error, ±inf for a pole or an
+overflow). The engine calls them inside np.errstate(all="call"), so numpy's
+floating-point flags tell it cheaply when a nan or inf may have appeared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+add = np.add
+sub = np.subtract
+mul = np.multiply
+div = np.true_divide
+neg = np.negative
+pow = np.power  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and y not an integer
+exp = np.exp
+exp2 = np.exp2
+expm1 = np.expm1
+log = np.log
+log2 = np.log2
+log10 = np.log10
+log1p = np.log1p
+sqrt = np.sqrt
+cbrt = np.cbrt
+sin = np.sin
+cos = np.cos
+tan = np.tan
+asin = np.arcsin
+acos = np.arccos
+atan = np.arctan
+atan2 = np.arctan2
+sinh = np.sinh
+cosh = np.cosh
+tanh = np.tanh
+asinh = np.arcsinh
+acosh = np.arccosh
+atanh = np.arctanh
+abs = np.abs  # noqa: A001
+sign = np.sign
+floor = np.floor
+ceil = np.ceil
+max = np.maximum  # noqa: A001 - propagates nan, like scalar.max
+min = np.minimum  # noqa: A001
+hypot = np.hypot
+logaddexp = np.logaddexp
+
+
+def sigmoid(x):
+    # 1/(1+exp(-x)) is accurate to the last bits everywhere in float64; for x < -709
+    # exp overflows to inf (numpy flags it, cg finds no nan or inf in the result) and 1/inf = 0.
+    if not np.ndim(x):
+        return 1.0 / (1.0 + np.exp(-np.float64(x)))
+    t = np.negative(x)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def logsigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def bce(x, y):
+    return np.logaddexp(0.0, x) - x * y
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def xlogy(x, y):
+    return np.where((x == 0) & (y == y), 0.0, x * np.log(y))
+
+
+BATCH = True
+_flagged = [False]  # set by numpy when an operation overflowed, divided by zero or was invalid
+
+
+def _on_fp_error(kind: str, flag: int) -> None:
+    _flagged[0] = True
+
+
+def watching():
+    """The context the engine evaluates in: numpy reports floating-point events to cg."""
+    _flagged[0] = False
+    return np.errstate(all="call", call=_on_fp_error)
+
+
+def first_new_nonfinite(v, args) -> int | None:
+    """The first point where v is nan or inf although every input is finite there, or None.
+
+    Only looked for after numpy flagged an event: a clean operation cannot create nan or inf
+    from finite inputs, so the common case costs nothing.
+    """
+    if not _flagged[0]:
+        return None
+    _flagged[0] = False
+    bad = ~np.isfinite(v)
+    for a in args:
+        if np.ndim(a):
+            bad &= np.isfinite(a)
+        elif not np.isfinite(a):
+            return None
+    found = np.flatnonzero(bad)
+    return int(found[0]) if found.size else None
+
+
+def at(v, point: int) -> float:
+    return float(v[point]) if np.ndim(v) else float(v)

@@ -1,0 +1,155 @@
+"""Many points in one pass over numpy arrays: bindings, files, formats, and the scalar path as oracle."""
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from cgcli import api, fuse, grad, parse
+from conftest import run_bin, run_cli
+
+EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
+
+
+def scalar_results(expr, xs, ys):
+    """The oracle: the scalar engine, one point at a time."""
+    out = [grad(expr, {"x": float(a), "y": float(b)}) for a, b in zip(xs, ys)]
+    return np.array([r.value for r in out]), {n: np.array([r.gradients[n] for r in out]) for n in ("x", "y")}
+
+
+@pytest.mark.parametrize("keep_nodes", [True, False])
+@pytest.mark.parametrize("fused", [False, True])
+def test_batch_equals_point_by_point(keep_nodes, fused, monkeypatch):
+    monkeypatch.setattr(api, "CHUNK", 64)  # several chunks and a ragged last one
+    rng = np.random.default_rng(1)
+    xs, ys = rng.uniform(-3, 3, 300), rng.uniform(-3, 3, 300)
+    graph = fuse(parse(EXPR)) if fused else parse(EXPR)
+    r = grad(graph, {"x": xs, "y": ys}, keep_nodes=keep_nodes)
+    value, gradients = scalar_results(graph, xs, ys)
+    assert r.points == 300
+    np.testing.assert_allclose(r.value, value, rtol=1e-13, atol=1e-15)
+    for name in ("x", "y"):
+        np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-12, atol=1e-15)
+
+
+def test_identical_subexpressions_are_computed_once():
+    g = parse("sin(x)*y + sin(x)*z")
+    assert [n.op for n in g.nodes].count("sin") == 1
+    r = grad(g, {"x": [0.1, 0.2], "y": 2, "z": 3})
+    np.testing.assert_allclose(r.gradients["x"], 5 * np.cos([0.1, 0.2]))
+
+
+def test_scalars_broadcast_against_arrays_and_lengths_must_agree():
+    r = grad("x*y", {"x": [1, 2, 3], "y": 10})
+    assert r.value.tolist() == [10, 20, 30] and r.gradients["y"].tolist() == [1, 2, 3]
+    assert r.gradients["x"].tolist() == [10, 10, 10]
+    with pytest.raises(api.CgError, match="x has 3 points but y has 2"):
+        grad("x*y", {"x": [1, 2, 3], "y": [1, 2]})
+
+
+def test_list_and_range_bindings():
+    assert api.points("1,2.5,pi").tolist() == [1.0, 2.5, math.pi]
+    assert api.points("0:1:11").tolist() == np.linspace(0, 1, 11).tolist()
+    assert api.points("-1:1:3").tolist() == [-1.0, 0.0, 1.0]
+    with pytest.raises(api.CgError, match="count of a range"):
+        api.points("0:1:2.5")
+    with pytest.raises(api.CgError, match="start:stop:count"):
+        api.points("0:1")
+
+
+def test_nonfinite_at_any_point_names_the_point(cg):
+    code, out, err = cg(["grad", "log(x)", "--x", "1,2,0,-1", "--format", "csv"])
+    assert code == 3
+    assert "at point 2" in err.splitlines()[0]
+    assert out.splitlines()[3:] == ["0.0,-inf,inf", "-1.0,nan,-1.0"]
+
+
+def test_warning_point_is_global_across_chunks(monkeypatch):
+    monkeypatch.setattr(api, "CHUNK", 4)
+    xs = [1.0] * 10 + [0.0]
+    r = grad("log(x)", {"x": xs}, keep_nodes=False)
+    assert any("at point 10" in w for w in r.warnings)
+
+
+def test_csv_output_full_precision(cg):
+    code, out, err = cg(["grad", "(x+y)**2", "--x", "1,2,3", "--y", "0:1:3", "--format", "csv"])
+    assert (code, err) == (0, "")
+    assert out == "x,y,f,grad_x,grad_y\n1.0,0.0,1.0,2.0,2.0\n2.0,0.5,6.25,5.0,5.0\n3.0,1.0,16.0,8.0,8.0\n"
+
+
+def test_json_arrays(cg):
+    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "3", "--format", "json"])
+    data = json.loads(out)
+    assert data["value"] == [3.0, 6.0] and data["grad"] == {"x": [3.0, 3.0], "y": [1.0, 2.0]}
+    assert data["nodes"][0]["value"] == [1.0, 2.0]
+
+
+def test_points_from_csv_on_stdin_and_wrt(cg):
+    code, out, err = cg(["grad", "x*y", "--points", "-", "--format", "csv", "--wrt", "y"], input="x,y\n1,2\n3,4\n")
+    assert (code, out) == (0, "x,y,f,grad_y\n1.0,2.0,2.0,1.0\n3.0,4.0,12.0,3.0\n")
+
+
+def test_points_from_npz_and_output_to_npz(cg, tmp_path):
+    src, dst = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(src, x=np.linspace(0, 1, 5), y=np.arange(5.0))
+    code, out, err = cg(["grad", "x*y + sigmoid(x)", "--points", str(src), "-o", str(dst), "--fuse"])
+    assert (code, out) == (0, "")
+    with np.load(dst) as d:
+        assert d.files == ["x", "y", "f", "grad_x", "grad_y"]
+        r = grad("x*y + sigmoid(x)", {"x": np.linspace(0, 1, 5), "y": np.arange(5.0)})
+        np.testing.assert_array_equal(d["f"], r.value)
+        np.testing.assert_array_equal(d["grad_x"], r.gradients["x"])
+
+
+def test_output_to_csv_file(tmp_path):
+    path = tmp_path / "o.csv"
+    code, out, err = run_cli(["grad", "2*x", "--x", "1,2", "-o", str(path)])
+    assert code == 0 and path.read_text() == "x,f,grad_x\n1.0,2.0,2.0\n2.0,4.0,2.0\n"
+
+
+def test_tree_shows_first_point_and_range(cg):
+    code, out, err = cg(["grad", "x*x", "--x", "1,-2,3"], env={"NO_COLOR": "1"})
+    assert code == 0
+    assert out.splitlines()[0] == "f = 1 [1 .. 9] at 3 points: first point [range]"
+    assert "x = 1 [-2 .. 3]   grad 2 [-4 .. 6]" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--x", "1,2", "--y", "1,2,3"], "x has 2 points but y has 3"),
+        (["--x", "1,2", "--y", "1", "--format", "plain"], "--format plain is for one point"),
+        (["--x", "0:1", "--y", "1"], "a range is start:stop:count"),
+        (["--x", "1", "--y", "1", "-o", "out.txt"], "write a .csv or a .npz file"),
+    ],
+)
+def test_batch_usage_errors(args, message):
+    code, out, err = run_cli(["grad", "x*y", *args])
+    assert code == 2 and message in err
+
+
+def test_bad_csv_cell_points_at_it():
+    code, out, err = run_cli(["grad", "x*y", "--points", "-"], input="x,y\n1,2\n3,oops\n")
+    assert code == 2
+    assert err.splitlines() == ["cg: error: standard input line 3, column y: 'oops' is not a number", "  3,oops", "    ^"]
+
+
+def test_binding_and_points_column_for_the_same_name():
+    code, out, err = run_cli(["grad", "x*y", "--x", "1", "--points", "-"], input="x,y\n1,2\n")
+    assert code == 2 and "x is bound twice" in err
+
+
+def test_a_large_batch_through_the_installed_cg(tmp_path):
+    src = tmp_path / "in.npz"
+    n = 200_000
+    rng = np.random.default_rng(2)
+    np.savez(src, x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n))
+    code, out, err = run_bin(["grad", EXPR, "--points", str(src), "-o", str(tmp_path / "o.npz"), "--fuse"])
+    assert code == 0, err
+    with np.load(tmp_path / "o.npz") as d, np.load(src) as p:
+        k = 12345
+        r = grad(EXPR, {"x": float(p["x"][k]), "y": float(p["y"][k])})
+        assert d["f"][k] == pytest.approx(r.value, rel=1e-13)
+        assert d["grad_y"][k] == pytest.approx(r.gradients["y"], rel=1e-12)
