@@ -57,15 +57,15 @@ class GraphBuilder:
         self.graph = Graph(source)
         self._shared: dict[tuple, int] = {}
 
-    def _add(self, key: tuple, op: str, start: int, end: int, **fields) -> int:
+    def _add(self, key: tuple, op, start, end, inputs=(), value=None, name=None, needs_grad=False) -> int:
         found = self._shared.get(key)
         if found is not None:
             return found
         nodes = self.graph.nodes
-        node = Node(len(nodes), op, start=start, end=end, **fields)
-        nodes.append(node)
-        self._shared[key] = node.id
-        return node.id
+        i = len(nodes)
+        nodes.append(Node(i, op, inputs, value, name, start, end, needs_grad))
+        self._shared[key] = i
+        return i
 
     def var(self, name: str, start: int, end: int) -> int:
         i = self._add(("var", name), "var", start, end, name=name, needs_grad=True)
@@ -79,7 +79,7 @@ class GraphBuilder:
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
         nodes = self.graph.nodes
         needs = any(nodes[i].needs_grad for i in inputs)
-        return self._add((op, inputs), op, start, end, inputs=inputs, needs_grad=needs)
+        return self._add((op, inputs), op, start, end, inputs, None, None, needs)
 
     def label(self, node_id: int, name: str) -> None:
         node = self.graph.nodes[node_id]

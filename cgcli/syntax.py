@@ -1,17 +1,20 @@
 """Text → computation graph, through the grammar in grammar/cg.lark.
 
-The LALR parser calls one method of GraphMaker per reduced rule, while it
-parses: the graph is built bottom-up from the parser's own stack, and no
-parse tree is ever made, so nothing here recurses over the expression.
-Every value passed between the methods is a Ref: a node id and the span of
-source text it came from.
+lark computes the grammar's LALR(1) tables once, at development time
+(grammar/make_parser.py writes them to cgcli/_tables.py). Here a regular
+expression cuts the text into tokens and a loop drives the tables: shift a
+token, or reduce a rule by calling the GraphMaker method named after it. The
+graph is built bottom-up from the parser's own stack; no parse tree is ever
+made and nothing recurses over the expression. Every value the methods pass
+around is a Ref: a node id and the span of source text it came from.
 """
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
-from . import _lalr
+from . import _tables
 from .errors import CgError
 from .graph import Graph, GraphBuilder
 from .ops import CONSTANTS, FUNCTIONS
@@ -21,8 +24,16 @@ _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 _SHOWN = {
     "$END": "end of input",
     "_NL": "a new line",
-    "SEMICOLON": "';'",
 }
+_TOKEN = re.compile(_tables.TOKEN_RE)
+_IGNORE = frozenset(_tables.IGNORE)
+
+
+class Token(NamedTuple):
+    type: str
+    text: str
+    start: int
+    end: int
 
 
 class Ref(NamedTuple):
@@ -31,33 +42,86 @@ class Ref(NamedTuple):
     end: int
 
 
-class ParenLines:
-    """Post-lexer: a newline inside parentheses continues the line, as in Python.
+class SyntaxFailure(Exception):
+    """The parser met a token it has no action for."""
 
-    It also remembers the last two tokens and the open parentheses, for error messages.
+    def __init__(self, token: Token, expected: set[str], lexer: "Lexer"):
+        self.token, self.expected, self.lexer = token, expected, lexer
+
+
+class Lexer:
+    """Cuts the text into tokens; a newline inside parentheses continues the line, as in Python.
+
+    It remembers the last two tokens and the open parentheses, for error messages.
     """
 
-    always_accept = ("_NL",)
-
-    def __init__(self):
+    def __init__(self, source: str):
+        self.source = source
         self.open: list[int] = []  # positions of unclosed '('
-        self.prev = None
-        self.last = None
+        self.prev = self.last = None
         self.unmatched = None  # a ')' with no '(' open
 
-    def process(self, stream):
-        for tok in stream:
-            if tok.type == "_NL" and self.open:
+    def __iter__(self):
+        source, match, opened = self.source, _TOKEN.match, self.open
+        pos, end = 0, len(source)
+        while pos < end:
+            m = match(source, pos)
+            if m is None:
+                raise CgError(f"unexpected character {source[pos]!r}", source, pos)
+            kind, pos = m.lastgroup, m.end()
+            if kind in _IGNORE or (kind == "_NL" and opened):
                 continue
-            if tok.type == "LPAR":
-                self.open.append(tok.start_pos)
-            elif tok.type == "RPAR":
-                if self.open:
-                    self.open.pop()
+            tok = Token(kind, m.group(), m.start(), pos)
+            if kind == "LPAR":
+                opened.append(tok.start)
+            elif kind == "RPAR":
+                if opened:
+                    opened.pop()
                 else:
                     self.unmatched = tok
             self.prev, self.last = self.last, tok
             yield tok
+        yield Token("$END", "", end, end)
+
+
+def run_tables(lexer: Lexer, callbacks):
+    """The LALR loop: shift tokens, reduce rules by calling `callbacks`' methods."""
+    actions, rules, end_state = _tables.ACTIONS, _tables.RULES, _tables.END
+    methods = {name: getattr(callbacks, name) for _, _, name, _, single in rules if name and not single}
+    state = _tables.START
+    states, values = [state], []
+    push_state, push_value = states.append, values.append
+    for tok in lexer:
+        kind = tok.type
+        while True:
+            act = actions[state].get(kind)
+            if act is None:
+                expected = {k for k in actions[state] if k.isupper() or k == "$END"}
+                raise SyntaxFailure(tok, expected, lexer)
+            if act >= 0:
+                state = act
+                push_state(state)
+                push_value(tok)
+                break
+            origin, size, name, keep, single = rules[~act]
+            if single:  # ?rule with one child: the child itself, no call
+                del states[-1]
+            else:
+                children = values[-size:] if size else []
+                if size:
+                    del values[-size:]
+                    del states[-size:]
+                kids = []
+                for i, splice in keep:
+                    if splice:
+                        kids.extend(children[i])
+                    else:
+                        kids.append(children[i])
+                push_value(kids if name is None else methods[name](kids))
+            state = actions[states[-1]][origin]
+            if state == end_state:
+                return values[-1]
+            push_state(state)
 
 
 class GraphMaker:
@@ -74,19 +138,19 @@ class GraphMaker:
     # leaves
     def number(self, c):
         (tok,) = c
-        return Ref(self.build.const(float(tok), tok.start_pos, tok.end_pos), tok.start_pos, tok.end_pos)
+        return Ref(self.build.const(float(tok.text), tok.start, tok.end), tok.start, tok.end)
 
     def name(self, c):
         (tok,) = c
-        start, end = tok.start_pos, tok.end_pos
-        if tok in self.scope:
-            self.used.add(self.statement_of[tok])
-            return Ref(self.scope[tok], start, end)
-        if tok in CONSTANTS:
-            node = self.build.const(CONSTANTS[tok], start, end)
-            self.build.label(node, str(tok))
+        name, start, end = tok.text, tok.start, tok.end
+        if name in self.scope:
+            self.used.add(self.statement_of[name])
+            return Ref(self.scope[name], start, end)
+        if name in CONSTANTS:
+            node = self.build.const(CONSTANTS[name], start, end)
+            self.build.label(node, name)
             return Ref(node, start, end)
-        return Ref(self.build.var(str(tok), start, end), start, end)
+        return Ref(self.build.var(name, start, end), start, end)
 
     # operators
     def _binary(self, op, c):
@@ -110,38 +174,38 @@ class GraphMaker:
 
     def neg(self, c):
         tok, a = c
-        return Ref(self.build.apply("neg", (a.node,), tok.start_pos, a.end), tok.start_pos, a.end)
+        return Ref(self.build.apply("neg", (a.node,), tok.start, a.end), tok.start, a.end)
 
     def pos(self, c):
         tok, a = c  # unary plus is the identity: no gate
-        return Ref(a.node, tok.start_pos, a.end)
+        return Ref(a.node, tok.start, a.end)
 
     def paren(self, c):
         lpar, a, rpar = c
-        return Ref(a.node, lpar.start_pos, rpar.end_pos)
+        return Ref(a.node, lpar.start, rpar.end)
 
     def call(self, c):
         tok, rpar = c[0], c[-1]
-        args = [a for a in c[2:-1] if isinstance(a, Ref)]
-        op = FUNCTIONS.get(tok)
+        args = c[2:-1]
+        op = FUNCTIONS.get(tok.text)
         if op is None:
-            raise CgError(_unknown_function(str(tok)), self.source, tok.start_pos)
+            raise CgError(_unknown_function(tok.text), self.source, tok.start)
         if len(args) != op.arity:
             raise CgError(
-                f"{tok}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}",
+                f"{tok.text}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}",
                 self.source,
-                tok.start_pos,
+                tok.start,
             )
-        node = self.build.apply(op.name, tuple(a.node for a in args), tok.start_pos, rpar.end_pos)
-        return Ref(node, tok.start_pos, rpar.end_pos)
+        node = self.build.apply(op.name, tuple(a.node for a in args), tok.start, rpar.end)
+        return Ref(node, tok.start, rpar.end)
 
     # programs
     def assign(self, c):
-        tok, _, value = c
-        self.scope[str(tok)] = value.node
-        self.statement_of[str(tok)] = len(self.statements)
-        self.build.label(value.node, str(tok))
-        self.statements.append((str(tok), self.build.graph.nodes[value.node]))
+        tok, value = c
+        self.scope[tok.text] = value.node
+        self.statement_of[tok.text] = len(self.statements)
+        self.build.label(value.node, tok.text)
+        self.statements.append((tok.text, self.build.graph.nodes[value.node]))
         return None
 
     def start(self, c):
@@ -175,16 +239,11 @@ def parse(source: str) -> Graph:
     check_text(source)
     if not source.strip() or _only_comments(source):
         raise CgError("empty expression", source, len(source))
-    maker = GraphMaker(source)
-    postlex = ParenLines()
-    parser = _lalr.Lark_StandAlone(transformer=maker, postlex=postlex)
+    lexer = Lexer(source)
     try:
-        graph = parser.parse(source)
-    except _lalr.UnexpectedCharacters as e:
-        raise CgError(f"unexpected character {source[e.pos_in_stream]!r}", source, e.pos_in_stream) from None
-    except _lalr.UnexpectedToken as e:
-        raise _syntax_error(source, e, postlex) from None
-    return graph
+        return run_tables(lexer, GraphMaker(source))
+    except SyntaxFailure as e:
+        raise _syntax_error(source, e) from None
 
 
 def _only_comments(source: str) -> bool:
@@ -192,34 +251,34 @@ def _only_comments(source: str) -> bool:
 
 
 def _show(tok) -> str:
-    return _SHOWN.get(tok.type, repr(str(tok)))
+    return _SHOWN.get(tok.type, repr(tok.text))
 
 
-def _syntax_error(source: str, e, postlex: ParenLines) -> CgError:
-    tok, prev = e.token, postlex.prev if e.token.type != "$END" else postlex.last
+def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
+    tok, lexer = e.token, e.lexer
+    prev = lexer.last if tok.type == "$END" else lexer.prev
     if tok.type == "$END":
         end = len(source)
         if "NUMBER" in e.expected:
             return CgError("unexpected end of input: expected a number, a name or '('", source, end)
-        if postlex.open:
+        if lexer.open:
             return CgError("missing ')' at the end of the input", source, end)
         if "_NL" in e.expected:
             return CgError("the input ends with an assignment; the last statement must be the expression f", source, end)
         return CgError("unexpected end of input", source, end)
-    pos = tok.start_pos
+    pos = tok.start
     if tok.type == "_NL":
         return CgError("unexpected new line: expected a number, a name or '('", source, pos)
     if prev is not None and prev.type in _OPERAND_END and tok.type in _OPERAND_START:
-        if prev.type == "NAME" and prev in FUNCTIONS and tok.type != "LPAR":
-            return CgError(f"function arguments need parentheses: write {prev}({tok})", source, pos)
+        if prev.type == "NAME" and prev.text in FUNCTIONS and tok.type != "LPAR":
+            return CgError(f"function arguments need parentheses: write {prev.text}({tok.text})", source, pos)
         if prev.type == "NUMBER" and tok.type == "NAME":
-            return CgError(f"implicit multiplication is not supported: write {prev}*{tok}", source, pos)
+            return CgError(f"implicit multiplication is not supported: write {prev.text}*{tok.text}", source, pos)
         if tok.type == "LPAR" or prev.type == "RPAR":
             return CgError(f"implicit multiplication is not supported: write '*' between {_show(prev)} and {_show(tok)}", source, pos)
         return CgError(f"missing operator between {_show(prev)} and {_show(tok)}", source, pos)
-    if tok is postlex.unmatched:
+    if tok is lexer.unmatched:
         return CgError("unmatched ')'", source, pos)
     if "NUMBER" in e.expected:
         return CgError(f"unexpected {_show(tok)}: expected a number, a name or '('", source, pos)
     return CgError(f"unexpected {_show(tok)}: expected an operator", source, pos)
-
