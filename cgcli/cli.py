@@ -325,7 +325,7 @@ Examples:
 
   cg check "sigmoid(z)" --z 0.5 --against z="sigmoid(z)*(1-sigmoid(z))"
 
-  cg check "1/(1+exp(-w*x))" --random 100 --box=-5:5 --seed 1 --fuse
+  cg check "1/(1+exp(-(w*x+b)))" --random 100 --box -5:5 --seed 1 --fuse
 
   cg check --cases checks.toml --junit report.xml
 
@@ -367,7 +367,7 @@ def check(
         exprs, bindings = _split_bindings(args, var, known)
         options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
         if cases is not None:
-            given = [name for name, value in [("an expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
+            given = [name for name, value in [("expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
             if given:
                 raise CgError(f"--cases runs the cases of {cases}: give no {', '.join(given)} (they belong in a [[case]])")
             specs = checks.load_cases(cases, options)

@@ -342,7 +342,8 @@ def write_check_table(report, out: IO[str]) -> None:
         console.print(checks_line(result))
         return
 
-    table = Table(title=clean(f"cg check {report.file}"))
+    console.print(clean(f"cg check --cases {report.file}"))
+    table = Table()
     for column in ("case", "expression", "points", "checks", "status"):
         table.add_column(column, overflow="fold")
     for result in report.results:

@@ -1,0 +1,510 @@
+"""cg check: gradient checks pass and fail, kinks are reported, case files and JUnit; cross-checked with the API."""
+
+import json
+import math
+import re
+import shlex
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from cgcli import evaluate, fuse, grad, parse
+from cgcli import check as checks
+from conftest import REPO, run_bin, run_cli
+
+
+def check_json(cg, *args, **kw):
+    """cg check … --format json: (exit code, the report, stderr)."""
+    code, out, err = cg(["check", *args, "--format", "json"], **kw)
+    reject = lambda token: pytest.fail(f"bare {token} in JSON")  # noqa: E731
+    return code, json.loads(out, parse_constant=reject), err
+
+
+def rows(report, case=0):
+    return report["cases"][case]["checks"]
+
+
+# ---------------------------------------------------------------------------
+# a check passes, and a check can fail
+
+
+def test_a_correct_gradient_passes_exact_table(cg):
+    code, out, err = cg(["check", "x*y", "--x", "1", "--y", "2"], env={"NO_COLOR": "1"})
+    assert (code, err) == (0, "")
+    assert out == (
+        "┏━━━━━━━━━┳━━━━━━━┳━━━━┳━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┓\n"
+        "┃ check   ┃ of    ┃ cg ┃ reference ┃ abs err ┃ rel err ┃ status ┃\n"
+        "┡━━━━━━━━━╇━━━━━━━╇━━━━╇━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━┩\n"
+        "│ numeric │ ∂f/∂x │ 2  │ 2         │ 0       │ 0       │ pass   │\n"
+        "│ numeric │ ∂f/∂y │ 1  │ 1         │ 0       │ 0       │ pass   │\n"
+        "└─────────┴───────┴────┴───────────┴─────────┴─────────┴────────┘\n"
+        "2 checks at x=1, y=2: 2 pass\n"
+    )
+
+
+def test_backprop_beside_the_central_difference_matches_the_api(cg):
+    expr = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
+    env = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    bindings = [a for k, v in env.items() for a in (f"--{k}", str(v))]
+    code, report, err = check_json(cg, expr, *bindings)
+    assert (code, report["status"], report["exit_code"]) == (0, "pass", 0)
+    r = grad(expr, env)
+    assert [(c["check"], c["wrt"]) for c in rows(report)] == [("numeric", v) for v in env]
+    h = 1e-6
+    for c in rows(report):
+        v = c["wrt"]
+        assert c["cg"] == r.gradients[v]  # backprop's gradient, exactly
+        plus, minus = dict(env, **{v: env[v] + h}), dict(env, **{v: env[v] - h})
+        central = (evaluate(expr, plus).value - evaluate(expr, minus).value) / ((env[v] + h) - (env[v] - h))
+        assert c["reference"] == central
+        assert c["abs_err"] == abs(c["cg"] - c["reference"]) and c["status"] == "pass"
+
+
+def test_a_wrong_hand_written_derivative_fails(cg):
+    good = "sigmoid(z)*(1-sigmoid(z))"
+    wrong = "sigmoid(z)*(1+sigmoid(z))"
+    code, report, err = check_json(cg, "sigmoid(z)", "--z", "0.5", f"--against=z={good}")
+    assert code == 0
+    hand = [c for c in rows(report) if c["check"] == "hand-written"]
+    assert len(hand) == 1 and hand[0]["status"] == "pass"
+    assert hand[0]["reference"] == evaluate(good, {"z": 0.5}).value
+
+    code, report, err = check_json(cg, "sigmoid(z)", "--z", "0.5", "--against", f"z={wrong}")
+    assert (code, report["status"]) == (1, "fail")
+    hand = [c for c in rows(report) if c["check"] == "hand-written"]
+    assert hand[0]["status"] == "fail"
+    assert hand[0]["cg"] == grad("sigmoid(z)", {"z": 0.5}).gradients["z"]
+    assert hand[0]["reference"] == evaluate(wrong, {"z": 0.5}).value
+    assert [c["status"] for c in rows(report) if c["check"] == "numeric"] == ["pass"]  # backprop itself is right
+
+
+def test_the_failing_row_is_in_the_table(cg):
+    code, out, err = cg(["check", "tanh(x)", "--x", "0.5", "--against", "x=1-tanh(x)"])
+    assert code == 1
+    line = next(line for line in out.splitlines() if "hand-written" in line)
+    assert re.search(r"│ hand-written │ ∂f/∂x │ 0\.7864477329659274 +│ 0\.5378828427399902 +│ 0\.25 +│ 0\.46 +│ fail +│", line)
+    assert out.endswith("2 checks at x=0.5: 1 pass, 1 fail\n")
+
+
+def test_the_hand_written_derivative_may_use_every_variable(cg):
+    code, report, err = check_json(cg, "(x+y)**2", "--x", "1", "--y", "2", "--against", "x=2*(x+y)", "--against", "y=2*x+2*y")
+    assert code == 0
+    assert [(c["wrt"], c["reference"]) for c in rows(report) if c["check"] == "hand-written"] == [("x", 6.0), ("y", 6.0)]
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["--expect", "9"], 0),
+        (["--expect", "10"], 1),
+        (["--expect", "3**2"], 0),
+        (["--expect-grad", "x=6", "--expect-grad", "y=6"], 0),
+        (["--expect-grad", "y=7"], 1),
+        (["--expect", "9.01"], 1),  # |9 - 9.01| > 1e-5 + 1e-3 * 9.01
+        (["--expect", "9.01", "--rtol", "2e-3"], 0),  # ≤ 1e-5 + 2e-3 * 9.01
+        (["--expect", "9.001", "--rtol", "0", "--atol", "0.0011"], 0),
+        (["--expect", "9.001", "--rtol", "0", "--atol", "0.0009"], 1),
+    ],
+)
+def test_expectations_and_tolerances(cg, args, code):
+    got, report, err = check_json(cg, "(x+y)**2", "--x", "1", "--y", "2", *args)
+    assert got == code
+    expected = [c for c in rows(report) if c["check"] == "expect"]
+    assert expected and all(c["status"] == ("pass" if code == 0 else c["status"]) for c in expected)
+    assert any(c["status"] == "fail" for c in expected) == (code == 1)
+
+
+def test_the_tolerance_rule_is_gradchecks_and_scales_with_the_reference():
+    s = checks.Settings(rtol=0.5, atol=0.0)
+    assert checks.close(1.0, 2.0, s)  # |1 - 2| <= 0.5 * |2|
+    assert not checks.close(2.0, 1.0, s)  # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
+    s = checks.Settings(rtol=0.0, atol=0.25)
+    assert checks.close(0.0, 0.25, s) and not checks.close(0.0, 0.2501, s)
+    d = checks.Settings()
+    assert (d.eps, d.rtol, d.atol) == (1e-6, 1e-3, 1e-5)  # torch.autograd.gradcheck's defaults
+
+
+# ---------------------------------------------------------------------------
+# kinks
+
+
+def test_a_kink_crossing_is_reported(cg):
+    code, report, err = check_json(cg, "relu(x)", "--x", "0")
+    assert (code, report["status"]) == (0, "kink")
+    (row,) = rows(report)
+    assert row["status"] == "kink"
+    assert row["note"] == "step crosses a kink at node #1 (relu) 'relu(x)'; backprop agrees with the left difference 0"
+    assert (row["cg"], row["reference"], row["left"], row["right"]) == (0.0, 0.5, 0.0, 1.0)
+
+
+def test_a_kink_inside_the_step_is_reported_too(cg):
+    # x = 1e-7 is not the kink, but x - h < 0 < x + h: the central difference is 0.1, backprop 1 (the right side)
+    code, report, err = check_json(cg, "abs(x)*y", "--x", "1e-7", "--y", "2")
+    assert code == 0
+    x_row = rows(report)[0]
+    assert (x_row["wrt"], x_row["status"]) == ("x", "kink")
+    assert "node #1 (abs) 'abs(x)'" in x_row["note"] and "right difference" in x_row["note"]
+    assert rows(report)[1]["status"] == "pass"  # y does not move abs(x)
+
+
+def test_a_kink_where_backprop_agrees_with_no_side_fails(cg):
+    # max gives 0.5 at a tie, relu 0: backprop says 0.5, the sides 0 and 2
+    code, report, err = check_json(cg, "max(x, 0) + relu(x)", "--x", "0")
+    assert code == 1
+    (row,) = rows(report)
+    assert (row["status"], row["cg"], row["left"], row["right"]) == ("fail", 0.5, 0.0, 2.0)
+    assert "backprop agrees with no difference (left 0, right 2)" in row["note"]
+
+
+def test_away_from_kinks_nothing_is_said():
+    code, report, err = check_json(run_cli, "relu(x) + abs(y) + max(x, y)", "--x", "1", "--y", "-2")
+    assert code == 0
+    assert [(c["status"], c["note"]) for c in rows(report)] == [("pass", ""), ("pass", "")]
+
+
+@pytest.mark.parametrize(
+    "expr, minus, plus, crossed",
+    [
+        ("relu(x)", -1e-6, 1e-6, True),
+        ("relu(x)", 1.0, 1.1, False),
+        ("abs(x)", 0.0, 1e-6, True),
+        ("sign(x)", -1.0, -0.5, False),
+        ("floor(x)", 0.999, 1.001, True),
+        ("floor(x)", 1.001, 1.002, False),
+        ("ceil(x)", 1.999, 2.001, True),
+        ("max(x, 1)", 0.9, 1.1, True),
+        ("min(x, 1)", 1.1, 1.2, False),
+        ("atan2(x, -1)", -1e-6, 1e-6, True),  # across the cut
+        ("atan2(x, 1)", -1e-6, 1e-6, False),  # no cut on this side
+        ("atan2(-1, x)", -1e-6, 1e-6, False),  # y changes sign where atan2 is smooth
+        ("exp(x)", -1.0, 1.0, False),
+    ],
+)
+def test_kink_detection_op_by_op(expr, minus, plus, crossed):
+    graph = parse(expr)
+    found = checks.kinks(graph, evaluate(graph, {"x": minus}).values, evaluate(graph, {"x": plus}).values)
+    assert bool(found) == crossed
+    if crossed:
+        assert graph.nodes[found[0]].op == expr.split("(")[0]
+
+
+# ---------------------------------------------------------------------------
+# random points
+
+
+def test_random_points_are_reproducible_inside_the_box(cg):
+    args = ["x*y + sin(x)", "--x", "1", "--y", "2", "--random", "5", "--box=-1:1", "--box", "y=10:11", "--seed", "7"]
+    code, report, err = check_json(cg, *args)
+    assert code == 0
+    case = report["cases"][0]
+    points = case["points"]
+    assert [p["origin"] for p in points] == ["bound"] + ["random"] * 5
+    assert points[0]["bindings"] == {"x": 1.0, "y": 2.0}
+    import random
+
+    rng = random.Random(7)
+    assert [p["bindings"] for p in points[1:]] == [{"x": rng.uniform(-1, 1), "y": rng.uniform(10, 11)} for _ in range(5)]
+    assert case["settings"]["box"] == {"x": [-1.0, 1.0], "y": [10.0, 11.0]}
+    assert len(case["checks"]) == 2 * 6
+    assert {c["point"] for c in case["checks"]} == set(range(6))
+    # the same seed gives the same points, another seed others
+    assert check_json(cg, *args)[1] == report
+    other = check_json(cg, *args[:-1], "8")[1]
+    assert other["cases"][0]["points"][1:] != points[1:]
+
+
+def test_the_table_prints_the_seed_and_a_random_failure_with_its_point():
+    # the hand-written derivative is right for x > 0 only
+    code, out, err = run_cli(["check", "abs(x)", "--against", "x=1", "--random", "6", "--box", "-1:1", "--seed", "3"])
+    assert code == 1
+    assert out.endswith("12 checks at 6 random points (seed 3, box x=-1:1): 9 pass, 3 fail\n")
+    failing = [line for line in out.splitlines() if "│ fail" in line]
+    assert len(failing) == 3
+    # every shown row names its point in full precision: pasted back as a binding, it fails again
+    for line in failing:
+        point = re.search(r"│ x=(\S+) +│", line).group(1)
+        assert float(point) < 0
+        assert run_cli(["check", "abs(x)", "--against", "x=1", "--x", point, "--format", "json"])[0] == 1
+
+
+def test_random_points_only_when_nothing_is_bound(cg):
+    code, report, err = check_json(cg, "log(x)", "--random", "4", "--box", "x=0.5:2")
+    assert code == 0
+    assert [p["origin"] for p in report["cases"][0]["points"]] == ["random"] * 4
+    code, out, err = cg(["check", "log(x)", "--random", "4", "--box", "x=0.5:2"])
+    assert (code, out) == (0, "4 checks at 4 random points (seed 0, box x=0.5:2): 4 pass\n")
+
+
+def test_a_nan_at_a_random_point_is_exit_3(cg):
+    code, report, err = check_json(cg, "log(x)", "--random", "10", "--box=-1:1")
+    assert code == 3
+    bad = [c for c in rows(report) if c["status"] == "nonfinite"]
+    assert bad and all(report["cases"][0]["points"][c["point"]]["bindings"]["x"] < 0 for c in bad)
+    assert "value nan first appears at node #1 (log)" in bad[0]["note"]
+
+
+# ---------------------------------------------------------------------------
+# --fuse
+
+
+def test_fuse_compares_the_fused_graph_with_the_fine_grained_one(cg):
+    expr = "1/(1+exp(-(w*x+b)))"
+    env = {"w": 2.0, "x": -1.0, "b": 0.5}
+    code, report, err = check_json(cg, expr, "--w", "2", "--x", "-1", "--b", "0.5", "--fuse", "--random", "3")
+    assert (code, err) == (0, "")
+    case = report["cases"][0]
+    assert case["settings"]["fuse"] == "all"
+    fused_rows = [c for c in case["checks"] if c["check"] == "fuse"]
+    assert [(c["point"], c["wrt"]) for c in fused_rows] == [(p, v) for p in range(4) for v in (None, "w", "x", "b")]
+    fused, fine = grad(fuse(expr), env), grad(expr, env)
+    at_bound = {c["wrt"]: c for c in fused_rows if c["point"] == 0}
+    assert (at_bound[None]["cg"], at_bound[None]["reference"]) == (fused.value, fine.value)
+    for v in env:
+        assert (at_bound[v]["cg"], at_bound[v]["reference"]) == (fused.gradients[v], fine.gradients[v])
+    # the numeric checks ran on the fused graph
+    numeric = {c["wrt"]: c["cg"] for c in case["checks"] if c["check"] == "numeric" and c["point"] == 0}
+    assert numeric == fused.gradients
+
+
+def test_fuse_where_the_fine_grained_graph_overflows_is_exit_3(cg):
+    code, report, err = check_json(cg, "1/(1+exp(-z))", "--z", "-800", "--fuse")
+    assert code == 3
+    bad = [c for c in rows(report) if c["status"] == "nonfinite"]
+    assert [(c["check"], c["wrt"], c["cg"], c["reference"]) for c in bad] == [("fuse", "z", 0.0, "nan")]
+    assert "the reference is nan" in bad[0]["note"] and "exp(-z)" in bad[0]["note"]
+
+
+def test_fuse_with_nothing_to_fuse_warns(cg):
+    code, out, err = cg(["check", "x*y", "--x", "1", "--y", "2", "--fuse"])
+    assert code == 0
+    assert err == "cg: warning: --fuse: nothing in the expression matches a gate (`cg fusions` lists the shapes)\n"
+
+
+# ---------------------------------------------------------------------------
+# not finite, bad input
+
+
+def test_a_gradient_that_is_not_finite_is_exit_3(cg):
+    code, report, err = check_json(cg, "sqrt(x)", "--x", "0")
+    assert (code, report["exit_code"], report["status"]) == (3, 3, "nonfinite")
+    (row,) = rows(report)
+    assert (row["cg"], row["reference"], row["status"]) == ("inf", "nan", "nonfinite")
+    assert row["note"].startswith("the gradient is inf, f at x-h is nan (gradient inf first appears at node #1 (sqrt)")
+
+
+def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
+    code, report, err = check_json(run_cli, "x", "--x", "1e20")
+    assert code == 3
+    assert "the step is lost" in rows(report)[0]["note"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["x*y", "--x", "1"], "cg: error: no value for the variable y: pass --y VALUE\n  x*y\n    ^\n"),
+        (["2x"], "cg: error: implicit multiplication is not supported: write 2*x\n  2x\n   ^\n"),
+        ([], "cg: error: no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml\n"),
+        (["x", "--x", "1", "--expect-grad", "z=1"], "cg: error: --expect-grad z: the expression has no variable z\n"),
+        (["x", "--x", "1", "--expect-grad", "6"], "cg: error: --expect-grad takes NAME=VALUE, got '6'\n"),
+        (["x", "--x", "1", "--expect", "abc"], "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n"),
+        (["x", "--x", "1", "--expect", "1/0"], "cg: error: --expect: an expected number must be finite, got inf\n"),
+        (["x*y", "--x", "1", "--y", "2", "--against", "x=y+w"], "cg: error: --against x: the derivative uses w, which the expression does not have\n  y+w\n    ^\n"),
+        (["x", "--x", "1", "--against", "x=1+"], "cg: error: --against x: unexpected end of input: expected a number, a name or '('\n  1+\n    ^\n"),
+        (["x", "--x", "1", "--against", "x=1", "--against", "x=2"], "cg: error: --against x is given twice\n"),
+        (["x", "--x", "1", "--random", "2", "--box", "3:-3"], "cg: error: --box 3:-3: the box must be finite with LO <= HI\n"),
+        (["x", "--x", "1", "--random", "2", "--box", "3"], "cg: error: --box takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got '3'\n"),
+        (["x", "--x", "1", "--random", "-1"], "cg: error: --random must be an integer >= 0, got -1\n"),
+        (["x", "--x", "1", "--rtol", "-1"], "cg: error: --rtol must be a finite number >= 0, got -1.0\n"),
+        (["x", "--x", "1", "--eps", "0"], "cg: error: --eps must be a finite number > 0, got 0.0\n"),
+        (["x", "--x", "1", "--format", "plain"], "cg: error: --format plain: cg check writes table or json\n"),
+        (["x*y", "--random", "2", "--expect", "3"], "cg: error: --expect needs the bound point: bind every variable\n"),
+        (["x", "--x", "1", "--fuse", "sigmoidd"], "cg: error: --fuse: unknown gate 'sigmoidd' (did you mean sigmoid?); `cg fusions` lists them\n"),
+        (["x*y", "--x", "1,2,3", "--y", "2"], "cg: error: x is bound to 3 points: cg check checks one bound point; for more use --random N, or a case file\n"),
+        (["x", "--e", "1", "--x", "1"], "cg: error: e is the constant 2.718281828459045; to use another value write 'e = …; ' before the expression\n"),
+    ],
+)
+def test_bad_input_is_exit_2_with_one_line(cg, args, message):
+    code, out, err = cg(["check", *args])
+    assert (code, out, err) == (2, "", message)
+
+
+def test_warnings_name_what_has_no_effect(cg):
+    code, out, err = cg(["check", "x", "--x", "1", "--y", "2", "--box", "x=0:1", "--seed", "3"])
+    assert code == 0
+    assert err == (
+        "cg: warning: binding y is not used by the expression\n"
+        "cg: warning: --box and --seed have no effect without --random\n"
+    )
+
+
+# ---------------------------------------------------------------------------
+# case files and JUnit
+
+CASES = """\
+[[case]]
+name = "seed example"
+expr = "(x+y)**2"
+bindings = { x = 1, y = 2 }
+expect = 9
+expect_grad = { x = 6, y = "3*2" }
+
+[[case]]
+name = "sigmoid, derivative written wrong"
+expr = "sigmoid(z)"
+bindings = { z = 0.5 }
+against = { z = "sigmoid(z)*(1+sigmoid(z))" }
+"""
+
+
+def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tmp_path):
+    cases, junit = tmp_path / "checks.toml", tmp_path / "report.xml"
+    cases.write_text(CASES)
+    code, out, err = cg(["check", "--cases", str(cases), "--junit", str(junit)])
+    assert (code, err) == (1, "")
+    assert out.endswith("2 cases: 1 pass, 1 fail\n")
+    summary = [line for line in out.splitlines() if line.startswith("│")][:2]
+    assert re.match(r"│ seed example +│ \(x\+y\)\*\*2 +│ bound +│ 5 pass +│ pass +│", summary[0])
+    assert re.match(r"│ sigmoid, derivative written wrong +│ sigmoid\(z\) +│ bound +│ 1 pass, 1 fail +│ fail +│", summary[1])
+
+    root = ET.parse(junit).getroot()
+    suite = root.find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    cases_by_name = {tc.get("name"): tc for tc in suite.findall("testcase")}
+    assert list(cases_by_name) == ["seed example", "sigmoid, derivative written wrong"]
+    assert cases_by_name["seed example"].find("failure") is None
+    failure = cases_by_name["sigmoid, derivative written wrong"].find("failure")
+    assert failure is not None and failure.get("type") == "fail"
+    assert failure.get("message").startswith("fail: hand-written ∂f/∂z at z=0.5: cg 0.23500371220159452, reference 1.0099149502021145")
+    props = {p.get("name"): p.get("value") for p in cases_by_name["seed example"].iter("property")}
+    assert props == {"expression": "(x+y)**2", "points": "x=1, y=2"}
+
+
+def test_a_case_file_that_passes_is_exit_0_and_json_lists_every_case(cg, tmp_path):
+    cases = tmp_path / "ok.toml"
+    cases.write_text(CASES.split("\n\n")[0] + "\n")
+    code, out, err = cg(["check", "--cases", str(cases)])
+    assert code == 0 and out.endswith("1 case: 1 pass\n")
+    code, report, err = check_json(cg, "--cases", str(cases))
+    assert (code, report["file"], report["status"]) == (0, str(cases), "pass")
+    (case,) = report["cases"]
+    assert (case["name"], case["expression"], case["counts"]) == ("seed example", "(x+y)**2", {"pass": 5})
+    assert [(c["check"], c["wrt"], c["reference"]) for c in case["checks"] if c["check"] == "expect"] == [
+        ("expect", None, 9.0),
+        ("expect", "x", 6.0),
+        ("expect", "y", 6.0),
+    ]
+
+
+def test_fail_and_not_finite_together_are_exit_3_and_junit_says_which(tmp_path):
+    cases, junit = tmp_path / "c.toml", tmp_path / "r.xml"
+    cases.write_text(CASES + '\n[[case]]\nname = "sqrt at 0"\nexpr = "sqrt(x)"\nbindings = { x = 0 }\n')
+    code, out, err = run_cli(["check", "--cases", str(cases), "--junit", str(junit)])
+    assert code == 3
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+    error = [tc for tc in suite.findall("testcase") if tc.find("error") is not None]
+    assert [tc.get("name") for tc in error] == ["sqrt at 0"]
+
+
+def test_case_settings_win_over_the_command_line(tmp_path):
+    cases = tmp_path / "c.toml"
+    cases.write_text(
+        '[[case]]\nname = "own"\nexpr = "x"\nbindings = { x = 1 }\nrtol = 0.5\nrandom = 2\nbox = "x=0:1"\nfuse = false\n'
+        '[[case]]\nname = "inherits"\nexpr = "x"\nbindings = { x = 1 }\n'
+    )
+    code, report, err = check_json(run_cli, "--cases", str(cases), "--rtol", "0.25", "--random", "3", "--seed", "5", "--box=-2:2", "--fuse")
+    own, inherits = (c["settings"] for c in report["cases"])
+    assert own == {"eps": 1e-6, "rtol": 0.5, "atol": 1e-5, "random": 2, "seed": 5, "box": {"x": [0.0, 1.0]}, "fuse": None}
+    assert inherits == {"eps": 1e-6, "rtol": 0.25, "atol": 1e-5, "random": 3, "seed": 5, "box": {"x": [-2.0, 2.0]}, "fuse": "all"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '[[case]]\nname = "sq"\nexpr = "x"\nbindings = { x = 1 }\nexpct = 1\n',
+            "case 'sq': unknown key 'expct' (did you mean 'expect'?); a case takes name, expr, bindings, expect, expect_grad, against, eps, rtol, atol, random, seed, box, fuse",
+        ),
+        ('[[case]]\nname = "a"\nexpr = "x*y"\nbindings = { x = 1 }\n', "case 'a': no value for the variable y: add it to bindings (or check random points only: random = N)\n  x*y\n    ^"),
+        ('[[case]]\nname = "a"\nexpr = "x*"\n', "case 'a': unexpected end of input: expected a number, a name or '('\n  x*\n    ^"),
+        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrtol = "big"\n', "case 'a': rtol must be a finite number >= 0, got 'big'"),
+        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrandom = true\n', "case 'a': random must be an integer >= 0, got True"),
+        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = [1]\n', "case 'a': bindings must be a table such as bindings = { x = 1 }, got [1]"),
+        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nagainst = { y = "1" }\n', "case 'a': against y: the expression has no variable y"),
+        ('[[case]]\nexpr = "x"\nbindings = { x = 1 }\n[[case]]\nexpr = "x"\nbindings = { x = 2 }\n', "case #2: another case has the same name: a report needs each name once"),
+        ('[[case]]\nname = "a"\n', "case 'a': expr must be the expression's text, such as expr = \"(x+y)**2\""),
+        ('name = "a"\n', "unknown key 'name' at the top level: write each case as a [[case]] table"),
+        ("", 'no cases: write each case as a [[case]] table with expr = "..."'),
+        ("[[case]\n", "not valid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
+    ],
+)
+def test_a_bad_case_file_is_exit_2_naming_the_case_and_key(cg, tmp_path, text, message):
+    cases = tmp_path / "c.toml"
+    cases.write_text(text)
+    code, out, err = cg(["check", "--cases", str(cases)])
+    assert (code, out, err) == (2, "", f"cg: error: {cases}: {message}\n")
+
+
+def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path):
+    code, out, err = cg(["check", "--cases", str(tmp_path / "c.toml"), "x", "--x", "1", "--expect", "1"])
+    assert (code, err) == (2, f"cg: error: --cases runs the cases of {tmp_path / 'c.toml'}: give no expression, bindings, --expect (they belong in a [[case]])\n")
+    code, out, err = cg(["check", "--cases", str(tmp_path / "missing.toml")])
+    assert (code, err) == (2, f"cg: error: cannot read {tmp_path / 'missing.toml'}: No such file or directory\n")
+
+
+def test_junit_for_one_expression(cg, tmp_path):
+    junit = tmp_path / "r.xml"
+    code, out, err = cg(["check", "relu(x)", "--x", "0", "--junit", str(junit)])
+    assert code == 0
+    (testcase,) = ET.parse(junit).getroot().iter("testcase")
+    assert testcase.get("name") == "relu(x)"
+    assert testcase.find("failure") is None and testcase.find("error") is None
+    assert "kink: numeric ∂f/∂x at x=0" in testcase.find("system-out").text
+
+
+# ---------------------------------------------------------------------------
+# the terminal, the README, the API
+
+
+def test_on_an_ascii_terminal():
+    code, out, err = run_bin(["check", "θ*relu(x)", "--x", "0", "-v", "θ=2"], env={"PYTHONIOENCODING": "ascii"})
+    assert code == 0, err
+    out.encode("ascii")
+    assert "df/dx" in out and "df/d\\u03b8" in out and "step crosses a kink" in out
+
+
+def test_help_lists_the_exit_codes(cg):
+    code, out, err = cg(["check", "--help"], env={"COLUMNS": "200"})
+    assert code == 0
+    assert "Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;" in out
+
+
+def _readme_section() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("## cg check: gradient checks for CI", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_examples_are_what_cg_prints(monkeypatch, tmp_path):
+    section = _readme_section()
+    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    (tmp_path / "checks.toml").write_text(toml)
+    monkeypatch.chdir(tmp_path)
+    examples = [block for block in re.findall(r"```text\n(.*?)```", section, re.S) if block.startswith("$ cg check")]
+    assert len(examples) == 3
+    for block in examples:
+        command, shown = block.split("\n", 1)
+        args = shlex.split(command[len("$ cg ") :])
+        code, out, err = run_cli(args, env={"NO_COLOR": "1"})
+        assert out == shown, command
+        assert code == (1 if "--cases" in args else 0)
+
+
+def test_the_api_runs_without_the_command_line():
+    case = checks.from_command_line("x**3", {"x": 2.0}, expect="8", against=["x=3*x**2"], options=checks.Options(random=3))
+    report = checks.run([case])
+    assert (report.status, report.exit_code) == ("pass", 0)
+    result = report.results[0]
+    assert len(result.points) == 4 and [r.check for r in result.rows[:3]] == ["numeric", "hand-written", "expect"]
+    assert math.isclose(result.rows[0].reference, 12.0, rel_tol=1e-9)
+    xml = checks.junit_xml(report)
+    assert ET.fromstring(xml).find("testsuite").get("tests") == "1"
