@@ -135,14 +135,6 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                 else:
                     lg = local(args, values[node.id], backend)
                     contribution = backend.mul(upstream, lg)
-                if grads[i] is None:
-                    grads[i], fresh[i] = contribution, contribution is not upstream
-                elif fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
-                    backend.add(grads[i], contribution, out=grads[i])
-                else:
-                    grads[i], fresh[i] = backend.add(grads[i], contribution), True
-                if trace is not None:
-                    trace.append((node.id, i, upstream, lg, contribution))
                 if warning is None:
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
@@ -152,6 +144,22 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                             f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(nodes[i])}'"
                             + _at_point(backend, point + first_point)
                         )
+                if grads[i] is None:
+                    grads[i], fresh[i] = contribution, contribution is not upstream
+                else:
+                    if fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
+                        backend.add(grads[i], contribution, out=grads[i])
+                    else:
+                        grads[i], fresh[i] = backend.add(grads[i], contribution), True
+                    if warning is None:  # the sum at a fork can overflow where no part did
+                        point = backend.first_new_nonfinite(grads[i], [contribution])
+                        if point is not None:
+                            warning = (
+                                f"gradient {fmt(backend.at(grads[i], point))} first appears at node #{i} "
+                                f"'{graph.text(nodes[i])}', where its contributions add up" + _at_point(backend, point + first_point)
+                            )
+                if trace is not None:
+                    trace.append((node.id, i, upstream, lg, contribution))
     return Pass(grads, warning)
 
 
