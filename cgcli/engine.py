@@ -32,35 +32,34 @@ def fmt(v: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-@dataclass
 class Formula:
-    """A local-gradient formula, parsed into a graph over x, y and out."""
+    """A local-gradient formula, parsed into a graph over x, y and out.
 
-    text: str
-    graph: Graph
+    Most formulas are a bare number (add's 1), a bare input (mul's y) or the
+    output (exp's out): those are answered without running the graph.
+    """
 
-    @property
-    def constant(self) -> float | None:
-        """The formula's value when it is a bare number (add's 1, sub's -1)."""
-        nodes = self.graph.nodes
+    def __init__(self, text: str, graph: Graph):
+        self.text, self.graph = text, graph
+        nodes = graph.nodes
+        self.constant = None  # the value of a bare number, e.g. add's 1 and sub's -1
+        self.input = None  # the position of a bare input (x: 0, y: 1), or "out"
         if len(nodes) == 1 and nodes[0].op == "const":
-            return nodes[0].value
-        if len(nodes) == 2 and nodes[1].op == "neg" and nodes[0].op == "const":
-            return -nodes[0].value
-        return None
+            self.constant = nodes[0].value
+        elif len(nodes) == 2 and nodes[1].op == "neg" and nodes[0].op == "const":
+            self.constant = -nodes[0].value
+        elif len(nodes) == 1:
+            name = nodes[0].name
+            self.input = "out" if name == "out" else INPUT_NAMES.index(name)
 
     def __call__(self, inputs, out, backend=scalar):
-        nodes = self.graph.nodes
-        if len(nodes) == 1:  # a bare input or constant: no arithmetic
-            node = nodes[0]
-            return node.value if node.op == "const" else _formula_env(inputs, out)[node.name]
-        return forward(self.graph, _formula_env(inputs, out), backend, check=False).values[-1]
-
-
-def _formula_env(inputs, out):
-    env = dict(zip(INPUT_NAMES, inputs))
-    env["out"] = out
-    return env
+        if self.constant is not None:
+            return self.constant
+        if self.input is not None:
+            return out if self.input == "out" else inputs[self.input]
+        env = dict(zip(INPUT_NAMES, inputs))
+        env["out"] = out
+        return forward(self.graph, env, backend, check=False).values[-1]
 
 
 _formulas: dict[str, tuple[Formula, ...]] = {}
@@ -87,15 +86,20 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
     """Every node's value, in topological order. `env` maps each variable to its value."""
     values: list = [None] * len(graph.nodes)
     warning = None
+    functions: dict = {}  # op → the backend's forward, looked up once
     with backend.watching():
         for node in graph.nodes:
-            if node.op == "var":
+            op = node.op
+            if op == "var":
                 v = env[node.name]
-            elif node.op == "const":
+            elif op == "const":
                 v = node.value
             else:
+                f = functions.get(op)
+                if f is None:
+                    f = functions[op] = getattr(backend, op)
                 args = [values[i] for i in node.inputs]
-                v = getattr(backend, node.op)(*args)
+                v = f(*args)
                 if check and warning is None:
                     point = backend.first_new_nonfinite(v, args)
                     if point is not None:
@@ -118,6 +122,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
     grads: list = [None] * len(nodes)
     grads[graph.output] = 1.0
     fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
+    needs = [n.needs_grad for n in nodes]
     warning = None
     with backend.watching():
         for node in reversed(nodes):
@@ -126,7 +131,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                 continue
             args = [values[i] for i in node.inputs]
             for i, local in zip(node.inputs, local_gradients(node.op)):
-                if not nodes[i].needs_grad:
+                if not needs[i]:
                     continue
                 if local.constant == 1:  # add, sub: hand the upstream gradient on unchanged
                     lg, contribution = 1.0, upstream

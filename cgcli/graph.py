@@ -77,9 +77,15 @@ class GraphBuilder:
         return self._add(("const", repr(value)), "const", start, end, value=value)
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
+        key = (op, inputs)
+        found = self._shared.get(key)
+        if found is not None:
+            return found
         nodes = self.graph.nodes
-        needs = any(nodes[i].needs_grad for i in inputs)
-        return self._add((op, inputs), op, start, end, inputs, None, None, needs)
+        needs = False
+        for i in inputs:
+            needs = needs or nodes[i].needs_grad
+        return self._add(key, op, start, end, inputs, None, None, needs)
 
     def label(self, node_id: int, name: str) -> None:
         node = self.graph.nodes[node_id]
