@@ -92,15 +92,11 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     """f at the root, each node with op, source text, value and gradient.
 
     A node reached again through another path (shared in the DAG) is drawn
-    once, then as a reference to its id. The walk is an explicit stack.
+    once, then as a reference to its id. The walk is an explicit stack. On a
+    terminal Rich draws the tree in colour; piped, the same lines are written
+    as plain text, without importing Rich (a third of a one-shot run's time).
     """
-    from rich.console import Console
-    from rich.text import Text
-    from rich.tree import Tree
-
-    # honours NO_COLOR; piped output is never wrapped or cut
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
-    ascii_only = not console.encoding.lower().startswith("utf")
+    ascii_only = not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf")
     d, up, arrow = ("d", "^", "<-") if ascii_only else ("∂", "↑", "←")
 
     def clean(s: str) -> str:
@@ -112,7 +108,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     graph, values, grads = result.graph, result.values, result.grads
     nodes = graph.nodes
 
-    def label(node) -> Text:
+    def label(node) -> list:
         value = show(values[node.id])
         grad = None if grads is None else grads[node.id]
         if node.op == "var":
@@ -131,36 +127,78 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         if node.fused:
             local = local_values(graph, values, node.id, _backend_of(result))
             parts += ["   local ", ", ".join(show(v) for v in local)]
-        return Text.assemble(*parts, (f"   #{node.id}", "dim"))
+        return parts + [(f"   #{node.id}", "dim")]
 
-    root = nodes[graph.output]
+    # the tree as rows: (depth, last among its siblings, styled parts)
     at_points = f" at {result.points} points: first point [range]" if result.points else ""
-    tree = Tree(Text.assemble(("f", "bold"), f" = {show(result.value)}", (at_points, "dim")))
-    stack = [(root.id, tree, 0)]
+    rows = [(0, True, [("f", "bold"), f" = {show(result.value)}", (at_points, "dim")])]
+    stack = [(graph.output, 1, True)]
     shown: set[int] = set()
-    drawn = 0
     while stack:
-        node_id, parent, depth = stack.pop()
+        node_id, depth, last = stack.pop()
         node = nodes[node_id]
-        if drawn >= TREE_MAX_NODES:
-            parent.add(Text(clean(f"… the tree stops at {TREE_MAX_NODES} nodes; --format json lists all {len(nodes)}"), "dim"))
+        if len(rows) > TREE_MAX_NODES:
+            note = f"… the tree stops at {TREE_MAX_NODES} nodes; --format json lists all {len(nodes)}"
+            rows.append((depth, True, [(clean(note), "dim")]))
             break
-        drawn += 1
         if node_id in shown and node.inputs:
-            parent.add(Text.assemble((f"{up} #{node.id} ", "dim"), (clean(graph.text(node)), "yellow"), (" (shared, shown above)", "dim")))
+            rows.append((depth, last, [(f"{up} #{node.id} ", "dim"), (clean(graph.text(node)), "yellow"), (" (shared, shown above)", "dim")]))
             continue
         shown.add(node_id)
-        branch = parent.add(label(node))
-        if node.inputs and depth + 1 >= TREE_MAX_DEPTH:
-            branch.add(Text(clean(f"… deeper than {TREE_MAX_DEPTH} levels; --format json lists every node"), "dim"))
+        rows.append((depth, last, label(node)))
+        if node.inputs and depth + 1 > TREE_MAX_DEPTH:
+            rows.append((depth + 1, True, [(clean(f"… deeper than {TREE_MAX_DEPTH} levels; --format json lists every node"), "dim")]))
             continue
-        for i in reversed(node.inputs):
-            stack.append((i, branch, depth + 1))
-    console.print(tree)
+        for k, i in reversed(list(enumerate(node.inputs))):
+            stack.append((i, depth + 1, k == len(node.inputs) - 1))
+
+    tail = []
     if fused_from is not None:
-        console.print(f"fused: {fused_from} nodes -> {len(nodes)} nodes" if ascii_only else f"fused: {fused_from} nodes → {len(nodes)} nodes")
+        tail.append([f"fused: {fused_from} nodes {'->' if ascii_only else '→'} {len(nodes)} nodes"])
     for name, g in result.gradients.items():
-        console.print(Text.assemble(f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"))
+        tail.append([f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"])
+    if out.isatty():
+        _rich_tree(rows, tail, out)
+    else:
+        _plain_tree(rows, tail, out, ascii_only)
+
+
+def _plain_tree(rows, tail, out, ascii_only: bool) -> None:
+    """The rows with guide lines, as Rich would draw them, in plain text."""
+    blank, through, branch, end = ("    ", "|   ", "+-- ", "`-- ") if ascii_only else ("    ", "│   ", "├── ", "└── ")
+    lines, open_levels = [], []  # open_levels[k]: the ancestor at depth k+1 has siblings below
+    for depth, last, parts in rows:
+        text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+        if depth == 0:
+            lines.append(text)
+            continue
+        del open_levels[depth - 1 :]
+        guides = "".join(through if more else blank for more in open_levels)
+        lines.append(guides + (end if last else branch) + text)
+        open_levels.append(not last)
+    lines += ["".join(p if isinstance(p, str) else p[0] for p in parts) for parts in tail]
+    out.write("\n".join(lines) + "\n")
+
+
+def _rich_tree(rows, tail, out) -> None:
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+    console = Console(file=out, highlight=False)  # honours NO_COLOR
+    tree = None
+    branches = []
+    for depth, _, parts in rows:
+        text = Text.assemble(*parts)
+        if depth == 0:
+            tree = Tree(text)
+            branches = [tree]
+            continue
+        del branches[depth:]
+        branches.append(branches[depth - 1].add(text))
+    console.print(tree)
+    for parts in tail:
+        console.print(Text.assemble(*parts))
 
 
 def write_functions(out: IO[str]) -> None:
@@ -408,3 +446,55 @@ def write_check_json(report, out: IO[str]) -> None:
         )
     data = {"status": report.status, "exit_code": report.exit_code, "file": report.file, "cases": cases}
     out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# cg hessian
+
+
+def write_hessian_table(h, out: IO[str]) -> None:
+    """The Hessian as a Rich table: one row and one column per variable."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
+    ascii_only = not console.encoding.lower().startswith("utf")
+
+    def clean(s: str) -> str:
+        if ascii_only:
+            s = s.replace("∂²", "d2").replace("∂", "d").replace("…", "...")
+            s = s.encode("ascii", "backslashreplace").decode("ascii")
+        return s
+
+    at_points = f" at {h.points} points: first point [range]" if h.points else ""
+    console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points}")))
+    table = Table()
+    table.add_column("")
+    for name in h.names:
+        table.add_column(Text(clean(name)), overflow="fold")
+    for name, row in zip(h.names, h.matrix):
+        table.add_row(Text(clean(name)), *(show(v) for v in row))
+    console.print(table)
+    console.print(Text(f"f = {show(h.value)}"))
+    for name, g in h.gradients.items():
+        console.print(Text(clean(f"∂f/∂{name} = {show(g)}")))
+
+
+def write_hessian_json(h, source: str, out: IO[str]) -> None:
+    """{"expression", "variables", "hessian": [[...]], "value", "grad", "warnings"}; rows in variable order."""
+    data = {
+        "expression": source,
+        "variables": h.names,
+        "hessian": [[number(v) for v in row] for row in h.matrix],
+        "value": number(h.value),
+        "grad": {name: number(g) for name, g in h.gradients.items()},
+        "warnings": h.warnings,
+    }
+    out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_hessian_plain(h, out: IO[str]) -> None:
+    """One line per row: the variable's name, then the row; shortest round-trip floats."""
+    lines = [" ".join([name, *(fmt(v) for v in row)]) for name, row in zip(h.names, h.matrix)]
+    out.write("\n".join(lines) + "\n")

@@ -200,3 +200,30 @@ def test_functions_lists_every_op_with_its_rule(cg):
         for formula in op.grads:
             assert formula in out
     assert "relu'(0) = 0" in out and "at a tie each side gets 0.5" in out
+
+
+@pytest.mark.parametrize("expr", ["a = x+y; a*a + sin(a)", "1/(1+exp(-(w*x)))", "(x+y)**2"])
+def test_rich_on_a_terminal_and_plain_when_piped_draw_the_same_tree(expr, monkeypatch):
+    import io
+    import re
+
+    from cgcli import fuse, parse
+    from cgcli.render import write_tree
+
+    class Terminal(io.StringIO):
+        encoding = "utf-8"
+
+        def isatty(self):
+            return True
+
+    class Pipe(io.StringIO):
+        encoding = "utf-8"
+
+    monkeypatch.setenv("COLUMNS", "500")  # a wide terminal: Rich wraps long lines in a narrow one
+    r = grad(fuse(parse(expr)), {"x": 1, "y": 2, "w": 3})
+    terminal, pipe = Terminal(), Pipe()
+    write_tree(r, terminal, fused_from=99)
+    write_tree(r, pipe, fused_from=99)
+    drawn = re.sub(r"\x1b\[[0-9;]*m", "", terminal.getvalue())  # Rich's styles
+    assert drawn == pipe.getvalue()
+    assert "\x1b[" in terminal.getvalue()  # the terminal did get colours
