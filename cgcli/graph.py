@@ -73,8 +73,9 @@ class GraphBuilder:
         return i
 
     def const(self, value: float, start: int, end: int) -> int:
-        # repr tells 0.0 from -0.0 and keeps nan apart from itself
-        return self._add(("const", repr(value)), "const", start, end, value=value)
+        # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
+        key = ("const", value) if value == value and value != 0 else ("const", repr(value))
+        return self._add(key, "const", start, end, value=value)
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
         key = (op, inputs)

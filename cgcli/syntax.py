@@ -88,6 +88,9 @@ def run_tables(lexer: Lexer, callbacks):
     """The LALR loop: shift tokens, reduce rules by calling `callbacks`' methods."""
     actions, rules, end_state = _tables.ACTIONS, _tables.RULES, _tables.END
     methods = {name: getattr(callbacks, name) for _, _, name, _, single in rules if name and not single}
+    # Unit rules (?product: unary) only change the state on top of the stack; a chain of
+    # them is followed once per (state below, state on top, token) and remembered.
+    chains: dict[tuple, int] = {}
     state = _tables.START
     states, values = [state], []
     push_state, push_value = states.append, values.append
@@ -104,24 +107,36 @@ def run_tables(lexer: Lexer, callbacks):
                 push_value(tok)
                 break
             origin, size, name, keep, single = rules[~act]
-            if single:  # ?rule with one child: the child itself, no call
-                del states[-1]
-            else:
-                children = values[-size:] if size else []
-                if size:
-                    del values[-size:]
-                    del states[-size:]
-                kids = []
-                for i, splice in keep:
-                    if splice:
-                        kids.extend(children[i])
-                    else:
-                        kids.append(children[i])
-                push_value(kids if name is None else methods[name](kids))
+            if single:
+                key = (states[-2], state, kind)
+                top = chains.get(key)
+                if top is None:
+                    top = chains[key] = _follow_unit_rules(actions, rules, states[-2], state, kind)
+                states[-1] = state = top
+                continue
+            children = values[-size:] if size else []
+            if size:
+                del values[-size:]
+                del states[-size:]
+            kids = []
+            for i, splice in keep:
+                if splice:
+                    kids.extend(children[i])
+                else:
+                    kids.append(children[i])
+            push_value(kids if name is None else methods[name](kids))
             state = actions[states[-1]][origin]
             if state == end_state:
                 return values[-1]
             push_state(state)
+
+
+def _follow_unit_rules(actions, rules, below: int, state: int, kind: str) -> int:
+    act = actions[state].get(kind)
+    while act is not None and act < 0 and rules[~act][4]:
+        state = actions[below][rules[~act][0]]
+        act = actions[state].get(kind)
+    return state
 
 
 class GraphMaker:
@@ -211,7 +226,7 @@ class GraphMaker:
     def start(self, c):
         result = [r for r in c if isinstance(r, Ref)][-1]
         graph = self.build.finish(result.node)
-        kept = {id(n) for n in graph.nodes}
+        kept = {id(n) for n in graph.nodes} if self.statements else set()
         for i, (name, node) in enumerate(self.statements):
             if id(node) not in kept or i not in self.used:
                 graph.warnings.append(f"statement '{name}' is not used by the result")
@@ -228,10 +243,15 @@ def _unknown_function(name: str) -> str:
 
 def check_text(source: str) -> None:
     """Reject text that cannot be an expression before parsing it: control characters."""
+    if source.translate(_WHITESPACE).isprintable():  # the common case, checked in C
+        return
     for i, ch in enumerate(source):
         if not ch.isprintable() and ch not in "\n\t\r\f":
             what = "a NUL byte" if ch == "\0" else f"the control character U+{ord(ch):04X}"
             raise CgError(f"input contains {what}; expressions are text", source, i)
+
+
+_WHITESPACE = str.maketrans("", "", "\n\t\r\f")
 
 
 def parse(source: str) -> Graph:
