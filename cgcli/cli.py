@@ -392,6 +392,139 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+@app.command(
+    context_settings=BINDINGS,
+    epilog="""\
+Examples:
+
+  cg diff "x*x*x" --wrt x
+
+  cg eval "$(cg diff "sin(x)*y" --wrt x)" --x 1 --y 2
+
+  cg diff "x**2*y**3" --wrt x | cg diff - --wrt y
+
+  cg diff "1/(1+exp(-z))" --wrt z --order 2 --fuse
+""",
+)
+def diff(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    file: Optional[Path] = FileOpt,
+    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="The variables, one derivative each.  [default: every variable]", show_default=False),
+    order: int = typer.Option(1, "--order", min=1, help="Differentiate this many times with respect to the same variable."),
+    format: str = typer.Option("text", "--format", help="Output: text (a cg program) or json."),
+) -> None:
+    """The derivative of EXPR as an expression in cg's language, tidied: paste it into `cg eval`.
+
+    With several variables each derivative is a block headed by a comment line, such as
+    '# df/dx', and blocks are separated by a blank line; every block is a program on its own.
+    --fuse [GATES] as for grad.
+    """
+    from . import derive
+
+    known = _options_of(ctx) + ["--fuse"]
+    try:
+        if format not in ("text", "json"):
+            raise CgError(f"--format {format}: cg diff writes text or json")
+        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        exprs, bindings = _split_bindings(args, [], known)
+        if bindings:
+            name, value, spelled = bindings[0]
+            hint = _did_you_mean(spelled.split("=")[0], known)
+            if hint:
+                raise CgError(f"unknown option {spelled}{hint}")
+            raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
+        graph = api.parse(_read_source(exprs, file))
+        if fuse is not None:
+            graph = api.fuse(graph, None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()])
+        names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else list(graph.variables)
+        if not names:
+            raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
+        warnings = list(graph.warnings)
+        for name in names:
+            if not _NAME.match(name):
+                raise CgError(f"--wrt {name}: not a variable name")
+            if name not in graph.variables:
+                warnings.append(f"--wrt {name}: the expression does not use {name}, so its derivative is 0")
+        derivatives = {name: derive.derivative(graph, name, order).source for name in dict.fromkeys(names)}
+    except CgError as e:
+        raise _fail(e) from None
+    _warn(warnings)
+    if format == "json":
+        import json
+
+        data = {"expression": graph.source, "order": order, "wrt": list(derivatives), "derivatives": derivatives, "warnings": warnings}
+        typer.echo(json.dumps(data, ensure_ascii=False))
+    elif len(derivatives) == 1:
+        typer.echo(next(iter(derivatives.values())))
+    else:
+        power = "" if order == 1 else f"^{order}"
+        blocks = [f"# d{power}f/d{name}{power}\n{text}" for name, text in derivatives.items()]
+        typer.echo("\n\n".join(blocks))
+
+
+@app.command(
+    context_settings=BINDINGS,
+    epilog="""\
+Examples:
+
+  cg hessian "x*y" --x 1 --y 2
+
+  cg hessian "3*x**2 + 2*x*y - y**2" --x 0 --y 0 --format json
+
+  cg hessian "log(exp(a)+exp(b))" --a 0 --b 1 --fuse --format plain
+""",
+)
+def hessian(
+    ctx: typer.Context,
+    expr: Optional[str] = ExprArg,
+    var: List[str] = VarOpt,
+    file: Optional[Path] = FileOpt,
+    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="The rows and columns, in this order.  [default: every variable]", show_default=False),
+    points: Optional[str] = PointsOpt,
+    format: str = typer.Option("table", "--format", help="Output: table, json, or plain."),
+) -> None:
+    """The matrix of second derivatives of EXPR at the point: backprop over each ∂f/∂x.
+
+    Bind variables with --NAME VALUE (lists and ranges give one matrix per point).
+    --fuse [GATES] as for grad.
+    """
+    from . import derive, render
+
+    known = _options_of(ctx) + ["--fuse"]
+    try:
+        if format not in ("table", "json", "plain"):
+            raise CgError(f"--format {format}: cg hessian writes table, json or plain")
+        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        exprs, bindings = _split_bindings(args, var, known)
+        graph = api.parse(_read_source(exprs, file))
+        if fuse is not None:
+            graph = api.fuse(graph, None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()])
+        env = _bind(bindings, known)
+        if points is not None:
+            from .pointsio import read_points
+
+            for name, column in read_points(points).items():
+                if name in env:
+                    raise CgError(f"{name} is bound twice (--{name} and a column of {points})")
+                env[name] = column
+        if format == "plain" and any(hasattr(v, "__len__") for v in env.values()):
+            raise CgError("--format plain is for one point: use --format json (or table) for many")
+        names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
+        result = derive.hessian_at(graph, env, names)
+    except CgError as e:
+        raise _fail(e) from None
+    _warn(result.warnings)
+    if format == "json":
+        render.write_hessian_json(result, graph.source, sys.stdout)
+    elif format == "plain":
+        render.write_hessian_plain(result, sys.stdout)
+    else:
+        render.write_hessian_table(result, sys.stdout)
+    if not all(_all_finite(v) for row in result.matrix for v in row):
+        raise typer.Exit(EXIT_NOT_FINITE)
+
+
 @app.command()
 def fusions() -> None:
     """Every gate --fuse knows: the shapes it replaces, its forward and its hand-written local gradient."""
