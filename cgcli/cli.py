@@ -173,7 +173,33 @@ def _fail(error: CgError) -> typer.Exit:
 
 
 def _options_of(ctx: typer.Context) -> list[str]:
-    return [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+    return [o for p in ctx.command.params for o in p.opts if o.startswith("--")] + ["--fuse"]
+
+
+def _names(text: str) -> list[str]:
+    """`x, y` → ['x', 'y'] (for --wrt and gate lists)."""
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
+def _load(ctx, expr, var, file, points_file=None):
+    """What every command that evaluates reads: the graph (fused if asked), its size before
+    fusing, and the bindings (from options and from a points file)."""
+    known = _options_of(ctx)
+    args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+    exprs, bindings = _split_bindings(args, var, known)
+    graph = api.parse(_read_source(exprs, file))
+    fine_nodes = len(graph.nodes)
+    if fuse is not None:
+        graph = api.fuse(graph, None if fuse == "all" else _names(fuse))
+    env = _bind(bindings, known)
+    if points_file is not None:
+        from .pointsio import read_points
+
+        for name, column in read_points(points_file).items():
+            if name in env:
+                raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})")
+            env[name] = column
+    return graph, (fine_nodes if fuse is not None else None), env
 
 
 # ---------------------------------------------------------------------------
@@ -189,25 +215,9 @@ PointsOpt = typer.Option(
 OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the points and results to a .csv or .npz file.", show_default=False)
 
 
-def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points_file=None, output=None):
-    known = _options_of(ctx) + ["--fuse"]
+def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points_file=None, output=None, direction=None):
     try:
-        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
-        exprs, bindings = _split_bindings(args, var, known)
-        source = _read_source(exprs, file)
-        graph = api.parse(source)
-        fine_nodes = len(graph.nodes)
-        if fuse is not None:
-            gates = None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()]
-            graph = api.fuse(graph, gates)
-        env = _bind(bindings, known)
-        if points_file is not None:
-            from .pointsio import read_points
-
-            for name, column in read_points(points_file).items():
-                if name in env:
-                    raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})")
-                env[name] = column
+        graph, fused_from, env = _load(ctx, expr, var, file, points_file)
         if output is not None and not output.endswith((".csv", ".npz")):
             raise CgError(f"-o {output}: write a .csv or a .npz file")
         if fmt is Format.plain and any(hasattr(v, "__len__") for v in env.values()):
@@ -215,19 +225,23 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
         if with_grad:
-            names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
             if explain and fmt is Format.plain:
                 raise CgError("--explain shows steps: use it with --format tree (the default) or json")
-            result = api.grad(graph, env, wrt=names, trace=explain, keep_nodes=keep)
+            result = api.grad(graph, env, wrt=_names(wrt) if wrt else None, trace=explain, keep_nodes=keep)
         else:
             result = api.evaluate(graph, env, keep_nodes=keep)
+        along = None
+        if direction is not None:
+            from . import derive
+
+            unit = derive.unit_vector(graph, derive.parse_direction(direction))
+            along = (unit, *derive.directional(graph, env, unit))
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
     from . import render
 
     out = sys.stdout
-    fused_from = fine_nodes if fuse is not None else None
     if output is not None or fmt is Format.csv:
         from . import pointsio
 
@@ -240,14 +254,16 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
             with open(output, "w", encoding="utf-8") as f:
                 pointsio.write_csv(cols, f)
     elif fmt is Format.json:
-        render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain)
+        render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain, directional=along)
     elif explain:
         render.write_explain(result, out)
     elif fmt is Format.plain:
         render.write_plain(result, out)
     else:
         render.write_tree(result, out, fused_from=fused_from)
-    reported = [result.value, *result.gradients.values()]
+    if along is not None and fmt in (Format.tree, Format.plain):
+        render.write_directional(along, out)
+    reported = [result.value, *result.gradients.values(), *(along[1:] if along else ())]
     if not all(_all_finite(v) for v in reported):
         raise typer.Exit(EXIT_NOT_FINITE)
 
@@ -283,6 +299,9 @@ def grad(
     explain: bool = typer.Option(False, "--explain", help="Show the forward pass and backprop step by step."),
     points: Optional[str] = PointsOpt,
     output: Optional[str] = OutputOpt,
+    direction: Optional[str] = typer.Option(
+        None, "--dir", metavar="X=1,Y=0", help="Also the directional derivative along this vector (scaled to unit length), by forward mode.", show_default=False
+    ),
 ) -> None:
     """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
 
@@ -290,7 +309,7 @@ def grad(
     hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
     `cg fusions` lists the gates.
     """
-    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain, points_file=points, output=output)
+    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain, points_file=points, output=output, direction=direction)
 
 
 @app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
@@ -359,7 +378,7 @@ def check(
     from . import check as checks
     from . import render
 
-    known = _options_of(ctx) + ["--fuse"]
+    known = _options_of(ctx)
     try:
         if format not in ("table", "json"):
             raise CgError(f"--format {format}: cg check writes table or json")
@@ -422,7 +441,7 @@ def diff(
     """
     from . import derive
 
-    known = _options_of(ctx) + ["--fuse"]
+    known = _options_of(ctx)
     try:
         if format not in ("text", "json"):
             raise CgError(f"--format {format}: cg diff writes text or json")
@@ -436,8 +455,8 @@ def diff(
             raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
         graph = api.parse(_read_source(exprs, file))
         if fuse is not None:
-            graph = api.fuse(graph, None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()])
-        names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else list(graph.variables)
+            graph = api.fuse(graph, None if fuse == "all" else _names(fuse))
+        names = _names(wrt) if wrt else list(graph.variables)
         if not names:
             raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
         warnings = list(graph.warnings)
@@ -491,27 +510,14 @@ def hessian(
     """
     from . import derive, render
 
-    known = _options_of(ctx) + ["--fuse"]
+    known = _options_of(ctx)
     try:
         if format not in ("table", "json", "plain"):
             raise CgError(f"--format {format}: cg hessian writes table, json or plain")
-        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
-        exprs, bindings = _split_bindings(args, var, known)
-        graph = api.parse(_read_source(exprs, file))
-        if fuse is not None:
-            graph = api.fuse(graph, None if fuse == "all" else [g.strip() for g in fuse.split(",") if g.strip()])
-        env = _bind(bindings, known)
-        if points is not None:
-            from .pointsio import read_points
-
-            for name, column in read_points(points).items():
-                if name in env:
-                    raise CgError(f"{name} is bound twice (--{name} and a column of {points})")
-                env[name] = column
+        graph, _, env = _load(ctx, expr, var, file, points)
         if format == "plain" and any(hasattr(v, "__len__") for v in env.values()):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
-        names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
-        result = derive.hessian_at(graph, env, names)
+        result = derive.hessian_at(graph, env, _names(wrt) if wrt else None)
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
@@ -561,12 +567,8 @@ def graph(
     try:
         if kind is None:
             raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
-        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
-        exprs, bindings = _split_bindings(args, var, _options_of(ctx) + ["--fuse"])
-        graph = api.parse(_read_source(exprs, file))
-        if fuse is not None:
-            graph = api.fuse(graph, None if fuse == "all" else fuse.split(","))
-        result = api.grad(graph, _bind(bindings, _options_of(ctx)), trace=True)
+        graph, _, env = _load(ctx, expr, var, file)
+        result = api.grad(graph, env, trace=True)
         if kind == "mmd":
             data = picture.to_mermaid(result, digits).encode()
         else:

@@ -545,7 +545,14 @@ def forward_mode(graph: Graph, env: dict, tangents: dict[str, float], backend=sc
     nodes = graph.nodes
     values: list = [None] * len(nodes)
     carried: list = [None] * len(nodes)
-    for node in nodes:
+    with backend.watching():  # numpy's floating-point events go to cg, not to stderr
+        _carry(graph, env, tangents, backend, values, carried)
+    t = carried[graph.output]
+    return values[graph.output], 0.0 if t is None else t
+
+
+def _carry(graph: Graph, env: dict, tangents: dict[str, float], backend, values: list, carried: list) -> None:
+    for node in graph.nodes:
         if node.op == "var":
             values[node.id] = env[node.name]
             t = tangents.get(node.name, 0.0)
@@ -564,8 +571,6 @@ def forward_mode(graph: Graph, env: dict, tangents: dict[str, float], backend=sc
             term = backend.mul(local(args, out, backend), t)
             total = term if total is None else backend.add(total, term)
         carried[node.id] = total
-    t = carried[graph.output]
-    return values[graph.output], 0.0 if t is None else t
 
 
 def directional(graph: Graph, env, direction: dict[str, float]):

@@ -94,6 +94,8 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                 v = env[node.name]
             elif op == "const":
                 v = node.value
+                if check and warning is None and not math.isfinite(v):  # a literal such as 1e309
+                    warning = f"value {fmt(v)} first appears at node #{node.id} (const) '{graph.text(node)}': too large for float64"
             else:
                 f = functions.get(op)
                 if f is None:

@@ -34,7 +34,9 @@ def show(v) -> str:
     return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}]"
 
 
-def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None, explain: bool = False) -> None:
+def write_json(
+    result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None, explain: bool = False, directional=None
+) -> None:
     """One JSON object; the node list is written a node at a time (it can be long)."""
     graph = result.graph
     head = {
@@ -47,6 +49,9 @@ def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int
         head["fused"] = {"nodes_before": fused_from, "nodes_after": len(graph.nodes)}
     if explain:
         head["explain"] = explain_data(result)
+    if directional is not None:
+        unit, forward_mode, dot = directional
+        head["directional"] = {"unit": unit, "forward_mode": number(forward_mode), "gradient_dot_unit": number(dot)}
     text = json.dumps(head, ensure_ascii=False, allow_nan=False)
     if not nodes:
         out.write(text + "\n")
@@ -70,6 +75,13 @@ def write_json(result: Result, out: IO[str], nodes: bool = True, fused_from: int
         sep = ",\n" if node.id else ""
         out.write(sep + json.dumps(entry, ensure_ascii=False, allow_nan=False))
     out.write("\n]}\n")
+
+
+def write_directional(along, out: IO[str]) -> None:
+    """The directional derivative by forward mode, beside the gradient's dot product with the unit vector."""
+    unit, forward_mode, dot = along
+    vector = ", ".join(f"{name}={fmt(u)}" for name, u in unit.items())
+    out.write(f"along ({vector}): forward mode {show(forward_mode)}, gradient · unit {show(dot)}\n")
 
 
 def _backend_of(result: Result):

@@ -153,7 +153,11 @@ class GraphMaker:
     # leaves
     def number(self, c):
         (tok,) = c
-        return Ref(self.build.const(float(tok.text), tok.start, tok.end), tok.start, tok.end)
+        value = float(tok.text)
+        if value == 0 and tok.text.lower().partition("e")[0].strip("0.") != "":
+            # 1e-400 is 0 in float64: said, not silently changed (1e309, inf, is reported by the engine)
+            self.build.graph.warnings.append(f"the number {tok.text} is too small for float64: it becomes 0")
+        return Ref(self.build.const(value, tok.start, tok.end), tok.start, tok.end)
 
     def name(self, c):
         (tok,) = c

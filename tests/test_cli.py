@@ -227,3 +227,26 @@ def test_rich_on_a_terminal_and_plain_when_piped_draw_the_same_tree(expr, monkey
     drawn = re.sub(r"\x1b\[[0-9;]*m", "", terminal.getvalue())  # Rich's styles
     assert drawn == pipe.getvalue()
     assert "\x1b[" in terminal.getvalue()  # the terminal did get colours
+
+
+def test_dir_prints_forward_mode_beside_gradient_dot_unit(cg):
+    code, out, err = cg(["grad", "x*y + sin(x)", "--x", "1", "--y", "2", "--dir", "x=3,y=4", "--format", "plain"])
+    assert code == 0, err
+    *_, last = out.splitlines()
+    forward_mode, dot = last.split("forward mode ")[1].split(", gradient · unit ")
+    assert last.startswith("along (x=0.6, y=0.8): ")
+    r = grad("x*y + sin(x)", {"x": 1, "y": 2})
+    assert float(dot) == pytest.approx(0.6 * r.gradients["x"] + 0.8 * r.gradients["y"], rel=1e-15)
+    assert float(forward_mode) == pytest.approx(float(dot), rel=1e-14)
+
+
+def test_dir_in_json_and_over_a_batch(cg):
+    code, out, err = cg(["grad", "x*x", "--x", "1,2", "--dir", "x=-2", "--format", "json", "--no-nodes"])
+    data = json.loads(out)
+    assert data["directional"] == {"unit": {"x": -1.0}, "forward_mode": [-2.0, -4.0], "gradient_dot_unit": [-2.0, -4.0]}
+
+
+@pytest.mark.parametrize("direction, message", [("x=0", "zero vector"), ("z=1", "no variable z"), ("x", "NAME=VALUE")])
+def test_dir_errors(direction, message):
+    code, out, err = run_cli(["grad", "x*x", "--x", "1", "--dir", direction])
+    assert code == 2 and message in err

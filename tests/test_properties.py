@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 import mpmath
+import pytest
 import sympy
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -127,82 +128,124 @@ def power(a: Expr, b: Expr, spelling: str, bound: float) -> Expr:
     return Expr(f"{operand(a, ATOM)}{spelling}{operand(b, UNARY)}", sym, POWER, bound, **_merge(a, b))
 
 
-def sigmoid_sym(u):
-    return 1 / (1 + sympy.exp(-u))
-
-
 def positive(a: Expr, spelling: str) -> Expr:
-    """1 + a**2: a safe denominator and a safe argument for log, sqrt, cbrt."""
-    return add(number(1.0), power(a, number(2.0), spelling, a.bound**2))
+    """1 + a**2 (>= 1): a safe denominator and a safe argument for log, sqrt, cbrt."""
+    return add(number(1.0), square(a, spelling))
 
 
-def tanh_of(a: Expr) -> Expr:
-    return call("tanh", sympy.tanh(a.sym), 1.0, a)
+def square(a: Expr, spelling: str) -> Expr:
+    return power(a, number(2.0), spelling, a.bound**2)
 
 
-# Smooth ops of one argument: name -> builder(a, spelling of **).
+def cube(a: Expr, spelling: str) -> Expr:
+    return power(a, number(3.0), spelling, a.bound**3)
+
+
+def two_plus_square(a: Expr, spelling: str) -> Expr:
+    return add(number(2.0), square(a, spelling))
+
+
+def function(name: str, sym_of, bound_of):
+    """A builder of name(a): sym_of gives the SymPy expression, bound_of the bound, from a's."""
+    return lambda a, spelling: call(name, sym_of(a.sym), bound_of(a.bound), a)
+
+
+def after(inner, outer):
+    """A builder of outer(inner(a)), e.g. sqrt(1 + a**2)."""
+    return lambda a, spelling: outer(inner(a, spelling), spelling)
+
+
+def halved(inner):
+    """A builder of inner(a) / 2."""
+
+    def build(a, spelling):
+        e = inner(a, spelling)
+        return div(e, number(2.0), e.bound / 2)
+
+    return build
+
+
+def one(_):
+    return 1.0
+
+
+SIN = function("sin", sympy.sin, one)
+COS = function("cos", sympy.cos, one)
+TANH = function("tanh", sympy.tanh, one)
+
+# Smooth ops of one argument: name -> builder(a, spelling of **). Where an op has a
+# singularity or a domain edge, its argument is kept away from it: 1 + a**2 >= 1,
+# 2 + a**2 >= 2, |sin(a)/2| <= 1/2, |tanh(a)/2| <= 1/2.
 SMOOTH_UNARY = {
-    "neg": lambda a, s: neg(a),
-    "sin": lambda a, s: call("sin", sympy.sin(a.sym), 1.0, a),
-    "cos": lambda a, s: call("cos", sympy.cos(a.sym), 1.0, a),
-    "tanh": lambda a, s: tanh_of(a),
-    "atan": lambda a, s: call("atan", sympy.atan(a.sym), math.pi / 2, a),
-    "sigmoid": lambda a, s: call("sigmoid", sigmoid_sym(a.sym), 1.0, a),
-    "softplus": lambda a, s: call("softplus", sympy.log(1 + sympy.exp(a.sym)), a.bound + 1, a),
-    "asinh": lambda a, s: call("asinh", sympy.asinh(a.sym), a.bound, a),
-    "square": lambda a, s: power(a, number(2.0), s, a.bound**2),
-    "cube": lambda a, s: power(a, number(3.0), s, a.bound**3),
-    "exp": lambda a, s: call("exp", sympy.exp(a.sym), math.exp(a.bound), a),
-    "expm1": lambda a, s: call("expm1", sympy.exp(a.sym) - 1, math.exp(a.bound), a),
-    "exp2": lambda a, s: call("exp2", 2**a.sym, 2**a.bound, a),
-    "sinh": lambda a, s: call("sinh", sympy.sinh(a.sym), math.cosh(a.bound), a),
-    "cosh": lambda a, s: call("cosh", sympy.cosh(a.sym), math.cosh(a.bound), a),
-    "sqrt": lambda a, s: (p := positive(a, s)) and call("sqrt", sympy.sqrt(p.sym), math.sqrt(p.bound), p),
-    "cbrt": lambda a, s: (p := positive(a, s)) and call("cbrt", sympy.cbrt(p.sym), p.bound, p),
-    "log": lambda a, s: (p := positive(a, s)) and call("log", sympy.log(p.sym), math.log(p.bound), p),
-    "log2": lambda a, s: (p := positive(a, s)) and call("log2", sympy.log(p.sym, 2), math.log(p.bound), p),
-    "log10": lambda a, s: (p := positive(a, s)) and call("log10", sympy.log(p.sym, 10), math.log(p.bound), p),
-    "log1p": lambda a, s: (
-        (q := power(a, number(2.0), s, a.bound**2)) and call("log1p", sympy.log(1 + q.sym), math.log1p(q.bound), q)
-    ),
-    # arguments kept well inside the domain: |sin/2| <= 1/2, 2 + u**2 >= 2
-    "asin": lambda a, s: (h := div(SMOOTH_UNARY["sin"](a, s), number(2.0), 0.5))
-    and call("asin", sympy.asin(h.sym), math.pi / 2, h),
-    "acos": lambda a, s: (h := div(SMOOTH_UNARY["cos"](a, s), number(2.0), 0.5))
-    and call("acos", sympy.acos(h.sym), math.pi, h),
-    "atanh": lambda a, s: (h := div(tanh_of(a), number(2.0), 0.5)) and call("atanh", sympy.atanh(h.sym), 1.0, h),
-    "acosh": lambda a, s: (p := add(number(2.0), power(a, number(2.0), s, a.bound**2)))
-    and call("acosh", sympy.acosh(p.sym), math.acosh(p.bound), p),
+    "neg": lambda a, spelling: neg(a),
+    "sin": SIN,
+    "cos": COS,
+    "tanh": TANH,
+    "atan": function("atan", sympy.atan, lambda b: math.pi / 2),
+    "sigmoid": function("sigmoid", lambda u: 1 / (1 + sympy.exp(-u)), one),
+    "softplus": function("softplus", lambda u: sympy.log(1 + sympy.exp(u)), lambda b: b + 1),
+    "asinh": function("asinh", sympy.asinh, lambda b: b),
+    "square": square,
+    "cube": cube,
+    "exp": function("exp", sympy.exp, math.exp),
+    "expm1": function("expm1", lambda u: sympy.exp(u) - 1, math.exp),
+    "exp2": function("exp2", lambda u: 2**u, lambda b: 2**b),
+    "sinh": function("sinh", sympy.sinh, math.cosh),
+    "cosh": function("cosh", sympy.cosh, math.cosh),
+    "sqrt": after(positive, function("sqrt", sympy.sqrt, math.sqrt)),
+    "cbrt": after(positive, function("cbrt", sympy.cbrt, math.cbrt)),
+    "log": after(positive, function("log", sympy.log, math.log)),
+    "log2": after(positive, function("log2", lambda u: sympy.log(u, 2), math.log2)),
+    "log10": after(positive, function("log10", lambda u: sympy.log(u, 10), math.log10)),
+    "log1p": after(square, function("log1p", lambda u: sympy.log(1 + u), math.log1p)),
+    "asin": after(halved(SIN), function("asin", sympy.asin, lambda b: math.pi / 2)),
+    "acos": after(halved(COS), function("acos", sympy.acos, lambda b: math.pi)),
+    "atanh": after(halved(TANH), function("atanh", sympy.atanh, one)),
+    "acosh": after(two_plus_square, function("acosh", sympy.acosh, math.acosh)),
 }
 
 
-def _pow_of_positive(a, b, s):
-    base = positive(a, s)
-    return power(base, b, s, base.bound**b.bound)
+def function2(name: str, sym_of, bound_of, *, kink=None):
+    """A builder of name(a, b); kink(a, b), if given, is the SymPy expression that is 0 at its kink."""
+
+    def build(a, b, spelling):
+        kinks = (kink(a.sym, b.sym),) if kink else ()
+        return call(name, sym_of(a.sym, b.sym), bound_of(a.bound, b.bound), a, b, kinks=kinks)
+
+    return build
+
+
+def second_positive(build2):
+    """A builder of build2(a, 1 + b**2): b's place is kept away from 0."""
+    return lambda a, b, spelling: build2(a, positive(b, spelling), spelling)
+
+
+def pow_of_positive(a, b, spelling):
+    """(1 + a**2) ** b: a positive base, any exponent."""
+    base = positive(a, spelling)
+    return power(base, b, spelling, base.bound**b.bound)
 
 
 # Smooth ops of two arguments: name -> builder(a, b, spelling of **).
 SMOOTH_BINARY = {
-    "add": lambda a, b, s: add(a, b),
-    "sub": lambda a, b, s: sub(a, b),
-    "mul": lambda a, b, s: mul(a, b),
-    "div": lambda a, b, s: div(a, positive(b, s), a.bound),
-    "pow": _pow_of_positive,
-    "hypot": lambda a, b, s: (p := positive(b, s))
-    and call("hypot", sympy.sqrt(a.sym**2 + p.sym**2), a.bound + p.bound, a, p),
-    "atan2": lambda a, b, s: (p := positive(b, s)) and call("atan2", sympy.atan2(a.sym, p.sym), math.pi, a, p),
-    "xlogy": lambda a, b, s: (p := positive(b, s))
-    and call("xlogy", a.sym * sympy.log(p.sym), a.bound * math.log(p.bound), a, p),
+    "add": lambda a, b, spelling: add(a, b),
+    "sub": lambda a, b, spelling: sub(a, b),
+    "mul": lambda a, b, spelling: mul(a, b),
+    "div": second_positive(lambda a, b, spelling: div(a, b, a.bound)),
+    "pow": pow_of_positive,
+    "hypot": second_positive(function2("hypot", lambda u, v: sympy.sqrt(u**2 + v**2), lambda p, q: p + q)),
+    "atan2": second_positive(function2("atan2", sympy.atan2, lambda p, q: math.pi)),
+    "xlogy": second_positive(function2("xlogy", lambda u, v: u * sympy.log(v), lambda p, q: p * math.log(q))),
 }
 
-# Ops with a kink, each with the SymPy expression that is 0 at its kink.
+# Ops with a kink, each noting the SymPy expression that is 0 at its kink.
 KINK_UNARY = {
-    "relu": lambda a, s: call("relu", sympy.Max(a.sym, 0), a.bound, a, kinks=(a.sym,)),
-    "abs": lambda a, s: call("abs", sympy.Abs(a.sym), a.bound, a, kinks=(a.sym,)),
+    "relu": lambda a, spelling: call("relu", sympy.Max(a.sym, 0), a.bound, a, kinks=(a.sym,)),
+    "abs": lambda a, spelling: call("abs", sympy.Abs(a.sym), a.bound, a, kinks=(a.sym,)),
 }
 KINK_BINARY = {
-    "max": lambda a, b, s: call("max", sympy.Max(a.sym, b.sym), max(a.bound, b.bound), a, b, kinks=(a.sym - b.sym,)),
-    "min": lambda a, b, s: call("min", sympy.Min(a.sym, b.sym), max(a.bound, b.bound), a, b, kinks=(a.sym - b.sym,)),
+    "max": function2("max", sympy.Max, max, kink=lambda u, v: u - v),
+    "min": function2("min", sympy.Min, max, kink=lambda u, v: u - v),
 }
 
 
@@ -211,29 +254,35 @@ def bounded(build, *args: Expr) -> Expr:
     e = build(*args)
     if e.bound <= BOUND_LIMIT:
         return e
-    return build(*(tanh_of(a) for a in args))
+    return build(*(TANH(a, "**") for a in args))
+
+
+SMOOTH_OPS = sorted(SMOOTH_UNARY | SMOOTH_BINARY)
+KINK_OPS = sorted(KINK_UNARY | KINK_BINARY)
 
 
 @st.composite
-def expressions(draw, depth: int = 4, names: tuple = VARIABLES, kinks: bool = False) -> Expr:
-    """A random expression over `names`; with kinks=True relu, abs, max and min appear too."""
-    if depth == 0 or draw(st.integers(0, 3)) == 0:
+def expressions(draw, depth: int = 4, names: tuple = VARIABLES, kinks: bool = False, root: str | None = None) -> Expr:
+    """A random expression over `names`, its top op `root` if given.
+
+    With kinks=True relu, abs, max and min appear too."""
+    if root is None and (depth == 0 or draw(st.integers(0, 3)) == 0):
         return draw(st.sampled_from(names).map(variable) | st.sampled_from(CONSTANTS).map(number))
+    unary = SMOOTH_UNARY | (KINK_UNARY if kinks else {})
+    binary = SMOOTH_BINARY | (KINK_BINARY if kinks else {})
+    if root is None:
+        root = draw(st.sampled_from(sorted(unary)) if draw(st.booleans()) else st.sampled_from(sorted(binary)))
     spelling = draw(st.sampled_from(["**", "^", "pow"]))
-    sub_expressions = expressions(depth - 1, names, kinks)
-    if draw(st.booleans()):
-        table = SMOOTH_UNARY | (KINK_UNARY if kinks else {})
-        build = table[draw(st.sampled_from(sorted(table)))]
-        return bounded(lambda a: build(a, spelling), draw(sub_expressions))
-    table = SMOOTH_BINARY | (KINK_BINARY if kinks else {})
-    build = table[draw(st.sampled_from(sorted(table)))]
-    return bounded(lambda a, b: build(a, b, spelling), draw(sub_expressions), draw(sub_expressions))
+    arguments = expressions(max(depth - 1, 0), names, kinks)
+    if root in unary:
+        return bounded(lambda a: unary[root](a, spelling), draw(arguments))
+    return bounded(lambda a, b: binary[root](a, b, spelling), draw(arguments), draw(arguments))
 
 
 @st.composite
-def expressions_and_points(draw, kinks: bool = False):
+def expressions_and_points(draw, kinks: bool = False, root: str | None = None):
     """(expression, point): the point binds exactly the expression's variables, each in [-BOX, BOX]."""
-    e = draw(expressions(kinks=kinks))
+    e = draw(expressions(kinks=kinks, root=root))
     point = {name: draw(st.floats(-BOX, BOX), label=name) for name in sorted(e.names)}
     return e, point
 
@@ -277,31 +326,36 @@ def shown(e: Expr, point: dict) -> str:
 
 
 # ---------------------------------------------------------------------------
-# 1. Values and gradients against SymPy
+# 1. Values and gradients against SymPy (item 4's "the value equals SymPy's" too)
 # ---------------------------------------------------------------------------
 
+SYMPY_REL, SYMPY_ABS = 1e-9, 1e-12
 
-@checked(300)
+
+@checked(150)
 @given(expressions_and_points())
 def test_value_matches_sympy(case):
     e, point = case
     want = sympy_at(e.sym, point)
     assume(math.isfinite(want))
     r = cgcli.evaluate(e.text, point)
-    assert_close(r.value, want, 1e-9, 1e-12, f"value of {shown(e, point)}")
+    assert_close(r.value, want, SYMPY_REL, SYMPY_ABS, f"value of {shown(e, point)}")
     assert r.warnings == [], shown(e, point)
 
 
-@checked(150)
-@given(expressions_and_points())
-def test_gradients_match_sympy(case):
-    e, point = case
+@pytest.mark.parametrize("root", SMOOTH_OPS)
+@checked(6)
+@given(data=st.data())
+def test_gradients_match_sympy(root, data):
+    # every smooth op is the top of some expressions, whatever the random draw
+    e, point = data.draw(expressions_and_points(root=root), label="case")
     assume(math.isfinite(sympy_at(e.sym, point)))
     r = cgcli.grad(e.text, point)
+    assert_close(r.value, sympy_at(e.sym, point), SYMPY_REL, SYMPY_ABS, f"value of {shown(e, point)}")
     assert set(r.gradients) == e.names
     for name, want in sympy_gradient(e, point).items():
         assume(math.isfinite(want))
-        assert_close(r.gradients[name], want, 1e-9, 1e-12, f"∂/∂{name} of {shown(e, point)}")
+        assert_close(r.gradients[name], want, SYMPY_REL, SYMPY_ABS, f"∂/∂{name} of {shown(e, point)}")
     assert r.warnings == [], shown(e, point)
 
 
@@ -318,10 +372,11 @@ def assert_gradients_match_differences(e: Expr, point: dict) -> None:
         assert_close(r.gradients[name], fd, 1e-5, 1e-6 * (1 + abs(r.value)), f"∂/∂{name} of {shown(e, point)}")
 
 
-@checked(150)
-@given(expressions_and_points())
-def test_gradients_match_finite_differences(case):
-    assert_gradients_match_differences(*case)
+@pytest.mark.parametrize("root", SMOOTH_OPS)
+@checked(8)
+@given(data=st.data())
+def test_gradients_match_finite_differences(root, data):
+    assert_gradients_match_differences(*data.draw(expressions_and_points(root=root), label="case"))
 
 
 # ---------------------------------------------------------------------------
@@ -331,62 +386,55 @@ def test_gradients_match_finite_differences(case):
 KINK_MARGIN = 1e-3
 
 
-@checked(150)
-@given(expressions_and_points(kinks=True))
-def test_kink_ops_match_finite_differences_away_from_kinks(case):
-    e, point = case
+@pytest.mark.parametrize("root", KINK_OPS)
+@checked(30)
+@given(data=st.data())
+def test_kink_ops_match_finite_differences_away_from_kinks(root, data):
+    e, point = data.draw(expressions_and_points(kinks=True, root=root), label="case")
     assume(all(abs(sympy_at(k, point)) > KINK_MARGIN for k in e.kinks))
     assert_gradients_match_differences(e, point)
 
 
-def smooth_in_z():
+def in_z():
+    """A random smooth expression of z alone (or a constant)."""
     return expressions(depth=3, names=("z",))
 
 
-@checked(100)
-@given(
-    kink=st.sampled_from(["relu", "abs"]),
-    s=smooth_in_z(),
-    t=smooth_in_z(),
-    at=st.floats(-BOX, BOX),
-    z=st.floats(-BOX, BOX),
-)
-def test_relu_and_abs_have_zero_gradient_at_the_kink(kink, s, t, at, z):
-    # f = k(x*S - y*S) + x*T at x = y: the argument is exactly 0, so with k'(0) = 0
-    # ∂f/∂x = 0*S + T = T and ∂f/∂y = 0 exactly (k'(0) = 1 would give S + T and -S).
-    xs, ys = mul(variable("x"), s), mul(variable("y"), s)
-    f = add(KINK_UNARY[kink](sub(xs, ys), "**"), mul(variable("x"), t))
+def value_in_z(e: Expr, z: float) -> float:
+    return cgcli.evaluate(e.text, {"z": z} if e.names else {}).value
+
+
+@checked(60)
+@given(op=st.sampled_from(["relu", "abs"]), s=in_z(), t=in_z(), at=st.floats(-BOX, BOX), z=st.floats(-BOX, BOX))
+def test_relu_and_abs_have_zero_gradient_at_the_kink(op, s, t, at, z):
+    # f = op(x*S - y*S) + x*T at x = y: op's argument is exactly 0, so with op'(0) = 0
+    # ∂f/∂x = 0*S + T = T and ∂f/∂y = 0 exactly (op'(0) = 1 would give S + T and -S).
+    x, y = variable("x"), variable("y")
+    f = add(KINK_UNARY[op](sub(mul(x, s), mul(y, s)), "**"), mul(x, t))
     point = {"x": at, "y": at, "z": z}
     r = cgcli.grad(f.text, point)
-    t_value = cgcli.evaluate(t.text, {"z": z} if t.names else {}).value
-    assert r.gradients["x"] == t_value, f"∂/∂x of {f.text!r} at {point}"
+    assert r.gradients["x"] == value_in_z(t, z), f"∂/∂x of {f.text!r} at {point}"
     assert r.gradients["y"] == 0.0, f"∂/∂y of {f.text!r} at {point}"
 
 
-@checked(100)
-@given(
-    op=st.sampled_from(["max", "min"]),
-    s=smooth_in_z(),
-    t=smooth_in_z(),
-    at=st.floats(-BOX, BOX),
-    z=st.floats(-BOX, BOX),
-)
+@checked(60)
+@given(op=st.sampled_from(["max", "min"]), s=in_z(), t=in_z(), at=st.floats(-BOX, BOX), z=st.floats(-BOX, BOX))
 def test_max_and_min_split_a_tie_half_and_half(op, s, t, at, z):
     # f = op(x*S, y*S) + x*T at x = y: a tie, each side gets 0.5,
     # so ∂f/∂x = 0.5*S + T and ∂f/∂y = 0.5*S.
-    f = add(KINK_BINARY[op](mul(variable("x"), s), mul(variable("y"), s), "**"), mul(variable("x"), t))
+    x, y = variable("x"), variable("y")
+    f = add(KINK_BINARY[op](mul(x, s), mul(y, s), "**"), mul(x, t))
     point = {"x": at, "y": at, "z": z}
     r = cgcli.grad(f.text, point)
-    s_value = cgcli.evaluate(s.text, {"z": z} if s.names else {}).value
-    t_value = cgcli.evaluate(t.text, {"z": z} if t.names else {}).value
-    assert r.gradients["x"] == 0.5 * s_value + t_value, f"∂/∂x of {f.text!r} at {point}"
-    assert r.gradients["y"] == 0.5 * s_value, f"∂/∂y of {f.text!r} at {point}"
+    half_s = 0.5 * value_in_z(s, z)
+    assert r.gradients["x"] == half_s + value_in_z(t, z), f"∂/∂x of {f.text!r} at {point}"
+    assert r.gradients["y"] == half_s, f"∂/∂y of {f.text!r} at {point}"
 
 
-@checked(100)
+@checked(60)
 @given(op=st.sampled_from(["max", "min"]), case=expressions_and_points())
 def test_max_and_min_of_a_node_with_itself_pass_its_gradient_through(op, case):
-    # op(E, E) is one node on both sides: a tie, 0.5 + 0.5 reaches E.
+    # op(E, E) has one node on both sides: a tie, 0.5 + 0.5 reaches E.
     e, point = case
     alone = cgcli.grad(e.text, point)
     twice = cgcli.grad(f"{op}({e.text}, {e.text})", point)
@@ -399,7 +447,7 @@ def test_max_and_min_of_a_node_with_itself_pass_its_gradient_through(op, case):
 # ---------------------------------------------------------------------------
 
 
-@checked(150)
+@checked(100)
 @given(expressions_and_points())
 def test_fan_out_square_has_gradient_two_e_de(case):
     # a = E; a*a uses the node a twice: the two contributions add up to 2*E*dE.
@@ -407,10 +455,10 @@ def test_fan_out_square_has_gradient_two_e_de(case):
     plain = cgcli.grad(e.text, point)
     squared = cgcli.grad(f"a = {e.text}; a*a", point)
     assert squared.value == plain.value * plain.value
-    scale = 2 * abs(plain.value) * BOUND_LIMIT**2  # contributions can cancel: absolute slack
+    slack = 1e-13 * 2 * abs(plain.value) * BOUND_LIMIT**2  # contributions to dE can cancel
     for name, g in plain.gradients.items():
         want = 2 * plain.value * g
-        assert_close(squared.gradients[name], want, 1e-12, 1e-13 * scale, f"∂/∂{name} of a*a, a = {shown(e, point)}")
+        assert_close(squared.gradients[name], want, 1e-12, slack, f"∂/∂{name} of a*a, a = {shown(e, point)}")
 
 
 # ---------------------------------------------------------------------------
@@ -424,16 +472,19 @@ SPECIAL_FLOATS = [
 ]  # fmt: skip
 floats = st.sampled_from(SPECIAL_FLOATS) | st.floats(allow_nan=False, allow_infinity=False)
 
-UNARY_FUNCTIONS = sorted(name for name, op in FUNCTIONS.items() if op.arity == 1)
-BINARY_FUNCTIONS = sorted(name for name, op in FUNCTIONS.items() if op.arity == 2)
-# text -> the op of its one gate
-BINARY_TEXTS = {"x + y": "add", "x - y": "sub", "x * y": "mul", "x / y": "div", "x ** y": "pow", "x ^ y": "pow"} | {
-    f"{name}(x, y)": name for name in BINARY_FUNCTIONS
+ONE_ARGUMENT = {f"{name}(x)": name for name, op in FUNCTIONS.items() if op.arity == 1} | {"-x": "neg"}
+TWO_ARGUMENTS = {f"{name}(x, y)": name for name, op in FUNCTIONS.items() if op.arity == 2} | {
+    "x + y": "add",
+    "x - y": "sub",
+    "x * y": "mul",
+    "x / y": "div",
+    "x ** y": "pow",
+    "x ^ y": "pow",
 }
 
 
 def reported(warnings: list[str], kind: str, op: str) -> bool:
-    """A warning says where a non-finite `kind` ('value' or 'gradient') first appeared, at an `op` node."""
+    """A warning says where a non-finite `kind` ('value' or 'gradient') first appeared: at an `op` node."""
     pattern = re.compile(rf"{kind} (nan|inf|-inf) first appears at node #\d+ \({op}\)")
     return any(pattern.match(w) for w in warnings)
 
@@ -449,26 +500,28 @@ def assert_ieee_result(text: str, point: dict, op: str) -> None:
         assert reported(r.warnings, "gradient", op), where
 
 
-@checked(800)
-@given(name=st.sampled_from(UNARY_FUNCTIONS), x=floats)
-def test_every_function_of_one_argument_gives_a_float_and_reports_nan_inf(name, x):
-    assert_ieee_result(f"{name}(x)", {"x": x}, name)
+@pytest.mark.parametrize("text", sorted(ONE_ARGUMENT))
+@checked(25)
+@given(x=floats)
+def test_every_op_of_one_argument_gives_a_float_and_reports_nan_inf(text, x):
+    assert_ieee_result(text, {"x": x}, ONE_ARGUMENT[text])
 
 
-@checked(800)
-@given(text=st.sampled_from(sorted(BINARY_TEXTS)), x=floats, y=floats)
+@pytest.mark.parametrize("text", sorted(TWO_ARGUMENTS))
+@checked(40)
+@given(x=floats, y=floats)
 def test_every_op_of_two_arguments_gives_a_float_and_reports_nan_inf(text, x, y):
-    assert_ieee_result(text, {"x": x, "y": y}, BINARY_TEXTS[text])
+    assert_ieee_result(text, {"x": x, "y": y}, TWO_ARGUMENTS[text])
 
 
-@checked(300)
+@checked(200)
 @given(
     scale=st.sampled_from([1e308, -1e308, 1.7976931348623157e308, 1e300, 1e200]),
     a=expressions(depth=3),
     b=expressions(depth=3),
     point=st.fixed_dictionaries({name: st.sampled_from([0.0, 1.0, -1.0]) | st.floats(-BOX, BOX) for name in VARIABLES}),
 )
-@example(scale=1e308, a=SMOOTH_UNARY["sin"](variable("x"), "**"), b=variable("x"), point={"x": 0.0, "y": 0.0, "z": 0.0})
+@example(scale=1e308, a=SIN(variable("x"), "**"), b=variable("x"), point={"x": 0.0, "y": 0.0, "z": 0.0})
 def test_a_non_finite_gradient_is_reported_even_when_it_comes_from_a_fan_out(scale, a, b, point):
     # scale*A + scale*B: each contribution to a variable is finite, their sum can overflow
     # (1e308*sin(x) + 1e308*x at x = 0: value 0, ∂/∂x = 1e308 + 1e308 = inf).
@@ -479,3 +532,22 @@ def test_a_non_finite_gradient_is_reported_even_when_it_comes_from_a_fan_out(sca
     where = f"cg {f.text!r} at {point}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
     if not all(math.isfinite(g) for g in r.gradients.values()):
         assert any(re.match(r"gradient \S+ first appears at node #\d+ ", w) for w in r.warnings), where
+
+
+@checked(60)
+@given(
+    mantissa=st.integers(1, 99),
+    exponent=st.integers(309, 999),
+    template=st.sampled_from(["{n}", "x + {n}", "x * {n}", "{n} - {n}", "sin(x) / {n}"]),
+    x=st.floats(-BOX, BOX),
+)
+def test_a_number_too_big_for_a_float_is_never_silent(mantissa, exponent, template, x):
+    # the literal itself is where inf first appears (even where the result is finite again,
+    # as in sin(x) / 1e999): an error or a warning, never nothing
+    text = template.format(n=f"{mantissa}e{exponent}")
+    try:
+        r = cgcli.grad(text, {"x": x} if "x" in text else {})
+    except cgcli.CgError:
+        return
+    where = f"cg {text!r} at x = {x}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
+    assert any("first appears at node" in w for w in r.warnings), where
