@@ -22,8 +22,8 @@ Examples:
 
   echo "a = x*y; a + sin(a)" | cg grad - --x 1 --y pi/4 --format plain
 
-Exit codes: 0 ok; 2 bad usage or input; 3 the value or a printed gradient is not finite
-(the output is still printed).
+Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a
+printed gradient is not finite (the output is still printed).
 """
 
 app = typer.Typer(
