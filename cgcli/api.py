@@ -171,14 +171,14 @@ def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
     backend = _backend(n)
     if n is not None and not keep_nodes and not trace and n > CHUNK:
         return _compute_in_chunks(graph, env, n, names, with_grad, warnings)
-    fwd = engine.forward(graph, env, backend)
+    fwd = engine.forward(graph, env, backend, save=with_grad)
     warnings += [fwd.warning] if fwd.warning else []
     values = fwd.values
     values[graph.output] = _spread(values[graph.output], n)
     result = Result(graph, values, None, {}, warnings, points=n)
     if with_grad:
         result.trace = [] if trace else None
-        bwd = engine.backward(graph, values, backend, trace=result.trace)
+        bwd = engine.backward(graph, values, backend, trace=result.trace, saved=fwd.saved)
         result.grads = bwd.values
         result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in names}
         result.warnings += [bwd.warning] if bwd.warning else []
@@ -195,11 +195,11 @@ def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
     seen = set(warnings)
     for start in range(0, n, CHUNK):
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
-        fwd = engine.forward(graph, part, arrays, first_point=start)
+        fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad)
         value[start : start + CHUNK] = fwd.values[graph.output]
         found = [fwd.warning]
         if with_grad:
-            bwd = engine.backward(graph, fwd.values, arrays, first_point=start)
+            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved)
             for name in names:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g

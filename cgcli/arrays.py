@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import scalar
+
 add = np.add
 sub = np.subtract
 mul = np.multiply
@@ -52,11 +54,30 @@ def sigmoid(x):
     # 1/(1+exp(-x)) is accurate to the last bits everywhere in float64; for x < -709
     # exp overflows to inf (numpy flags it, cg finds no nan or inf in the result) and 1/inf = 0.
     if not np.ndim(x):
-        return 1.0 / (1.0 + np.exp(-np.float64(x)))
+        return scalar.sigmoid(x)
     t = np.negative(x)
     np.exp(t, out=t)
     t += 1.0
     return np.reciprocal(t, out=t)
+
+
+def _sigmoid_kernel(x):
+    """sigmoid's value and its local gradient out*sigmoid(-x) (cgcli/ops.py) from one exp, not two.
+
+    With e = exp(-x): σ(x) = 1/(1+e) and σ(-x) = 1/(1+1/e), where 1/e is exp(x) within
+    an ulp; at e = inf or 0 (|x| > 709) these give 0 and 1, as they should.
+    """
+    if not np.ndim(x):
+        out = scalar.sigmoid(x)
+        return out, (out * scalar.sigmoid(-x),)
+    e = np.negative(x)
+    np.exp(e, out=e)
+    out = e + 1.0
+    np.reciprocal(out, out=out)
+    np.reciprocal(e, out=e)
+    e += 1.0
+    np.reciprocal(e, out=e)  # σ(-x)
+    return out, (np.multiply(out, e, out=e),)
 
 
 def softplus(x):
@@ -78,6 +99,11 @@ def relu(x):
 def xlogy(x, y):
     return np.where((x == 0) & (y == y), 0.0, x * np.log(y))
 
+
+# Kernels: an op's value and its local gradients computed together, sharing the work that
+# evaluating the forward function and then the ops table's formulas would repeat. The
+# numbers are the formulas' own; tests/test_batch.py checks that they are the same.
+KERNELS = {"sigmoid": _sigmoid_kernel}
 
 BATCH = True
 _flagged = [False]  # set by numpy when an operation overflowed, divided by zero or was invalid

@@ -76,17 +76,26 @@ def local_gradients(op: str) -> tuple[Formula, ...]:
     return found
 
 
+ONE = 1.0  # ∂f/∂f, the upstream gradient backprop starts with
+
 @dataclass
 class Pass:
     values: list
     warning: str | None = None  # where the first nan or inf appeared
+    saved: dict | None = None  # node id → its local gradients, where a kernel computed them with the value
 
 
-def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_point: int = 0) -> Pass:
-    """Every node's value, in topological order. `env` maps each variable to its value."""
+def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_point: int = 0, save: bool = False) -> Pass:
+    """Every node's value, in topological order. `env` maps each variable to its value.
+
+    With save=True, a gate whose op has a kernel in the backend (value and local gradients
+    computed together, sharing work) keeps its local gradients in Pass.saved for backward.
+    """
     values: list = [None] * len(graph.nodes)
     warning = None
     functions: dict = {}  # op → the backend's forward, looked up once
+    kernels = getattr(backend, "KERNELS", {}) if save else {}
+    saved: dict = {}
     with backend.watching():
         for node in graph.nodes:
             op = node.op
@@ -101,7 +110,10 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                 if f is None:
                     f = functions[op] = getattr(backend, op)
                 args = [values[i] for i in node.inputs]
-                v = f(*args)
+                if op in kernels and node.needs_grad:
+                    v, saved[node.id] = kernels[op](*args)
+                else:
+                    v = f(*args)
                 if check and warning is None:
                     point = backend.first_new_nonfinite(v, args)
                     if point is not None:
@@ -111,18 +123,19 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                             f"'{graph.text(node)}' from input {shown}" + _at_point(backend, point + first_point)
                         )
             values[node.id] = v
-    return Pass(values, warning)
+    return Pass(values, warning, saved)
 
 
-def backward(graph: Graph, values: list, backend=scalar, trace: list | None = None, first_point: int = 0) -> Pass:
+def backward(graph: Graph, values: list, backend=scalar, trace: list | None = None, first_point: int = 0, saved: dict | None = None) -> Pass:
     """∂f/∂node for every node that depends on a variable (None for the others).
 
+    `saved`: local gradients that forward's kernels computed (Pass.saved), used instead of the formulas.
     With a `trace` list, every step is appended to it as it happens:
     (gate id, input id, upstream, local gradient, contribution).
     """
     nodes = graph.nodes
     grads: list = [None] * len(nodes)
-    grads[graph.output] = 1.0
+    grads[graph.output] = ONE
     fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
     needs = [n.needs_grad for n in nodes]
     warning = None
@@ -132,7 +145,8 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
             if upstream is None or not node.inputs:
                 continue
             args = [values[i] for i in node.inputs]
-            for i, local in zip(node.inputs, local_gradients(node.op)):
+            kept = saved.pop(node.id, None) if saved else None
+            for k, (i, local) in enumerate(zip(node.inputs, local_gradients(node.op))):
                 if not needs[i]:
                     continue
                 if local.constant == 1:  # add, sub: hand the upstream gradient on unchanged
@@ -140,8 +154,9 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                 elif local.constant == -1:
                     lg, contribution = -1.0, backend.neg(upstream)
                 else:
-                    lg = local(args, values[node.id], backend)
-                    contribution = backend.mul(upstream, lg)
+                    lg = kept[k] if kept else local(args, values[node.id], backend)
+                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution
+                    contribution = lg if upstream is ONE and (kept or local.input is None) else backend.mul(upstream, lg)
                 if warning is None:
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:

@@ -34,6 +34,37 @@ def test_batch_equals_point_by_point(keep_nodes, fused, monkeypatch):
         np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("expr", ["sigmoid(z)", "1/(1+exp(-z))", "sigmoid(z)*z + sigmoid(z)", "sigmoid(sigmoid(z)*3)"])
+def test_sigmoid_kernel_gives_the_formulas_numbers(expr):
+    """arrays.KERNELS computes sigmoid's value and local gradient with one exp; the scalar
+    engine evaluates the ops table's formula out*sigmoid(-x). Same numbers, also where
+    exp(-z) overflows or underflows, and the kernel's array is not reused for a fork's sum."""
+    zs = np.array([-800, -709.5, -40, -3, -1e-300, 0, 1e-300, 0.5, 2, 40, 700, 800, math.inf, -math.inf])
+    graph = fuse(parse(expr))
+    r = grad(graph, {"z": zs}, keep_nodes=False)
+    value, slope = np.array([[grad(graph, {"z": float(z)}).value, grad(graph, {"z": float(z)}).gradients["z"]] for z in zs]).T
+    np.testing.assert_allclose(r.value, value, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(r.gradients["z"], slope, rtol=1e-14, atol=0)
+    if expr == "sigmoid(z)":
+        assert r.gradients["z"][list(zs).index(40)] == 4.248354255291589e-18
+        assert r.gradients["z"][0] == 0.0
+
+
+@pytest.mark.parametrize("expr", ["sin(x) + x*y", "x + exp(x)", "exp(x) + exp(x)*y + x", "sin(x)*y + y*x + sigmoid(x*y)", "x*x + x"])
+def test_backprop_never_writes_into_a_nodes_value(expr):
+    """Backprop adds gradients in place where it may; a gradient that is a node's value (mul's
+    local gradient y, exp's out) must be copied first, or the sum at a fork corrupts the value."""
+    bindings = {"x": np.array([0.5, 2.0]), "y": np.array([3.0, -1.0])}
+    before = [np.copy(v) for v in api.evaluate(expr, bindings).values]
+    r = grad(expr, bindings)
+    for v, w in zip(r.values, before):
+        np.testing.assert_array_equal(v, w)
+    value, gradients = scalar_results(expr, bindings["x"], bindings["y"]) if "y" in expr else (None, None)
+    if gradients:
+        for name in ("x", "y"):
+            np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-14)
+
+
 def test_identical_subexpressions_are_computed_once():
     g = parse("sin(x)*y + sin(x)*z")
     assert [n.op for n in g.nodes].count("sin") == 1
