@@ -3,22 +3,25 @@
 * SymPy. Each random expression is generated twice in parallel: as cg text
   (with Python's precedence and as few parentheses as it needs) and as a SymPy
   expression built with SymPy's constructors, never by parsing the text.
-  SymPy's derivatives, and the value, evaluated with mpmath to 40 digits at
-  the same binary floats, must match cg's value and gradients.
+  SymPy's derivatives and value, evaluated with mpmath to 40 digits at the
+  same binary floats, must match cg's value and gradients.
 * Central finite differences of cg's forward pass (`cgcli.evaluate`): no
   backprop and no SymPy involved.
 * The conventions written in cgcli/ops.py where an op has a kink: relu'(0) = 0,
   abs'(0) = 0, and max/min give 0.5 to each side of a tie. Checked exactly.
+* Algebra: the two uses of `a` in `a = E; a*a` add up to 2*E*dE.
 * IEEE semantics as README.md promises them: every result is a Python float
   (never complex, never an exception), and every nan or inf, in a value or a
   gradient, is reported by a warning that names the node where it first
-  appeared.
+  appeared (also where a fork's sum overflows, or a literal does).
 
-The random expressions stay smooth and well conditioned on the box
+The random expressions are smooth and well conditioned on the box
 |x|, |y|, |z| <= 2: denominators and the arguments of log, sqrt and friends
-are of the form 1 + u**2, and a static bound on |value| keeps every
-subexpression below BOUND_LIMIT (a too-large argument is squashed with tanh
-first). Every test runs derandomized, so CI sees the same examples each time.
+have the form 1 + u**2, and a static bound keeps the value of every op the
+generator draws within BOUND_LIMIT (a too-large argument is squashed with tanh
+first). The SymPy and finite-difference tests run once per op, with that op
+at the top of random expressions, so every op is checked on every run. All
+tests are derandomized: CI sees the same examples each time.
 """
 
 from __future__ import annotations
