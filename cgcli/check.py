@@ -501,8 +501,108 @@ def run_case(case: Case) -> CaseResult:
     rng = _random.Random(s.seed)
     for _ in range(s.random):
         points.append(Point("random", {var: rng.uniform(*s.box[var]) for var in case.graph.variables}))
-    rows = [row for index, point in enumerate(points) for row in _check_point(case, index, point)]
+    first = 1 if case.bindings is not None else 0
+    batch = _Batch(case, points[first:]) if len(points) - first > 1 else None
+    rows = []
+    for index, point in enumerate(points):
+        numbers = batch.at(index - first) if batch and index >= first else None
+        rows += _check_point(case, index, point, numbers or _OnePoint(case, point.bindings))
     return CaseResult(case, points, rows, time.perf_counter() - start)
+
+
+class _OnePoint:
+    """The numbers one point's checks need, computed for that point alone."""
+
+    def __init__(self, case: Case, env: dict[str, float]):
+        self.case, self.env = case, env
+        result = api.grad(case.graph, env)
+        self.value, self.gradients = result.value, result.gradients
+        self.why = _why(result, case.graph)  # where a nan or inf first appeared
+
+    def shifted(self, var: str, side: int) -> list:
+        """Every node's value with var moved by a step h to one side (-1 or 1)."""
+        x = self.env[var] + side * self.case.settings.eps
+        return api.evaluate(self.case.graph, {**self.env, var: x}).values
+
+    def hand(self, var: str) -> tuple[float, str]:
+        derivative = self.case.against[var]
+        result = api.evaluate(derivative, {v: self.env[v] for v in derivative.variables})
+        return result.value, _why(result, derivative)
+
+    def fine(self) -> tuple[float, dict, str]:
+        result = api.grad(self.case.fine, self.env)
+        return result.value, result.gradients, _why(result, self.case.fine)
+
+
+def _why(result, graph: Graph) -> str:
+    return "; ".join(result.warnings[len(graph.warnings) :])
+
+
+class _Batch:
+    """The same numbers for many random points at once: one pass over numpy arrays per graph
+    (and per shifted variable), never a loop over the points. A point where any of them is
+    nan or inf is computed again alone, so that its notes say where that came from."""
+
+    def __init__(self, case: Case, points: list[Point]):
+        import numpy as np
+
+        graph, eps = case.graph, case.settings.eps
+        env = {var: np.array([p.bindings[var] for p in points]) for var in graph.variables}
+        result = api.grad(graph, env)
+        self.value, self.gradients = result.value, result.gradients
+        # x + (-1)*h is x - h exactly, as _OnePoint computes it
+        self.minus = {var: api.evaluate(graph, {**env, var: env[var] - eps}).values for var in graph.variables}
+        self.plus = {var: api.evaluate(graph, {**env, var: env[var] + eps}).values for var in graph.variables}
+        self.hands = {
+            var: api.evaluate(d, {v: env[v] for v in d.variables}).value for var, d in case.against.items()
+        }  # fmt: skip
+        self.fine_result = api.grad(case.fine, env) if case.fine is not None else None
+        numbers = [self.value, *self.gradients.values(), *self.hands.values()]
+        numbers += [v[graph.output] for v in (*self.minus.values(), *self.plus.values())]
+        if self.fine_result is not None:
+            numbers += [self.fine_result.value, *self.fine_result.gradients.values()]
+        self.finite = np.ones(len(points), dtype=bool)
+        for n in numbers:
+            self.finite &= np.isfinite(n)
+
+    def at(self, k: int) -> _PointOfBatch | None:
+        """Point k's numbers, or None where one of them is not finite."""
+        return _PointOfBatch(self, k) if self.finite[k] else None
+
+
+class _PointOfBatch:
+    """_OnePoint's questions, answered from a _Batch's arrays at one point."""
+
+    why = ""  # every number is finite here
+
+    def __init__(self, batch: _Batch, k: int):
+        self.batch, self.k = batch, k
+        self.value = float(batch.value[k])
+        self.gradients = {var: float(g[k]) for var, g in batch.gradients.items()}
+
+    def shifted(self, var: str, side: int) -> _Column:
+        return _Column((self.batch.minus if side < 0 else self.batch.plus)[var], self.k)
+
+    def hand(self, var: str) -> tuple[float, str]:
+        return _float_at(self.batch.hands[var], self.k), ""
+
+    def fine(self) -> tuple[float, dict, str]:
+        r = self.batch.fine_result
+        return float(r.value[self.k]), {var: float(g[self.k]) for var, g in r.gradients.items()}, ""
+
+
+class _Column:
+    """Every node's value at point k, read from a batch's per-node arrays on demand."""
+
+    def __init__(self, values: list, k: int):
+        self.values, self.k = values, k
+
+    def __getitem__(self, node: int) -> float:
+        return _float_at(self.values[node], self.k)
+
+
+def _float_at(v, k: int) -> float:
+    return float(v[k]) if getattr(v, "ndim", 0) else float(v)
 
 
 def close(cg: float, reference: float, settings: Settings) -> bool:
@@ -526,41 +626,36 @@ def _compare(index, check, wrt, cg, reference, settings, why_cg="", why_ref="") 
     return Row(index, check, wrt, cg, reference, PASS if close(cg, reference, settings) else FAIL)
 
 
-def _check_point(case: Case, index: int, point: Point) -> list[Row]:
+def _check_point(case: Case, index: int, point: Point, at: _OnePoint | _PointOfBatch) -> list[Row]:
     s, graph, env = case.settings, case.graph, point.bindings
-    result = api.grad(graph, env)
-    why = "; ".join(result.warnings[len(graph.warnings) :])  # where a nan or inf first appeared
-    value, grads = result.value, result.gradients
-    rows = [_numeric(case, index, env, result, var, why) for var in graph.variables]
-    for var, derivative in case.against.items():
-        hand = api.evaluate(derivative, {v: env[v] for v in derivative.variables})
-        why_hand = "; ".join(hand.warnings[len(derivative.warnings) :])
-        rows.append(_compare(index, "hand-written", var, grads[var], hand.value, s, why, why_hand))
+    value, grads, why = at.value, at.gradients, at.why
+    rows = [_numeric(case, index, env, at, var) for var in graph.variables]
+    for var in case.against:
+        hand, why_hand = at.hand(var)
+        rows.append(_compare(index, "hand-written", var, grads[var], hand, s, why, why_hand))
     if point.origin == "bound":
         if case.expect is not None:
             rows.append(_compare(index, "expect", None, value, case.expect, s, why))
         for var, expected in case.expect_grad.items():
             rows.append(_compare(index, "expect", var, grads[var], expected, s, why))
     if case.fine is not None:
-        fine = api.grad(case.fine, env)
-        why_fine = "; ".join(fine.warnings[len(case.fine.warnings) :])
-        rows.append(_compare(index, "fuse", None, value, fine.value, s, why, why_fine))
-        rows += [_compare(index, "fuse", var, grads[var], fine.gradients[var], s, why, why_fine) for var in graph.variables]
+        fine_value, fine_grads, why_fine = at.fine()
+        rows.append(_compare(index, "fuse", None, value, fine_value, s, why, why_fine))
+        rows += [_compare(index, "fuse", var, grads[var], fine_grads[var], s, why, why_fine) for var in graph.variables]
     return rows
 
 
-def _numeric(case: Case, index: int, env: dict[str, float], result, var: str, why: str) -> Row:
+def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row:
     """Backprop's ∂f/∂var beside the central difference, with the kink check."""
-    s, graph = case.settings, case.graph
+    s, graph, why = case.settings, case.graph, at.why
     x = env[var]
     xm, xp = x - s.eps, x + s.eps
-    minus = api.evaluate(graph, {**env, var: xm}).values
-    plus = api.evaluate(graph, {**env, var: xp}).values
-    f0, fm, fp = result.value, minus[graph.output], plus[graph.output]
-    cg = result.gradients[var]
     if xp == xm:
         note = f"the step is lost: {var} ± h == {var} at {var} = {fmt(x)}; use a larger --eps"
-        return Row(index, "numeric", var, cg, math.nan, NONFINITE, note)
+        return Row(index, "numeric", var, at.gradients[var], math.nan, NONFINITE, note)
+    minus, plus = at.shifted(var, -1), at.shifted(var, 1)
+    f0, fm, fp = at.value, minus[graph.output], plus[graph.output]
+    cg = at.gradients[var]
     central = scalar.div(scalar.sub(fp, fm), xp - xm)
     if not _finite(cg, f0, fm, fp, central):
         notes = []

@@ -227,6 +227,38 @@ def test_the_table_prints_the_seed_and_a_random_failure_with_its_point():
         assert run_cli(["check", "abs(x)", "--against", "x=1", "--x", point, "--format", "json"])[0] == 1
 
 
+@pytest.mark.parametrize(
+    "expr, args",
+    [
+        ("sin(x)*y + relu(x-y)", ["--box=-1:1"]),  # kinks inside some steps
+        ("sigmoid(x)*log(y)", ["--box=-2:2", "--fuse"]),  # nan where y < 0; the fused graph
+        ("x**3", ["--against", "x=3*x**2"]),
+    ],
+)
+def test_random_points_run_as_one_batch_with_the_same_rows(expr, args, monkeypatch):
+    """--random N computes the N points in one pass over arrays per graph; each row is the one
+    the point would get alone (a point with a nan or inf is computed alone, for its notes)."""
+    case = checks.from_command_line(expr, {}, against=args[1:] if "--against" in args else None, options=checks.Options(
+        random=40, seed=5, box=[a.split("=", 1)[1] for a in args if a.startswith("--box")], fuse="all" if "--fuse" in args else None))  # fmt: skip
+    calls = []
+    real_grad = checks.api.grad
+    monkeypatch.setattr(checks.api, "grad", lambda graph, env, **kw: calls.append(env) or real_grad(graph, env, **kw))
+    batched = checks.run_case(case)
+    one_at_a_time = sum(1 for env in calls if not hasattr(next(iter(env.values())), "__len__"))
+    in_batches = len(calls) - one_at_a_time
+    alone = [row for i, p in enumerate(batched.points) for row in checks._check_point(case, i, p, checks._OnePoint(case, p.bindings))]
+    bad_points = {r.point for r in alone if r.status == checks.NONFINITE}
+    assert one_at_a_time == len(bad_points) * (2 if case.fine is not None else 1)
+    assert in_batches == (2 if case.fine is not None else 1)
+    assert len(batched.rows) == len(alone)
+    for b, a in zip(batched.rows, alone):
+        assert (b.point, b.check, b.wrt, b.status, b.note.split(";")[0]) == (a.point, a.check, a.wrt, a.status, a.note.split(";")[0])
+        assert b.cg == pytest.approx(a.cg, rel=1e-12, abs=1e-300) or (math.isnan(b.cg) and math.isnan(a.cg))
+        assert b.reference == pytest.approx(a.reference, rel=1e-6, abs=1e-9) or (math.isnan(b.reference) and math.isnan(a.reference))
+    if "log" in expr:
+        assert bad_points, "the case should have points where log(y) is nan"
+
+
 def test_random_points_only_when_nothing_is_bound(cg):
     code, report, err = check_json(cg, "log(x)", "--random", "4", "--box", "x=0.5:2")
     assert code == 0
