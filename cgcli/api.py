@@ -188,12 +188,15 @@ def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
 def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
     import numpy as np
 
-    from . import arrays
-
     value = np.empty(n)
     gradients = {name: np.empty(n) for name in names or []}
-    seen = set(warnings)
-    for start in range(0, n, CHUNK):
+    for op in {node.op for node in graph.nodes if node.inputs}:
+        engine.local_gradients(op)  # compiled once, before the threads start
+
+    def chunk(start: int) -> list:
+        """Computes points start..start+CHUNK into value and gradients; the warnings found."""
+        from . import arrays
+
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
         fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad)
         value[start : start + CHUNK] = fwd.values[graph.output]
@@ -204,11 +207,36 @@ def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g
             found.append(bwd.warning)
-        for w in found:  # the first of each kind, as in one pass
-            kind = w and w.split(" ", 1)[0]
-            if w and kind not in seen:
-                seen.add(kind)
-                warnings.append(w)
+        return found
+
+    starts = range(0, n, CHUNK)
+    if THREADS > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # numpy releases the GIL inside its array loops: chunks run side by side
+        with ThreadPoolExecutor(min(THREADS, len(starts))) as pool:
+            found = list(pool.map(chunk, starts))
+    else:
+        found = [chunk(start) for start in starts]
+    seen = set(warnings)
+    for w in (w for ws in found for w in ws):  # the first of each kind, in the order of the points
+        kind = w and w.split(" ", 1)[0]
+        if w and kind not in seen:
+            seen.add(kind)
+            warnings.append(w)
     values = [None] * len(graph.nodes)
     values[graph.output] = value
     return Result(graph, values, None, gradients, warnings, points=n)
+
+
+def _threads() -> int:
+    """CG_THREADS, or the cores this process may use."""
+    import os
+
+    given = os.environ.get("CG_THREADS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+THREADS = _threads()  # threads for a batch computed in chunks

@@ -8,6 +8,8 @@ floating-point flags tell it cheaply when a nan or inf may have appeared.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import scalar
@@ -17,7 +19,19 @@ sub = np.subtract
 mul = np.multiply
 div = np.true_divide
 neg = np.negative
-pow = np.power  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and y not an integer
+
+
+def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and y not an integer
+    # x**2 and x**1 (a square and its local gradient 2*x**1) are the common cases: 3x faster
+    # than np.power, and the same numbers (x*x is x² correctly rounded)
+    if not np.ndim(y) and np.ndim(x):
+        if y == 2.0:
+            return np.square(x)
+        if y == 1.0:
+            return np.positive(x)  # a new array, as np.power gives
+    return np.power(x, y)
+
+
 exp = np.exp
 exp2 = np.exp2
 expm1 = np.expm1
@@ -106,16 +120,18 @@ def xlogy(x, y):
 KERNELS = {"sigmoid": _sigmoid_kernel}
 
 BATCH = True
-_flagged = [False]  # set by numpy when an operation overflowed, divided by zero or was invalid
+# set by numpy when an operation overflowed, divided by zero or was invalid; per thread,
+# as numpy's error state is (api.py computes chunks of points in parallel threads)
+_state = threading.local()
 
 
 def _on_fp_error(kind: str, flag: int) -> None:
-    _flagged[0] = True
+    _state.flagged = True
 
 
 def watching():
     """The context the engine evaluates in: numpy reports floating-point events to cg."""
-    _flagged[0] = False
+    _state.flagged = False
     return np.errstate(all="call", call=_on_fp_error)
 
 
@@ -125,9 +141,9 @@ def first_new_nonfinite(v, args) -> int | None:
     Only looked for after numpy flagged an event: a clean operation cannot create nan or inf
     from finite inputs, so the common case costs nothing.
     """
-    if not _flagged[0]:
+    if not getattr(_state, "flagged", False):
         return None
-    _flagged[0] = False
+    _state.flagged = False
     bad = ~np.isfinite(v)
     for a in args:
         if np.ndim(a):

@@ -104,6 +104,22 @@ def test_warning_point_is_global_across_chunks(monkeypatch):
     assert any("at point 10" in w for w in r.warnings)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_chunks_in_threads_give_the_same_numbers_and_warnings(threads, monkeypatch):
+    """Chunks run in parallel threads (CG_THREADS); numpy's error flags are per thread, and the
+    warnings come in the order of the points, whichever thread finishes first."""
+    monkeypatch.setattr(api, "CHUNK", 16)
+    monkeypatch.setattr(api, "THREADS", threads)
+    xs = np.linspace(-3, 3, 400)
+    xs[[37, 250]] = [0.0, -800.0]  # log(0) = -inf at point 37; exp(800) = inf at point 250
+    r = grad("log(x**2)*x + 1/(1+exp(-x))", {"x": xs}, keep_nodes=False)
+    one = grad("log(x**2)*x + 1/(1+exp(-x))", {"x": xs}, keep_nodes=True)
+    np.testing.assert_array_equal(r.value, one.value)
+    np.testing.assert_array_equal(r.gradients["x"], one.gradients["x"])
+    assert [w.split(" at point ")[1] for w in r.warnings] == ["37", "37"]
+    assert len(r.warnings) == 2 and r.warnings[0].startswith("value -inf first appears at node")
+
+
 def test_csv_output_full_precision(cg):
     code, out, err = cg(["grad", "(x+y)**2", "--x", "1,2,3", "--y", "0:1:3", "--format", "csv"])
     assert (code, err) == (0, "")
