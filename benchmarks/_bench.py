@@ -7,6 +7,8 @@ that the installed `cg` runs with.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import statistics
@@ -123,3 +125,119 @@ def load_note() -> str:
     if load > 0.5 * cores:
         note += " -- the machine is busy: wall times are inflated, CPU times less so"
     return note
+
+
+def rotated(labels: list, i: int) -> list:
+    """The labels in round i's order: the start rotates each round, so no contender always goes first."""
+    shift = i % len(labels) if labels else 0
+    return labels[shift:] + labels[:shift]
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:6.2f}x" if b > 0 else "     --"
+
+
+def in_worker(python: str, script: str, kind: str, args: list[str]) -> tuple[dict, Run]:
+    """Run `python script --worker kind ...args`; the JSON object on its last line of output, and the Run.
+
+    Exits with the child's error output if it fails (with a hint when it cannot import cgcli).
+    """
+    r = run([python, script, "--worker", kind, *args])
+    if r.returncode != 0:
+        err = r.stderr.decode("utf-8", "replace")
+        hint = f"\n{python} cannot import cgcli: pass --python with cg's Python" if "No module named 'cgcli'" in err else ""
+        sys.exit(f"the {kind} worker failed (exit {r.returncode}):\n{err[-4000:]}{hint}")
+    return json.loads(r.stdout.decode().strip().splitlines()[-1]), r
+
+
+def print_profile(prof, title: str, top: int, cpu: str = "") -> None:
+    """cProfile's top functions by own time, with their share of the profiled total.
+
+    cpu: " CPU" when the profiler's timer was time.process_time, for the title.
+    """
+    import pstats
+
+    stats = pstats.Stats(prof)
+    total = stats.total_tt
+    print(f"\ncProfile: {title}, {total:.2f} s{cpu} under the profiler (top {top} by own time)")
+    print(f"{'own s':>8} {'share':>6} {'cum s':>8} {'calls':>10}  function")
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    for (file, line, func), (_, calls, own, cum, _) in rows:
+        where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else file
+        print(f"{own:8.3f} {own / total:6.1%} {cum:8.3f} {calls:10d}  {func}  ({where})")
+
+
+def timed_ops(module, prefix: str) -> dict:
+    """Wrap every public function of `module` (e.g. cgcli.arrays) in a Python function named
+    `prefix.op`, so that cProfile shows the time of each op (numpy ufuncs are invisible to it:
+    their time would count as their caller's own time). Returns the originals for untimed_ops.
+    """
+    saved = {}
+    for name in dir(module):
+        f = getattr(module, name)
+        if name.startswith("_") or not callable(f) or isinstance(f, type) or name in ("watching", "first_new_nonfinite", "at"):
+            continue
+
+        def make(f=f):
+            def wrapper(*args, **kwargs):
+                return f(*args, **kwargs)
+
+            return wrapper
+
+        w = make()
+        w.__code__ = w.__code__.replace(
+            co_name=f"{prefix}.{name}", co_qualname=f"{prefix}.{name}", co_filename=f"timed {module.__name__}.{name}", co_firstlineno=0
+        )
+        saved[name] = f
+        setattr(module, name, w)
+    return saved
+
+
+def untimed_ops(module, saved: dict) -> None:
+    for name, f in saved.items():
+        setattr(module, name, f)
+
+
+# ---------------------------------------------------------------------------
+# what every script's main() does
+
+
+def arguments(doc: str, workers, profile: str) -> argparse.ArgumentParser:
+    """A parser with the options every benchmark has: --cg, --python, --profile, --top (and the
+    hidden --worker its children get). `profile`: what --profile shows, for the help."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cg", help="the cg executable (default: cg on PATH)")
+    ap.add_argument("--python", help="the Python for the in-process parts (default: the one cg runs with)")
+    ap.add_argument("--profile", action="store_true", help=f"print cProfile's hot spots of {profile}")
+    ap.add_argument("--top", type=int, default=15, help="functions shown by --profile (default 15)")
+    ap.add_argument("--worker", choices=[*workers, "profile"], help=argparse.SUPPRESS)
+    return ap
+
+
+def serve(args, workers: dict, profile) -> bool:
+    """In a child started with --worker: run that worker (its JSON on standard output) and say True."""
+    if args.worker == "profile":
+        profile(args)
+    elif args.worker:
+        print(json.dumps(workers[args.worker](args)))
+    return bool(args.worker)
+
+
+def begin(args, heading: str = "") -> tuple[str, str]:
+    """cg and its Python; prints them, the heading and the machine's load."""
+    cg = find_cg(args.cg)
+    python = args.python or interpreter_of(cg)
+    print(f"cg:     {cg}\npython: {python}" + (f"\n{heading}" if heading else ""))
+    if note := load_note():
+        print(note)
+    return cg, python
+
+
+def finish(args, python: str, script: str, flags: list[str], ok: bool) -> int:
+    """With --profile, the profile child's output; the load after; the exit code."""
+    if args.profile:
+        r = run([python, script, "--worker", "profile", "--top", str(args.top), *flags])
+        print(r.stdout.decode("utf-8", "replace") or r.stderr.decode("utf-8", "replace"))
+    if note := load_note():
+        print(f"\nafter: {note}")
+    return 0 if ok else 1

@@ -27,14 +27,12 @@ asserted; it exits 1 if cg fails or answers wrong.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 import time
-from pathlib import Path
 
-from _bench import find_cg, interpreter_of, load_note, median, mib, run, secs
+from _bench import arguments, begin, finish, median, mib, print_profile, run, secs, serve
 
 TARGET = 3.0  # seconds, the CLI's median on the 100,000-term sum
 X, Y = 0.5, 2.0
@@ -94,8 +92,9 @@ def wrong(got: dict, want: dict, rel: float = 1e-9) -> list[str]:
 # child processes: the parts that import cgcli or torch
 
 
-def worker_split(terms: int, runs: int) -> dict:
+def worker_split(args) -> dict:
     """parse and grad through the API, `runs` times each; wall and CPU seconds."""
+    terms, runs = args.terms, args.runs
     import cgcli
 
     text = sum_text(terms)
@@ -116,8 +115,9 @@ def worker_split(terms: int, runs: int) -> dict:
     return out
 
 
-def worker_torch(terms: int, runs: int) -> dict:
+def worker_torch(args) -> dict:
     """The same sum with PyTorch scalar tensors in a Python loop, then backward()."""
+    terms, runs = args.terms, args.runs
     start = time.perf_counter()
     try:
         import torch
@@ -144,8 +144,9 @@ def worker_torch(terms: int, runs: int) -> dict:
     return out
 
 
-def worker_compile(terms: int, runs: int) -> dict:
+def worker_compile(args) -> dict:
     """What Python's own compile() does with the text."""
+    terms = args.terms
     text = sum_text(terms)
     try:
         compile(text, "<huge>", "eval")
@@ -154,25 +155,17 @@ def worker_compile(terms: int, runs: int) -> dict:
     return {"raised": None}
 
 
-def worker_profile(terms: int, top: int) -> None:
+def worker_profile(args) -> None:
     """cProfile of parse and of grad; prints the top functions by own time."""
     import cProfile
-    import pstats
 
     import cgcli
 
-    env = {"cgcli": cgcli, "text": sum_text(terms), "X": X, "Y": Y}
+    env = {"cgcli": cgcli, "text": sum_text(args.terms), "X": X, "Y": Y}
     for label, stmt in (("parse", "graph = cgcli.parse(text)"), ("grad", "cgcli.grad(graph, {'x': X, 'y': Y})")):
         prof = cProfile.Profile()
         prof.runctx(stmt, env, env)
-        stats = pstats.Stats(prof)
-        total = stats.total_tt
-        print(f"\ncProfile: {label} of the {terms:,}-term sum, {total:.2f} s under the profiler (top {top} by own time)")
-        print(f"{'own s':>8} {'share':>6} {'cum s':>8} {'calls':>10}  function")
-        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-        for (file, line, func), (_, calls, own, cum, _) in rows:
-            where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else file
-            print(f"{own:8.2f} {own / total:6.1%} {cum:8.2f} {calls:10d}  {func}  ({where})")
+        print_profile(prof, f"{label} of the {args.terms:,}-term sum", args.top)
 
 
 WORKERS = {"split": worker_split, "torch": worker_torch, "compile": worker_compile}
@@ -289,32 +282,17 @@ def bench_nested(cg: str, depth: int, runs: int, warmup: int) -> bool:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cg", help="the cg executable (default: cg on PATH)")
-    ap.add_argument("--python", help="the Python for the in-process parts (default: the one cg runs with)")
+    ap = arguments(__doc__, WORKERS, "parse and grad")
     ap.add_argument("--terms", type=int, default=100_000, help="terms of the sum (default 100000)")
     ap.add_argument("--depth", type=int, default=10_000, help="depth of the nestings (default 10000)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each (default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed CLI runs first (default 1)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
-    ap.add_argument("--profile", action="store_true", help="print cProfile's hot spots of parse and grad")
-    ap.add_argument("--top", type=int, default=15, help="functions shown by --profile (default 15)")
-    ap.add_argument("--worker", choices=[*WORKERS, "profile"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-
-    if args.worker == "profile":
-        worker_profile(args.terms, args.top)
-        return 0
-    if args.worker:
-        print(json.dumps(WORKERS[args.worker](args.terms, args.runs)))
+    if serve(args, WORKERS, worker_profile):
         return 0
 
-    cg = find_cg(args.cg)
-    python = args.python or interpreter_of(cg)
-    print(f"cg:     {cg}\npython: {python}")
-    if note := load_note():
-        print(note)
-
+    cg, python = begin(args)
     cli, ok = bench_sum(cg, args.terms, args.runs, args.warmup)
     split = bench_split(python, args.terms, args.runs, cli)
     if args.no_torch:
@@ -323,12 +301,7 @@ def main(argv=None) -> int:
         bench_torch(python, args.terms, args.runs, split)
     remark_compile(python, args.terms)
     ok &= bench_nested(cg, args.depth, args.runs, args.warmup)
-    if args.profile:
-        r = run([python, __file__, "--worker", "profile", "--terms", str(args.terms), "--top", str(args.top)])
-        print(r.stdout.decode("utf-8", "replace") or r.stderr.decode("utf-8", "replace"))
-    if note := load_note():
-        print(f"\nafter: {note}")
-    return 0 if ok else 1
+    return finish(args, python, __file__, ["--terms", str(args.terms)], ok)
 
 
 if __name__ == "__main__":
