@@ -78,6 +78,7 @@ def local_gradients(op: str) -> tuple[Formula, ...]:
 
 ONE = 1.0  # ∂f/∂f, the upstream gradient backprop starts with
 
+
 @dataclass
 class Pass:
     values: list
