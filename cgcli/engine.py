@@ -35,8 +35,9 @@ def fmt(v: float) -> str:
 class Formula:
     """A local-gradient formula, parsed into a graph over x, y and out.
 
-    Most formulas are a bare number (add's 1), a bare input (mul's y) or the
-    output (exp's out): those are answered without running the graph.
+    Most formulas are a bare number (add's 1), a bare input (mul's y), the
+    output (exp's out), or one op over those (sin's cos(x), abs's sign(x)):
+    those are answered without running the graph.
     """
 
     def __init__(self, text: str, graph: Graph):
@@ -49,17 +50,27 @@ class Formula:
         elif len(nodes) == 2 and nodes[1].op == "neg" and nodes[0].op == "const":
             self.constant = -nodes[0].value
         elif len(nodes) == 1:
-            name = nodes[0].name
-            self.input = "out" if name == "out" else INPUT_NAMES.index(name)
+            self.input = _position(nodes[0].name)
+        self.op = None  # one op over bare inputs, and their positions
+        last = nodes[-1]
+        if last.inputs and all(nodes[i].op == "var" for i in last.inputs) and len(nodes) == 1 + len({*last.inputs}):
+            self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
         if self.constant is not None:
             return self.constant
         if self.input is not None:
             return out if self.input == "out" else inputs[self.input]
+        if self.op is not None:
+            return getattr(backend, self.op)(*[out if i == "out" else inputs[i] for i in self.op_inputs])
         env = dict(zip(INPUT_NAMES, inputs))
         env["out"] = out
         return forward(self.graph, env, backend, check=False).values[-1]
+
+
+def _position(name: str):
+    """Where a formula's variable comes from: an input's position (x: 0, y: 1), or "out"."""
+    return "out" if name == "out" else INPUT_NAMES.index(name)
 
 
 _formulas: dict[str, tuple[Formula, ...]] = {}
