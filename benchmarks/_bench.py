@@ -198,6 +198,31 @@ def untimed_ops(module, saved: dict) -> None:
         setattr(module, name, f)
 
 
+def profile_batch(graphs: dict, bindings: dict, title: str, top: int) -> None:
+    """cProfile of cgcli.grad over arrays (keep_nodes=False) for each graph, each op of
+    cgcli.arrays shown as arrays.<op>. By CPU time, steadier than wall time on a busy machine,
+    and in one thread: cProfile sees only the thread it runs in, and cg's chunks would
+    otherwise run in others. `title` may name {label}, the graph's key."""
+    import cProfile
+
+    import cgcli
+    from cgcli import api, arrays
+
+    threads, api.THREADS = api.THREADS, 1
+    saved = {}
+    try:
+        for graph in graphs.values():
+            cgcli.grad(graph, bindings, keep_nodes=False)  # warm: the first run in a process is slower
+        saved = timed_ops(arrays, "arrays")
+        for label, graph in graphs.items():
+            prof = cProfile.Profile(time.process_time)
+            prof.runctx("grad(graph, bindings, keep_nodes=False)", {"grad": cgcli.grad}, {"graph": graph, "bindings": bindings})
+            print_profile(prof, title.format(label=label), top, " CPU")
+    finally:
+        untimed_ops(arrays, saved)
+        api.THREADS = threads
+
+
 # ---------------------------------------------------------------------------
 # what every script's main() does
 

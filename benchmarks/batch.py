@@ -50,14 +50,12 @@ from _bench import (
     median,
     mib,
     ms,
-    print_profile,
+    profile_batch,
     ratio,
     rotated,
     run,
     secs,
     serve,
-    timed_ops,
-    untimed_ops,
 )
 
 EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
@@ -296,23 +294,11 @@ def worker_scale(args) -> dict:
 
 def worker_profile(args) -> None:
     """cProfile of cg's batch path, fine-grained and fused; each op of cgcli.arrays shows as arrays.<op>."""
-    import cProfile
-
     import cgcli
-    from cgcli import arrays
 
     x, y = make_points(args.points)
     graphs = {"fine-grained": cgcli.parse(EXPR), "--fuse": cgcli.fuse(cgcli.parse(EXPR))}
-    for graph in graphs.values():
-        cgcli.grad(graph, {"x": x, "y": y}, keep_nodes=False)  # warm
-    saved = timed_ops(arrays, "arrays")
-    try:
-        for label, graph in graphs.items():
-            prof = cProfile.Profile(time.process_time)  # CPU time: steadier than wall time on a busy machine
-            prof.runctx("cgcli.grad(graph, {'x': x, 'y': y}, keep_nodes=False)", globals(), locals())
-            print_profile(prof, f"cg grad {label} of the reference expression at {args.points:,} points", args.top, " CPU")
-    finally:
-        untimed_ops(arrays, saved)
+    profile_batch(graphs, {"x": x, "y": y}, f"cg grad {{label}} of the reference expression at {args.points:,} points", args.top)
 
 
 WORKERS = {

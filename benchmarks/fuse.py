@@ -36,7 +36,7 @@ import random
 import sys
 import time
 
-from _bench import arguments, begin, finish, in_worker, median, ms, print_profile, ratio, rotated, serve, timed_ops, untimed_ops
+from _bench import arguments, begin, finish, in_worker, median, ms, print_profile, profile_batch, ratio, rotated, serve
 
 SEED = 3
 X = 0.3  # the point of the scalar runs
@@ -194,7 +194,6 @@ def worker_profile(args) -> None:
     import numpy as np
 
     import cgcli
-    from cgcli import arrays
 
     text = sigmoids_text(args.terms)
     graphs = {"fine-grained": cgcli.parse(text), "--fuse": cgcli.fuse(cgcli.parse(text))}
@@ -207,16 +206,7 @@ def worker_profile(args) -> None:
     x = np.random.default_rng(SEED).uniform(-2.0, 2.0, args.points)
     text = sigmoids_text(args.array_terms)
     graphs = {"fine-grained": cgcli.parse(text), "--fuse": cgcli.fuse(cgcli.parse(text))}
-    for graph in graphs.values():
-        cgcli.grad(graph, {"x": x}, keep_nodes=False)  # warm: the first run in a process is slower
-    saved = timed_ops(arrays, "arrays")
-    try:
-        for label, graph in graphs.items():
-            prof = cProfile.Profile(time.process_time)  # CPU time: steadier than wall time on a busy machine
-            prof.runctx("cgcli.grad(graph, {'x': x}, keep_nodes=False)", globals(), locals())
-            print_profile(prof, f"grad {label} of {args.array_terms} sigmoids at {args.points:,} points", args.top, " CPU")
-    finally:
-        untimed_ops(arrays, saved)
+    profile_batch(graphs, {"x": x}, f"grad {{label}} of {args.array_terms} sigmoids at {args.points:,} points", args.top)
 
 
 WORKERS = {"scalar": worker_scalar, "arrays": worker_arrays}

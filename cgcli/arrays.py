@@ -79,7 +79,9 @@ def _sigmoid_kernel(x):
     """sigmoid's value and its local gradient out*sigmoid(-x) (cgcli/ops.py) from one exp, not two.
 
     With e = exp(-x): σ(x) = 1/(1+e) and σ(-x) = 1/(1+1/e), where 1/e is exp(x) within
-    an ulp; at e = inf or 0 (|x| > 709) these give 0 and 1, as they should.
+    an ulp; at e = inf or 0 (|x| > 745) these give 0 and 1, as they should. Between
+    x = 709.8 and 745, where σ(-x) is subnormal, 1/e overflows and the local gradient is
+    0 where the scalar path gives a subnormal below 1e-308.
     """
     if not np.ndim(x):
         out = scalar.sigmoid(x)
