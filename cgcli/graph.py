@@ -68,9 +68,10 @@ class GraphBuilder:
         return i
 
     def var(self, name: str, start: int, end: int) -> int:
-        i = self._add(("var", name), "var", start, end, name=name, needs_grad=True)
-        self.graph.variables.setdefault(name, i)
-        return i
+        found = self.graph.variables.get(name)
+        if found is None:
+            found = self.graph.variables[name] = self._add(("var", name), "var", start, end, name=name, needs_grad=True)
+        return found
 
     def const(self, value: float, start: int, end: int) -> int:
         # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
@@ -85,8 +86,13 @@ class GraphBuilder:
         nodes = self.graph.nodes
         needs = False
         for i in inputs:
-            needs = needs or nodes[i].needs_grad
-        return self._add(key, op, start, end, inputs, None, None, needs)
+            if nodes[i].needs_grad:
+                needs = True
+                break
+        i = len(nodes)
+        nodes.append(Node(i, op, inputs, None, None, start, end, needs))
+        self._shared[key] = i
+        return i
 
     def label(self, node_id: int, name: str) -> None:
         node = self.graph.nodes[node_id]

@@ -12,6 +12,7 @@ around is a Ref: a node id and the span of source text it came from.
 from __future__ import annotations
 
 import re
+from functools import partialmethod
 from typing import NamedTuple
 
 from . import _tables
@@ -26,14 +27,26 @@ _SHOWN = {
     "_NL": "a new line",
 }
 _TOKEN = re.compile(_tables.TOKEN_RE)
+_KIND = [None] * (_TOKEN.groups + 1)  # a match's lastindex → the kind of token, as the tables name it
+for _name, _index in _TOKEN.groupindex.items():
+    _KIND[_index] = "$END" if _name == "_END" else _name
 _IGNORE = frozenset(_tables.IGNORE)
+_LOOKED_AT = _IGNORE | {"_NL", "_BAD", "LPAR", "RPAR"}  # the kinds the lexer does more than pass on
+_ref = tuple.__new__  # _ref(Ref, (node, start, end)) skips NamedTuple's Python-level __new__
 
 
 class Token(NamedTuple):
+    """A token, for error messages. The parser itself handles re.Match objects (cheaper: a 100,000-term
+    sum has 900,000 tokens): kind _KIND[m.lastindex], text m.group(), span m.start() to m.end()."""
+
     type: str
     text: str
     start: int
     end: int
+
+    @classmethod
+    def of(cls, m: re.Match) -> "Token":
+        return cls(_KIND[m.lastindex], m.group(), m.start(), m.end())
 
 
 class Ref(NamedTuple):
@@ -45,49 +58,59 @@ class Ref(NamedTuple):
 class SyntaxFailure(Exception):
     """The parser met a token it has no action for."""
 
-    def __init__(self, token: Token, expected: set[str], lexer: "Lexer"):
-        self.token, self.expected, self.lexer = token, expected, lexer
+    def __init__(self, token: re.Match, expected: set[str], lexer: "Lexer"):
+        self.token, self.expected, self.lexer = Token.of(token), expected, lexer
 
 
 class Lexer:
-    """Cuts the text into tokens; a newline inside parentheses continues the line, as in Python.
+    """Cuts the text into tokens (re.Match objects); a newline inside parentheses continues the
+    line, as in Python. The last token is $END, an empty match at the end of the text.
 
-    It remembers the last two tokens and the open parentheses, for error messages.
+    It remembers the open parentheses and a ')' that closes none, for error messages.
     """
 
     def __init__(self, source: str):
         self.source = source
         self.open: list[int] = []  # positions of unclosed '('
-        self.prev = self.last = None
-        self.unmatched = None  # a ')' with no '(' open
+        self.unmatched = None  # position of a ')' with no '(' open
 
     def __iter__(self):
-        source, match, opened = self.source, _TOKEN.match, self.open
-        pos, end = 0, len(source)
-        while pos < end:
-            m = match(source, pos)
-            if m is None:
-                raise CgError(f"unexpected character {source[pos]!r}", source, pos)
-            kind, pos = m.lastgroup, m.end()
-            if kind in _IGNORE or (kind == "_NL" and opened):
-                continue
-            tok = Token(kind, m.group(), m.start(), pos)
-            if kind == "LPAR":
-                opened.append(tok.start)
-            elif kind == "RPAR":
-                if opened:
-                    opened.pop()
-                else:
-                    self.unmatched = tok
-            self.prev, self.last = self.last, tok
-            yield tok
-        yield Token("$END", "", end, end)
+        opened, kinds = self.open, _KIND
+        for m in _TOKEN.finditer(self.source):
+            kind = kinds[m.lastindex]
+            if kind in _LOOKED_AT:
+                if kind in _IGNORE or (kind == "_NL" and opened):
+                    continue
+                if kind == "_BAD":
+                    raise CgError(f"unexpected character {m.group()!r}", self.source, m.start())
+                if kind == "LPAR":
+                    opened.append(m.start())
+                elif kind == "RPAR":
+                    if opened:
+                        opened.pop()
+                    elif self.unmatched is None:
+                        self.unmatched = m.start()
+            yield m
+
+
+def token_before(source: str, tok: Token) -> Token | None:
+    """The token just before `tok` (for error messages, which can afford to lex again)."""
+    prev = None
+    for m in Lexer(source):
+        if m.start() >= tok.start:
+            break
+        prev = m
+    return prev and Token.of(prev)
 
 
 def run_tables(lexer: Lexer, callbacks):
     """The LALR loop: shift tokens, reduce rules by calling `callbacks`' methods."""
-    actions, rules, end_state = _tables.ACTIONS, _tables.RULES, _tables.END
-    methods = {name: getattr(callbacks, name) for _, _, name, _, single in rules if name and not single}
+    actions, end_state, kinds = _tables.ACTIONS, _tables.END, _KIND
+    # per rule: (rule's name, number of symbols, callback or None, children kept (None: all, as they are))
+    rules = []
+    for origin, size, name, keep, single in _tables.RULES:
+        plain = keep == tuple((i, False) for i in range(size))
+        rules.append((origin, size, getattr(callbacks, name) if name and not single else None, None if plain else keep, single))
     # Unit rules (?product: unary) only change the state on top of the stack; a chain of
     # them is followed once per (state below, state on top, token) and remembered.
     chains: dict[tuple, int] = {}
@@ -95,7 +118,7 @@ def run_tables(lexer: Lexer, callbacks):
     states, values = [state], []
     push_state, push_value = states.append, values.append
     for tok in lexer:
-        kind = tok.type
+        kind = kinds[tok.lastindex]
         while True:
             act = actions[state].get(kind)
             if act is None:
@@ -106,25 +129,33 @@ def run_tables(lexer: Lexer, callbacks):
                 push_state(state)
                 push_value(tok)
                 break
-            origin, size, name, keep, single = rules[~act]
+            origin, size, method, keep, single = rules[~act]
             if single:
                 key = (states[-2], state, kind)
                 top = chains.get(key)
                 if top is None:
-                    top = chains[key] = _follow_unit_rules(actions, rules, states[-2], state, kind)
+                    top = chains[key] = _follow_unit_rules(actions, _tables.RULES, states[-2], state, kind)
                 states[-1] = state = top
+                continue
+            if size == 1 and keep is None and method is not None:  # number, name: replace the top
+                values[-1] = method([values[-1]])
+                states[-1] = state = actions[states[-2]][origin]
+                if state == end_state:
+                    return values[-1]
                 continue
             children = values[-size:] if size else []
             if size:
                 del values[-size:]
                 del states[-size:]
-            kids = []
-            for i, splice in keep:
-                if splice:
-                    kids.extend(children[i])
-                else:
-                    kids.append(children[i])
-            push_value(kids if name is None else methods[name](kids))
+            if keep is not None:
+                kids = []
+                for i, splice in keep:
+                    if splice:
+                        kids.extend(children[i])
+                    else:
+                        kids.append(children[i])
+                children = kids
+            push_value(children if method is None else method(children))
             state = actions[states[-1]][origin]
             if state == end_state:
                 return values[-1]
@@ -153,78 +184,67 @@ class GraphMaker:
     # leaves
     def number(self, c):
         (tok,) = c
-        value = float(tok.text)
-        if value == 0 and tok.text.lower().partition("e")[0].strip("0.") != "":
+        text, (start, end) = tok.group(), tok.span()
+        value = float(text)
+        if value == 0 and text.lower().partition("e")[0].strip("0.") != "":
             # 1e-400 is 0 in float64: said, not silently changed (1e309, inf, is reported by the engine)
-            self.build.graph.warnings.append(f"the number {tok.text} is too small for float64: it becomes 0")
-        return Ref(self.build.const(value, tok.start, tok.end), tok.start, tok.end)
+            self.build.graph.warnings.append(f"the number {text} is too small for float64: it becomes 0")
+        return _ref(Ref, (self.build.const(value, start, end), start, end))
 
     def name(self, c):
         (tok,) = c
-        name, start, end = tok.text, tok.start, tok.end
+        name, (start, end) = tok.group(), tok.span()
         if name in self.scope:
             self.used.add(self.statement_of[name])
-            return Ref(self.scope[name], start, end)
+            return _ref(Ref, (self.scope[name], start, end))
         if name in CONSTANTS:
             node = self.build.const(CONSTANTS[name], start, end)
             self.build.label(node, name)
-            return Ref(node, start, end)
-        return Ref(self.build.var(name, start, end), start, end)
+            return _ref(Ref, (node, start, end))
+        return _ref(Ref, (self.build.var(name, start, end), start, end))
 
     # operators
     def _binary(self, op, c):
         a, _, b = c
-        return Ref(self.build.apply(op, (a.node, b.node), a.start, b.end), a.start, b.end)
+        start, end = a.start, b.end
+        return _ref(Ref, (self.build.apply(op, (a.node, b.node), start, end), start, end))
 
-    def add(self, c):
-        return self._binary("add", c)
-
-    def sub(self, c):
-        return self._binary("sub", c)
-
-    def mul(self, c):
-        return self._binary("mul", c)
-
-    def div(self, c):
-        return self._binary("div", c)
-
-    def pow(self, c):
-        return self._binary("pow", c)
+    add = partialmethod(_binary, "add")
+    sub = partialmethod(_binary, "sub")
+    mul = partialmethod(_binary, "mul")
+    div = partialmethod(_binary, "div")
+    pow = partialmethod(_binary, "pow")
 
     def neg(self, c):
         tok, a = c
-        return Ref(self.build.apply("neg", (a.node,), tok.start, a.end), tok.start, a.end)
+        start = tok.start()
+        return _ref(Ref, (self.build.apply("neg", (a.node,), start, a.end), start, a.end))
 
     def pos(self, c):
         tok, a = c  # unary plus is the identity: no gate
-        return Ref(a.node, tok.start, a.end)
+        return _ref(Ref, (a.node, tok.start(), a.end))
 
     def paren(self, c):
         lpar, a, rpar = c
-        return Ref(a.node, lpar.start, rpar.end)
+        return _ref(Ref, (a.node, lpar.start(), rpar.end()))
 
     def call(self, c):
-        tok, rpar = c[0], c[-1]
-        args = c[2:-1]
-        op = FUNCTIONS.get(tok.text)
+        tok, args, start, end = c[0], c[2:-1], c[0].start(), c[-1].end()
+        op = FUNCTIONS.get(tok.group())
         if op is None:
-            raise CgError(_unknown_function(tok.text), self.source, tok.start)
+            raise CgError(_unknown_function(tok.group()), self.source, start)
         if len(args) != op.arity:
-            raise CgError(
-                f"{tok.text}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}",
-                self.source,
-                tok.start,
-            )
-        node = self.build.apply(op.name, tuple(a.node for a in args), tok.start, rpar.end)
-        return Ref(node, tok.start, rpar.end)
+            raise CgError(f"{tok.group()}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}", self.source, start)
+        inputs = (args[0].node,) if op.arity == 1 else tuple(a.node for a in args)
+        return _ref(Ref, (self.build.apply(op.name, inputs, start, end), start, end))
 
     # programs
     def assign(self, c):
         tok, value = c
-        self.scope[tok.text] = value.node
-        self.statement_of[tok.text] = len(self.statements)
-        self.build.label(value.node, tok.text)
-        self.statements.append((tok.text, self.build.graph.nodes[value.node]))
+        self.scope[tok.group()] = value.node
+        self.statement_of[tok.group()] = len(self.statements)
+        self.build.label(value.node, tok.group())
+        self.statements.append((tok.group(), self.build.graph.nodes[value.node]))
         return None
 
     def start(self, c):
@@ -280,7 +300,7 @@ def _show(tok) -> str:
 
 def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
     tok, lexer = e.token, e.lexer
-    prev = lexer.last if tok.type == "$END" else lexer.prev
+    prev = token_before(source, tok)
     if tok.type == "$END":
         end = len(source)
         if "NUMBER" in e.expected:
@@ -301,7 +321,7 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
         if tok.type == "LPAR" or prev.type == "RPAR":
             return CgError(f"implicit multiplication is not supported: write '*' between {_show(prev)} and {_show(tok)}", source, pos)
         return CgError(f"missing operator between {_show(prev)} and {_show(tok)}", source, pos)
-    if tok is lexer.unmatched:
+    if tok.type == "RPAR" and tok.start == lexer.unmatched:
         return CgError("unmatched ')'", source, pos)
     if "NUMBER" in e.expected:
         return CgError(f"unexpected {_show(tok)}: expected a number, a name or '('", source, pos)

@@ -54,9 +54,12 @@ def lark_tuples(tree):
 
 
 def our_tuples(value):
+    import re
+
     from cgcli.syntax import Token
 
-    if isinstance(value, Token):
+    if isinstance(value, re.Match):
+        value = Token.of(value)
         return (value.type, value.text, value.start)
     name, children = value
     return (name, tuple(our_tuples(c) for c in children))
