@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from . import engine
 from .errors import CgError
-from .graph import Graph
+from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
 from .syntax import parse
 
@@ -167,6 +167,11 @@ def grad(
 
 
 def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
+    with cycle_collector_paused():
+        return _compute_unpaused(graph, bindings, names, with_grad, trace, keep_nodes)
+
+
+def _compute_unpaused(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n = _environment(graph, bindings)
     backend = _backend(n)
     if n is not None and not keep_nodes and not trace and n > CHUNK:

@@ -137,6 +137,11 @@ def watching():
     return np.errstate(all="call", call=_on_fp_error)
 
 
+def looks_finite(v) -> bool:
+    """The engine's cheap test before first_new_nonfinite: no floating-point event flagged."""
+    return not getattr(_state, "flagged", False)
+
+
 def first_new_nonfinite(v, args) -> int | None:
     """The first point where v is nan or inf although every input is finite there, or None.
 

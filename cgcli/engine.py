@@ -108,9 +108,10 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
     functions: dict = {}  # op → the backend's forward, looked up once
     kernels = getattr(backend, "KERNELS", {}) if save else {}
     saved: dict = {}
+    looks_finite = backend.looks_finite
     with backend.watching():
         for node in graph.nodes:
-            op = node.op
+            op, inputs = node.op, node.inputs
             if op == "var":
                 v = env[node.name]
             elif op == "const":
@@ -121,12 +122,14 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                 f = functions.get(op)
                 if f is None:
                     f = functions[op] = getattr(backend, op)
-                args = [values[i] for i in node.inputs]
                 if op in kernels and node.needs_grad:
-                    v, saved[node.id] = kernels[op](*args)
+                    v, saved[node.id] = kernels[op](*[values[i] for i in inputs])
+                elif len(inputs) == 2:
+                    v = f(values[inputs[0]], values[inputs[1]])
                 else:
-                    v = f(*args)
-                if check and warning is None:
+                    v = f(*[values[i] for i in inputs])
+                if check and warning is None and not looks_finite(v):
+                    args = [values[i] for i in inputs]
                     point = backend.first_new_nonfinite(v, args)
                     if point is not None:
                         shown = ", ".join(fmt(backend.at(a, point)) for a in args)
@@ -151,25 +154,35 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
     fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
     needs = [n.needs_grad for n in nodes]
     warning = None
+    formulas_of: dict = {}  # op → its local gradients, looked up once
+    looks_finite, add, mul, batch = backend.looks_finite, backend.add, backend.mul, backend.BATCH
     with backend.watching():
         for node in reversed(nodes):
             upstream = grads[node.id]
             if upstream is None or not node.inputs:
                 continue
-            args = [values[i] for i in node.inputs]
+            formulas = formulas_of.get(node.op)
+            if formulas is None:
+                formulas = formulas_of[node.op] = local_gradients(node.op)
+            args = None
             kept = saved.pop(node.id, None) if saved else None
-            for k, (i, local) in enumerate(zip(node.inputs, local_gradients(node.op))):
+            for k, i in enumerate(node.inputs):
                 if not needs[i]:
                     continue
+                local = formulas[k]
                 if local.constant == 1:  # add, sub: hand the upstream gradient on unchanged
                     lg, contribution = 1.0, upstream
                 elif local.constant == -1:
                     lg, contribution = -1.0, backend.neg(upstream)
                 else:
-                    lg = kept[k] if kept else local(args, values[node.id], backend)
+                    if kept:
+                        lg = kept[k]
+                    else:
+                        args = args or [values[j] for j in node.inputs]
+                        lg = local(args, values[node.id], backend)
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution
-                    contribution = lg if upstream is ONE and (kept or local.input is None) else backend.mul(upstream, lg)
-                if warning is None:
+                    contribution = lg if upstream is ONE and (kept or local.input is None) else mul(upstream, lg)
+                if warning is None and not looks_finite(contribution):
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
                         warning = (
@@ -181,11 +194,11 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                 if grads[i] is None:
                     grads[i], fresh[i] = contribution, contribution is not upstream
                 else:
-                    if fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
-                        backend.add(grads[i], contribution, out=grads[i])
+                    if batch and fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
+                        add(grads[i], contribution, out=grads[i])
                     else:
-                        grads[i], fresh[i] = backend.add(grads[i], contribution), True
-                    if warning is None:  # the sum at a fork can overflow where no part did
+                        grads[i], fresh[i] = add(grads[i], contribution), True
+                    if warning is None and not looks_finite(grads[i]):  # the sum at a fork can overflow where no part did
                         point = backend.first_new_nonfinite(grads[i], [contribution])
                         if point is not None:
                             warning = (

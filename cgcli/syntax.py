@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from . import _tables
 from .errors import CgError
-from .graph import Graph, GraphBuilder
+from .graph import Graph, GraphBuilder, cycle_collector_paused
 from .ops import CONSTANTS, FUNCTIONS
 
 _OPERAND_END = {"NUMBER", "NAME", "RPAR"}
@@ -285,7 +285,8 @@ def parse(source: str) -> Graph:
         raise CgError("empty expression", source, len(source))
     lexer = Lexer(source)
     try:
-        return run_tables(lexer, GraphMaker(source))
+        with cycle_collector_paused():
+            return run_tables(lexer, GraphMaker(source))
     except SyntaxFailure as e:
         raise _syntax_error(source, e) from None
 

@@ -79,3 +79,28 @@ def test_deep_tree_output_is_cut_not_crashed():
     code, out, err = run_bin(["grad", "sin(" * depth + "x" + ")" * depth, "--x", "1"])
     assert code == 0, err
     assert "deeper than" in out
+
+
+def test_the_cycle_collector_is_paused_while_a_graph_is_built_and_computed(monkeypatch):
+    import gc
+
+    from cgcli import CgError, engine, parse
+    from cgcli.graph import GraphBuilder
+
+    seen = []
+    apply, backward = GraphBuilder.apply, engine.backward
+    monkeypatch.setattr(GraphBuilder, "apply", lambda *a: seen.append(("parse", gc.isenabled())) or apply(*a))
+    monkeypatch.setattr(engine, "backward", lambda *a, **k: seen.append(("grad", gc.isenabled())) or backward(*a, **k))
+    assert gc.isenabled()
+    grad("sin(x)*y", {"x": 1, "y": 2})
+    assert ("parse", False) in seen and ("grad", False) in seen and not any(enabled for _, enabled in seen)
+    assert gc.isenabled()  # and on again afterwards, also after an error
+    with pytest.raises(CgError):
+        parse("sin(x")
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it keeps it paused
+    try:
+        parse("x+1")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
