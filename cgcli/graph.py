@@ -71,16 +71,14 @@ class GraphBuilder:
 
     def __init__(self, source: str):
         self.graph = Graph(source)
-        self._shared: dict[tuple, int] = {}
+        self._nodes = self.graph.nodes
+        self._shared: dict[tuple, int] = {}  # (op, inputs) or (op, value or name) → node id
 
     def _add(self, key: tuple, op, start, end, inputs=(), value=None, name=None, needs_grad=False) -> int:
-        found = self._shared.get(key)
-        if found is not None:
-            return found
-        nodes = self.graph.nodes
-        i = len(nodes)
-        nodes.append(Node(i, op, inputs, value, name, start, end, needs_grad))
-        self._shared[key] = i
+        nodes = self._nodes
+        i = self._shared.setdefault(key, len(nodes))  # one lookup, found or not
+        if i == len(nodes):
+            nodes.append(Node(i, op, inputs, value, name, start, end, needs_grad))
         return i
 
     def var(self, name: str, start: int, end: int) -> int:
@@ -95,19 +93,15 @@ class GraphBuilder:
         return self._add(key, "const", start, end, value=value)
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
-        key = (op, inputs)
-        found = self._shared.get(key)
-        if found is not None:
-            return found
-        nodes = self.graph.nodes
-        needs = False
-        for i in inputs:
-            if nodes[i].needs_grad:
-                needs = True
-                break
-        i = len(nodes)
-        nodes.append(Node(i, op, inputs, None, None, start, end, needs))
-        self._shared[key] = i
+        nodes = self._nodes
+        i = self._shared.setdefault((op, inputs), len(nodes))
+        if i == len(nodes):
+            needs = False
+            for j in inputs:
+                if nodes[j].needs_grad:
+                    needs = True
+                    break
+            nodes.append(Node(i, op, inputs, None, None, start, end, needs))
         return i
 
     def label(self, node_id: int, name: str) -> None:
