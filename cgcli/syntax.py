@@ -6,7 +6,8 @@ expression cuts the text into tokens and a loop drives the tables: shift a
 token, or reduce a rule by calling the GraphMaker method named after it. The
 graph is built bottom-up from the parser's own stack; no parse tree is ever
 made and nothing recurses over the expression. Every value the methods pass
-around is a Ref: a node id and the span of source text it came from.
+around is a plain tuple (node id, start, end): the node and the span of source
+text it came from.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ for _name, _index in _TOKEN.groupindex.items():
     _KIND[_index] = "$END" if _name == "_END" else _name
 _IGNORE = frozenset(_tables.IGNORE)
 _LOOKED_AT = _IGNORE | {"_NL", "_BAD", "LPAR", "RPAR"}  # the kinds the lexer does more than pass on
-_ref = tuple.__new__  # _ref(Ref, (node, start, end)) skips NamedTuple's Python-level __new__
 
 
 class Token(NamedTuple):
@@ -47,12 +47,6 @@ class Token(NamedTuple):
     @classmethod
     def of(cls, m: re.Match) -> "Token":
         return cls(_KIND[m.lastindex], m.group(), m.start(), m.end())
-
-
-class Ref(NamedTuple):
-    node: int
-    start: int
-    end: int
 
 
 class SyntaxFailure(Exception):
@@ -189,25 +183,24 @@ class GraphMaker:
         if value == 0 and text.lower().partition("e")[0].strip("0.") != "":
             # 1e-400 is 0 in float64: said, not silently changed (1e309, inf, is reported by the engine)
             self.build.graph.warnings.append(f"the number {text} is too small for float64: it becomes 0")
-        return _ref(Ref, (self.build.const(value, start, end), start, end))
+        return self.build.const(value, start, end), start, end
 
     def name(self, c):
         (tok,) = c
         name, (start, end) = tok.group(), tok.span()
         if name in self.scope:
             self.used.add(self.statement_of[name])
-            return _ref(Ref, (self.scope[name], start, end))
+            return self.scope[name], start, end
         if name in CONSTANTS:
             node = self.build.const(CONSTANTS[name], start, end)
             self.build.label(node, name)
-            return _ref(Ref, (node, start, end))
-        return _ref(Ref, (self.build.var(name, start, end), start, end))
+            return node, start, end
+        return self.build.var(name, start, end), start, end
 
     # operators
     def _binary(self, op, c):
-        a, _, b = c
-        start, end = a.start, b.end
-        return _ref(Ref, (self.build.apply(op, (a.node, b.node), start, end), start, end))
+        (a, start, _), _, (b, _, end) = c
+        return self.build.apply(op, (a, b), start, end), start, end
 
     add = partialmethod(_binary, "add")
     sub = partialmethod(_binary, "sub")
@@ -216,17 +209,17 @@ class GraphMaker:
     pow = partialmethod(_binary, "pow")
 
     def neg(self, c):
-        tok, a = c
+        tok, (a, _, end) = c
         start = tok.start()
-        return _ref(Ref, (self.build.apply("neg", (a.node,), start, a.end), start, a.end))
+        return self.build.apply("neg", (a,), start, end), start, end
 
     def pos(self, c):
-        tok, a = c  # unary plus is the identity: no gate
-        return _ref(Ref, (a.node, tok.start(), a.end))
+        tok, (a, _, end) = c  # unary plus is the identity: no gate
+        return a, tok.start(), end
 
     def paren(self, c):
-        lpar, a, rpar = c
-        return _ref(Ref, (a.node, lpar.start(), rpar.end()))
+        lpar, (a, _, _), rpar = c
+        return a, lpar.start(), rpar.end()
 
     def call(self, c):
         tok, args, start, end = c[0], c[2:-1], c[0].start(), c[-1].end()
@@ -235,21 +228,21 @@ class GraphMaker:
             raise CgError(_unknown_function(tok.group()), self.source, start)
         if len(args) != op.arity:
             raise CgError(f"{tok.group()}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}", self.source, start)
-        inputs = (args[0].node,) if op.arity == 1 else tuple(a.node for a in args)
-        return _ref(Ref, (self.build.apply(op.name, inputs, start, end), start, end))
+        inputs = (args[0][0],) if op.arity == 1 else tuple(node for node, _, _ in args)
+        return self.build.apply(op.name, inputs, start, end), start, end
 
     # programs
     def assign(self, c):
-        tok, value = c
-        self.scope[tok.group()] = value.node
+        tok, (node, _, _) = c
+        self.scope[tok.group()] = node
         self.statement_of[tok.group()] = len(self.statements)
-        self.build.label(value.node, tok.group())
-        self.statements.append((tok.group(), self.build.graph.nodes[value.node]))
+        self.build.label(node, tok.group())
+        self.statements.append((tok.group(), self.build.graph.nodes[node]))
         return None
 
     def start(self, c):
-        result = [r for r in c if isinstance(r, Ref)][-1]
-        graph = self.build.finish(result.node)
+        result = [r for r in c if r is not None][-1]  # statements give None
+        graph = self.build.finish(result[0])
         kept = {id(n) for n in graph.nodes} if self.statements else set()
         for i, (name, node) in enumerate(self.statements):
             if id(node) not in kept or i not in self.used:
