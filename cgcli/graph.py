@@ -90,7 +90,11 @@ class GraphBuilder:
     def const(self, value: float, start: int, end: int) -> int:
         # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
         key = ("const", value) if value == value and value != 0 else ("const", repr(value))
-        return self._add(key, "const", start, end, value=value)
+        nodes = self._nodes
+        i = self._shared.setdefault(key, len(nodes))
+        if i == len(nodes):
+            nodes.append(Node(i, "const", (), value, None, start, end, False))
+        return i
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
         nodes = self._nodes

@@ -105,9 +105,10 @@ def run_tables(lexer: Lexer, callbacks):
     for origin, size, name, keep, single in _tables.RULES:
         plain = keep == tuple((i, False) for i in range(size))
         rules.append((origin, size, getattr(callbacks, name) if name and not single else None, None if plain else keep, single))
-    # Unit rules (?product: unary) only change the state on top of the stack; a chain of
-    # them is followed once per (state below, state on top, token) and remembered.
-    chains: dict[tuple, int] = {}
+    # Unit rules (?product: unary) only change the state on top of the stack. After a reduction,
+    # the goto and the chain of unit rules that follows it depend only on (state below, rule's
+    # name, token): followed once and remembered.
+    gotos: dict[tuple, int] = {}
     state = _tables.START
     states, values = [state], []
     push_state, push_value = states.append, values.append
@@ -124,33 +125,31 @@ def run_tables(lexer: Lexer, callbacks):
                 push_value(tok)
                 break
             origin, size, method, keep, single = rules[~act]
-            if single:
-                key = (states[-2], state, kind)
-                top = chains.get(key)
-                if top is None:
-                    top = chains[key] = _follow_unit_rules(actions, _tables.RULES, states[-2], state, kind)
-                states[-1] = state = top
+            if single:  # not reached: a unit rule's symbol is always put there by a goto, which followed it
+                states[-1] = state = _follow_unit_rules(actions, _tables.RULES, states[-2], state, kind)
                 continue
             if size == 1 and keep is None and method is not None:  # number, name: replace the top
                 values[-1] = method([values[-1]])
-                states[-1] = state = actions[states[-2]][origin]
-                if state == end_state:
-                    return values[-1]
-                continue
-            children = values[-size:] if size else []
-            if size:
-                del values[-size:]
-                del states[-size:]
-            if keep is not None:
-                kids = []
-                for i, splice in keep:
-                    if splice:
-                        kids.extend(children[i])
-                    else:
-                        kids.append(children[i])
-                children = kids
-            push_value(children if method is None else method(children))
-            state = actions[states[-1]][origin]
+                del states[-1]
+            else:
+                children = values[-size:] if size else []
+                if size:
+                    del values[-size:]
+                    del states[-size:]
+                if keep is not None:
+                    kids = []
+                    for i, splice in keep:
+                        if splice:
+                            kids.extend(children[i])
+                        else:
+                            kids.append(children[i])
+                    children = kids
+                push_value(children if method is None else method(children))
+            key = (states[-1], origin, kind)
+            state = gotos.get(key)
+            if state is None:
+                below = states[-1]
+                state = gotos[key] = _follow_unit_rules(actions, _tables.RULES, below, actions[below][origin], kind)
             if state == end_state:
                 return values[-1]
             push_state(state)
