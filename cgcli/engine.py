@@ -62,7 +62,11 @@ class Formula:
         if self.input is not None:
             return out if self.input == "out" else inputs[self.input]
         if self.op is not None:
-            return getattr(backend, self.op)(*[out if i == "out" else inputs[i] for i in self.op_inputs])
+            f = getattr(backend, self.op)
+            if len(self.op_inputs) == 1:
+                (i,) = self.op_inputs
+                return f(out if i == "out" else inputs[i])
+            return f(*[out if i == "out" else inputs[i] for i in self.op_inputs])
         env = dict(zip(INPUT_NAMES, inputs))
         env["out"] = out
         return forward(self.graph, env, backend, check=False).values[-1]
@@ -170,18 +174,21 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                 if not needs[i]:
                     continue
                 local = formulas[k]
-                if local.constant == 1:  # add, sub: hand the upstream gradient on unchanged
+                constant = local.constant
+                if constant == 1:  # add, sub: hand the upstream gradient on unchanged
                     lg, contribution = 1.0, upstream
-                elif local.constant == -1:
+                elif constant == -1:
                     lg, contribution = -1.0, backend.neg(upstream)
                 else:
                     if kept:
                         lg = kept[k]
                     else:
-                        args = args or [values[j] for j in node.inputs]
+                        if args is None:
+                            args = [values[j] for j in node.inputs]
                         lg = local(args, values[node.id], backend)
-                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution
-                    contribution = lg if upstream is ONE and (kept or local.input is None) else mul(upstream, lg)
+                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution, unless
+                    # it is an input's own array, which a later += at a fork would write into
+                    contribution = lg if upstream is ONE and (kept or local.input is None or not batch) else mul(upstream, lg)
                 if warning is None and not looks_finite(contribution):
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
@@ -192,12 +199,14 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                             + _at_point(backend, point + first_point)
                         )
                 if grads[i] is None:
-                    grads[i], fresh[i] = contribution, contribution is not upstream
+                    grads[i] = contribution
+                    fresh[i] = contribution is not upstream
                 else:
                     if batch and fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
                         add(grads[i], contribution, out=grads[i])
                     else:
-                        grads[i], fresh[i] = add(grads[i], contribution), True
+                        grads[i] = add(grads[i], contribution)
+                        fresh[i] = True
                     if warning is None and not looks_finite(grads[i]):  # the sum at a fork can overflow where no part did
                         point = backend.first_new_nonfinite(grads[i], [contribution])
                         if point is not None:
