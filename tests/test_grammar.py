@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cgcli import ops, scalar
 from cgcli.engine import local_gradients
@@ -181,3 +183,37 @@ def test_scalar_division_by_zero():
     assert scalar.div(-1.0, 0.0) == -math.inf
     assert scalar.div(1.0, -0.0) == -math.inf
     assert math.isnan(scalar.div(0.0, 0.0))
+
+
+_LEXER_TEXT = st.text(alphabet="x1_.e5+-*/^(),=;# \tθ2E$", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LEXER_TEXT)
+def test_our_lexer_cuts_text_like_larks(text):
+    # cg's token pattern is lark's, rewritten for speed (grammar/make_parser.py): same tokens, same spans
+    from lark.exceptions import UnexpectedCharacters
+
+    from cgcli.errors import CgError
+    from cgcli.syntax import Lexer, Token
+
+    lark = _lark_parser()
+    try:
+        theirs = [(t.type, str(t), t.start_pos) for t in lark.lex(text)]
+    except UnexpectedCharacters as e:
+        with pytest.raises(CgError) as caught:
+            list(Lexer(text))
+        assert caught.value.pos == e.pos_in_stream
+        return
+    ours = [Token.of(m) for m in Lexer(text)]
+    assert ours[-1] == Token("$END", "", len(text), len(text))
+    assert [(t.type, t.text, t.start) for t in ours[:-1]] == theirs
+
+
+_LARK = []
+
+
+def _lark_parser():
+    if not _LARK:
+        _LARK.append(_make_parser_module().lark_parser())
+    return _LARK[0]
