@@ -9,6 +9,7 @@ computes sin(x) once), and so is every use of a variable.
 from __future__ import annotations
 
 import gc
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -72,33 +73,29 @@ class GraphBuilder:
     def __init__(self, source: str):
         self.graph = Graph(source)
         self._nodes = self.graph.nodes
-        self._shared: dict[tuple, int] = {}  # (op, inputs) or (op, value or name) → node id
-
-    def _add(self, key: tuple, op, start, end, inputs=(), value=None, name=None, needs_grad=False) -> int:
-        nodes = self._nodes
-        i = self._shared.setdefault(key, len(nodes))  # one lookup, found or not
-        if i == len(nodes):
-            nodes.append(Node(i, op, inputs, value, name, start, end, needs_grad))
-        return i
+        # op → {inputs (or a constant's value) → node id}: one dict per op, so the key is a tuple
+        # the node keeps anyway (a key (op, inputs) would cost 56 bytes more per node)
+        self._shared: dict[str, dict] = defaultdict(dict)
 
     def var(self, name: str, start: int, end: int) -> int:
         found = self.graph.variables.get(name)
         if found is None:
-            found = self.graph.variables[name] = self._add(("var", name), "var", start, end, name=name, needs_grad=True)
+            found = self.graph.variables[name] = len(self._nodes)
+            self._nodes.append(Node(found, "var", (), None, name, start, end, True))
         return found
 
     def const(self, value: float, start: int, end: int) -> int:
         # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
-        key = ("const", value) if value == value and value != 0 else ("const", repr(value))
+        key = value if value == value and value != 0 else repr(value)
         nodes = self._nodes
-        i = self._shared.setdefault(key, len(nodes))
+        i = self._shared["const"].setdefault(key, len(nodes))  # one lookup, found or not
         if i == len(nodes):
             nodes.append(Node(i, "const", (), value, None, start, end, False))
         return i
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
         nodes = self._nodes
-        i = self._shared.setdefault((op, inputs), len(nodes))
+        i = self._shared[op].setdefault(inputs, len(nodes))
         if i == len(nodes):
             needs = False
             for j in inputs:
