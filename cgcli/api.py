@@ -166,12 +166,8 @@ def grad(
     return _compute(graph, bindings, names, with_grad=True, trace=trace, keep_nodes=keep_nodes)
 
 
+@cycle_collector_paused()
 def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
-    with cycle_collector_paused():
-        return _compute_unpaused(graph, bindings, names, with_grad, trace, keep_nodes)
-
-
-def _compute_unpaused(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n = _environment(graph, bindings)
     backend = _backend(n)
     if n is not None and not keep_nodes and not trace and n > CHUNK:
