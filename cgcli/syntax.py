@@ -28,16 +28,19 @@ _SHOWN = {
     "_NL": "a new line",
 }
 _TOKEN = re.compile(_tables.TOKEN_RE)
-_KIND = [None] * (_TOKEN.groups + 1)  # a match's lastindex → the kind of token, as the tables name it
+_SKIP = re.compile(_tables.SKIP_RE)  # blanks and comments, which each token swallows after itself
+# Kinds of token are small numbers: the parser's action for (state, kind) is actions[state][kind].
+KINDS = sorted("$END" if name == "_END" else name for name in _TOKEN.groupindex)  # kind number → name
+_KIND = [None] * (_TOKEN.groups + 1)  # a match's lastindex → its kind number
 for _name, _index in _TOKEN.groupindex.items():
-    _KIND[_index] = "$END" if _name == "_END" else _name
-_IGNORE = frozenset(_tables.IGNORE)
-_LOOKED_AT = _IGNORE | {"_NL", "_BAD", "LPAR", "RPAR"}  # the kinds the lexer does more than pass on
+    _KIND[_index] = KINDS.index("$END" if _name == "_END" else _name)
+_NL, _LPAR, _RPAR = (KINDS.index(name) for name in ("_NL", "LPAR", "RPAR"))
 
 
 class Token(NamedTuple):
     """A token, for error messages. The parser itself handles re.Match objects (cheaper: a 100,000-term
-    sum has 900,000 tokens): kind _KIND[m.lastindex], text m.group(), span m.start() to m.end()."""
+    sum has 900,000 tokens): kind _KIND[m.lastindex], span m.start() to m.end(m.lastindex) (m.end()
+    includes the blanks and comments after the token)."""
 
     type: str
     text: str
@@ -46,22 +49,31 @@ class Token(NamedTuple):
 
     @classmethod
     def of(cls, m: re.Match) -> "Token":
-        return cls(_KIND[m.lastindex], m.group(), m.start(), m.end())
+        start, end = m.start(), m.end(m.lastindex)
+        return cls(KINDS[_KIND[m.lastindex]], m.string[start:end], start, end)
 
 
 class SyntaxFailure(Exception):
     """The parser met a token it has no action for."""
 
-    def __init__(self, token: re.Match, expected: set[str], lexer: "Lexer"):
-        self.token, self.expected, self.lexer = Token.of(token), expected, lexer
+    def __init__(self, token: re.Match, expected: set[str]):
+        self.token, self.expected = Token.of(token), expected
+
+
+def tokens(source: str):
+    """The tokens of the text (re.Match objects), the last one $END, an empty match at the end.
+
+    Without a newline this is the regex's own iterator, at C speed. A newline inside parentheses
+    continues the line, as in Python: text with newlines goes through Lexer, which drops those.
+    """
+    if "\n" in source:
+        return iter(Lexer(source))
+    return _TOKEN.finditer(source, _SKIP.match(source).end())
 
 
 class Lexer:
-    """Cuts the text into tokens (re.Match objects); a newline inside parentheses continues the
-    line, as in Python. The last token is $END, an empty match at the end of the text.
-
-    It remembers the open parentheses and a ')' that closes none, for error messages.
-    """
+    """Tokens one by one, keeping track of parentheses: newlines inside them are dropped, and it
+    remembers the open ones and a ')' that closes none, for error messages."""
 
     def __init__(self, source: str):
         self.source = source
@@ -70,66 +82,51 @@ class Lexer:
 
     def __iter__(self):
         opened, kinds = self.open, _KIND
-        for m in _TOKEN.finditer(self.source):
+        for m in _TOKEN.finditer(self.source, _SKIP.match(self.source).end()):
             kind = kinds[m.lastindex]
-            if kind in _LOOKED_AT:
-                if kind in _IGNORE or (kind == "_NL" and opened):
-                    continue
-                if kind == "_BAD":
-                    raise CgError(f"unexpected character {m.group()!r}", self.source, m.start())
-                if kind == "LPAR":
-                    opened.append(m.start())
-                elif kind == "RPAR":
-                    if opened:
-                        opened.pop()
-                    elif self.unmatched is None:
-                        self.unmatched = m.start()
+            if kind == _NL and opened:
+                continue
+            if kind == _LPAR:
+                opened.append(m.start())
+            elif kind == _RPAR:
+                if opened:
+                    opened.pop()
+                elif self.unmatched is None:
+                    self.unmatched = m.start()
             yield m
 
 
-def token_before(source: str, tok: Token) -> Token | None:
-    """The token just before `tok` (for error messages, which can afford to lex again)."""
-    prev = None
-    for m in Lexer(source):
-        if m.start() >= tok.start:
-            break
-        prev = m
-    return prev and Token.of(prev)
+def run_tables(tokens, callbacks):
+    """The LALR loop: shift tokens (re.Match objects), reduce rules by calling `callbacks`' methods.
 
-
-def run_tables(lexer: Lexer, callbacks):
-    """The LALR loop: shift tokens, reduce rules by calling `callbacks`' methods."""
-    actions, end_state, kinds = _tables.ACTIONS, _tables.END, _KIND
-    # per rule: (rule's name, number of symbols, callback or None, children kept (None: all, as they are))
-    rules = []
-    for origin, size, name, keep, single in _tables.RULES:
+    A rule of one symbol with a callback (number, name) gets that symbol; others get the list of
+    their children.
+    """
+    actions, end_state, kinds = _ACTIONS, _tables.END, _KIND
+    # per rule, at index ~rule (so that actions' ~rule finds it): number of symbols, callback or None,
+    # children kept (None: all, as they are), and the rule's gotos
+    rules = [None] * len(_tables.RULES)
+    for r, (origin, size, name, keep, single) in enumerate(_tables.RULES):
         plain = keep == tuple((i, False) for i in range(size))
-        rules.append((origin, size, getattr(callbacks, name) if name and not single else None, None if plain else keep, single))
-    # Unit rules (?product: unary) only change the state on top of the stack. After a reduction,
-    # the goto and the chain of unit rules that follows it depend only on (state below, rule's
-    # name, token): followed once and remembered.
-    gotos: dict[tuple, int] = {}
+        method = getattr(callbacks, name) if name and not single else None
+        rules[~r] = (size, method, None if plain else keep, _GOTOS[r])
     state = _tables.START
     states, values = [state], []
     push_state, push_value = states.append, values.append
-    for tok in lexer:
+    for tok in tokens:
         kind = kinds[tok.lastindex]
         while True:
-            act = actions[state].get(kind)
+            act = actions[state][kind]
             if act is None:
-                expected = {k for k in actions[state] if k.isupper() or k == "$END"}
-                raise SyntaxFailure(tok, expected, lexer)
+                raise SyntaxFailure(tok, {KINDS[k] for k, a in enumerate(actions[state]) if a is not None})
             if act >= 0:
                 state = act
                 push_state(state)
                 push_value(tok)
                 break
-            origin, size, method, keep, single = rules[~act]
-            if single:  # not reached: a unit rule's symbol is always put there by a goto, which followed it
-                states[-1] = state = _follow_unit_rules(actions, _tables.RULES, states[-2], state, kind)
-                continue
+            size, method, keep, gotos = rules[act]
             if size == 1 and keep is None and method is not None:  # number, name: replace the top
-                values[-1] = method([values[-1]])
+                values[-1] = method(values[-1])
                 del states[-1]
             else:
                 children = values[-size:] if size else []
@@ -145,22 +142,45 @@ def run_tables(lexer: Lexer, callbacks):
                             kids.append(children[i])
                     children = kids
                 push_value(children if method is None else method(children))
-            key = (states[-1], origin, kind)
-            state = gotos.get(key)
+            state = gotos[states[-1]][kind]
             if state is None:
-                below = states[-1]
-                state = gotos[key] = _follow_unit_rules(actions, _tables.RULES, below, actions[below][origin], kind)
+                state = gotos.follow(states[-1], kind)
             if state == end_state:
                 return values[-1]
             push_state(state)
 
 
-def _follow_unit_rules(actions, rules, below: int, state: int, kind: str) -> int:
-    act = actions[state].get(kind)
-    while act is not None and act < 0 and rules[~act][4]:
-        state = actions[below][rules[~act][0]]
-        act = actions[state].get(kind)
-    return state
+
+
+class _Gotos(dict):
+    """Where the parser goes after reducing one rule: self[state below][kind of the next token].
+
+    Unit rules (?product: unary) only change the state on top of the stack: the goto and the chain
+    of unit rules that follows it depend only on (state below, rule, next token). Each is followed
+    once, when first needed, and remembered.
+    """
+
+    def __init__(self, origin: str):
+        super().__init__()
+        self.origin = origin
+
+    def __missing__(self, below: int) -> list:
+        row = self[below] = [None] * len(KINDS)
+        return row
+
+    def follow(self, below: int, kind: int) -> int:
+        actions, rules = _tables.ACTIONS, _tables.RULES
+        state = actions[below][self.origin]
+        act = actions[state].get(KINDS[kind])
+        while act is not None and act < 0 and rules[~act][4]:
+            state = actions[below][rules[~act][0]]
+            act = actions[state].get(KINDS[kind])
+        self[below][kind] = state
+        return state
+
+
+_ACTIONS = [[row.get(kind) for kind in KINDS] for row in _tables.ACTIONS]  # [state][kind number]
+_GOTOS = [_Gotos(origin) for origin, *_ in _tables.RULES]  # filled as parses need them
 
 
 class GraphMaker:
@@ -175,18 +195,18 @@ class GraphMaker:
         self.statement_of: dict[str, int] = {}  # name → its latest statement
 
     # leaves
-    def number(self, c):
-        (tok,) = c
-        text, (start, end) = tok.group(), tok.span()
+    def number(self, tok):
+        start, end = tok.start(), tok.end(tok.lastindex)  # tok.end() includes the blanks after it
+        text = tok.string[start:end]
         value = float(text)
         if value == 0 and text.lower().partition("e")[0].strip("0.") != "":
             # 1e-400 is 0 in float64: said, not silently changed (1e309, inf, is reported by the engine)
             self.build.graph.warnings.append(f"the number {text} is too small for float64: it becomes 0")
         return self.build.const(value, start, end), start, end
 
-    def name(self, c):
-        (tok,) = c
-        name, (start, end) = tok.group(), tok.span()
+    def name(self, tok):
+        start, end = tok.start(), tok.end(tok.lastindex)
+        name = tok.string[start:end]
         if name in self.scope:
             self.used.add(self.statement_of[name])
             return self.scope[name], start, end
@@ -218,28 +238,31 @@ class GraphMaker:
 
     def paren(self, c):
         lpar, (a, _, _), rpar = c
-        return a, lpar.start(), rpar.end()
+        return a, lpar.start(), rpar.start() + 1
 
     def call(self, c):
-        tok, args, start, end = c[0], c[2:-1], c[0].start(), c[-1].end()
-        op = FUNCTIONS.get(tok.group())
+        tok, args, start, end = c[0], c[2:-1], c[0].start(), c[-1].start() + 1  # c[-1] is ')'
+        name = Token.of(tok).text
+        op = FUNCTIONS.get(name)
         if op is None:
-            raise CgError(_unknown_function(tok.group()), self.source, start)
+            raise CgError(_unknown_function(name), self.source, start)
         if len(args) != op.arity:
-            raise CgError(f"{tok.group()}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}", self.source, start)
+            raise CgError(f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}", self.source, start)
         inputs = (args[0][0],) if op.arity == 1 else tuple(node for node, _, _ in args)
         return self.build.apply(op.name, inputs, start, end), start, end
 
     # programs
     def assign(self, c):
         tok, (node, _, _) = c
-        self.scope[tok.group()] = node
-        self.statement_of[tok.group()] = len(self.statements)
-        self.build.label(node, tok.group())
-        self.statements.append((tok.group(), self.build.graph.nodes[node]))
+        name = Token.of(tok).text
+        self.scope[name] = node
+        self.statement_of[name] = len(self.statements)
+        self.build.label(node, name)
+        self.statements.append((name, self.build.graph.nodes[node]))
         return None
 
     def start(self, c):
+        c = c if isinstance(c, list) else [c]  # a program of one symbol gets the symbol itself
         result = [r for r in c if r is not None][-1]  # statements give None
         graph = self.build.finish(result[0])
         kept = {id(n) for n in graph.nodes} if self.statements else set()
@@ -275,10 +298,9 @@ def parse(source: str) -> Graph:
     check_text(source)
     if not source.strip() or _only_comments(source):
         raise CgError("empty expression", source, len(source))
-    lexer = Lexer(source)
     try:
         with cycle_collector_paused():
-            return run_tables(lexer, GraphMaker(source))
+            return run_tables(tokens(source), GraphMaker(source))
     except SyntaxFailure as e:
         raise _syntax_error(source, e) from None
 
@@ -291,9 +313,21 @@ def _show(tok) -> str:
     return _SHOWN.get(tok.type, repr(tok.text))
 
 
+def _lex_up_to(source: str, tok: Token) -> tuple[Token | None, Lexer]:
+    """The token before `tok`, and a Lexer that has just passed `tok` (errors can afford to lex again)."""
+    lexer, prev = Lexer(source), None
+    for m in lexer:
+        if m.start() >= tok.start:
+            break
+        prev = m
+    return prev and Token.of(prev), lexer
+
+
 def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
-    tok, lexer = e.token, e.lexer
-    prev = token_before(source, tok)
+    tok = e.token
+    if tok.type == "_BAD":
+        return CgError(f"unexpected character {tok.text!r}", source, tok.start)
+    prev, lexer = _lex_up_to(source, tok)
     if tok.type == "$END":
         end = len(source)
         if "NUMBER" in e.expected:

@@ -47,12 +47,22 @@ def token_pattern(lexer) -> str:
     first character only when the alternative starts with it, not with a group. So each one
     becomes (?:regex)(?P<NAME>): same matches, same order, m.lastgroup still names the terminal.
     Two more alternatives at the end: any other character is _BAD, the end of the text is $END.
+    Each token also swallows the ignored text after it (see skip_pattern).
     """
     terminals = lexer.scanner.terminals
     (lark_re,) = [m.pattern for m in lexer.scanner._mres]
     assert lark_re == "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
-    fast = [f"(?:{t.pattern.to_regexp()})(?P<{t.name}>)" for t in terminals]
+    skip = skip_pattern(lexer)
+    fast = [f"(?:{t.pattern.to_regexp()})(?P<{t.name}>){skip}" for t in terminals]
     return "|".join(fast + ["(?s:.)(?P<_BAD>)", r"\Z(?P<_END>)"])
+
+
+def skip_pattern(lexer) -> str:
+    """Any run of ignored text (blanks, comments). The token pattern lets each token swallow the
+    ignored text after it, so a token ends at its marker group, m.end(m.lastindex), not at m.end().
+    Same tokens as lark's as long as no terminal starts like an ignored one (the lexer test checks)."""
+    ignored = [t.pattern.to_regexp() for t in lexer.scanner.terminals if t.name in lexer.ignore_types]
+    return f"(?:{'|'.join(ignored)})*+"
 
 
 def generate() -> str:
@@ -86,6 +96,7 @@ def generate() -> str:
     return (
         header()
         + f"\nTOKEN_RE = {token_re!r}\n"
+        + f"SKIP_RE = {skip_pattern(lexer)!r}\n"
         + f"IGNORE = {sorted(lexer.ignore_types)!r}\n"
         + f"START = {start}\nEND = {end}\n\n"
         + "# (rule's name, number of symbols, callback (None: splice into the parent), children kept as\n"
