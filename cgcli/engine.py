@@ -51,25 +51,38 @@ class Formula:
             self.constant = -nodes[0].value
         elif len(nodes) == 1:
             self.input = _position(nodes[0].name)
+        self._bound: dict = {}  # backend → bind(backend)
         self.op = None  # one op over bare inputs, and their positions
         last = nodes[-1]
         if last.inputs and all(nodes[i].op == "var" for i in last.inputs) and len(nodes) == 1 + len({*last.inputs}):
             self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
+        bound = self._bound.get(backend)
+        if bound is None:
+            bound = self._bound[backend] = self.bind(backend)
+        return bound(inputs, out)
+
+    def bind(self, backend):
+        """This formula as a function of (inputs, out) on one backend; the common shapes skip the graph."""
         if self.constant is not None:
-            return self.constant
+            constant = self.constant
+            return lambda inputs, out: constant
+        if self.input == "out":
+            return lambda inputs, out: out
         if self.input is not None:
-            return out if self.input == "out" else inputs[self.input]
+            i = self.input
+            return lambda inputs, out: inputs[i]
         if self.op is not None:
-            f = getattr(backend, self.op)
-            if len(self.op_inputs) == 1:
-                (i,) = self.op_inputs
-                return f(out if i == "out" else inputs[i])
-            return f(*[out if i == "out" else inputs[i] for i in self.op_inputs])
-        env = dict(zip(INPUT_NAMES, inputs))
-        env["out"] = out
-        return forward(self.graph, env, backend, check=False).values[-1]
+            f, where = getattr(backend, self.op), self.op_inputs
+            if where == ["out"]:
+                return lambda inputs, out: f(out)
+            if len(where) == 1:
+                (i,) = where
+                return lambda inputs, out: f(inputs[i])
+            return lambda inputs, out: f(*[out if i == "out" else inputs[i] for i in where])
+        graph = self.graph
+        return lambda inputs, out: forward(graph, {**dict(zip(INPUT_NAMES, inputs)), "out": out}, backend, check=False).values[-1]
 
 
 def _position(name: str):
@@ -130,6 +143,8 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                     v, saved[node.id] = kernels[op](*[values[i] for i in inputs])
                 elif len(inputs) == 2:
                     v = f(values[inputs[0]], values[inputs[1]])
+                elif len(inputs) == 1:
+                    v = f(values[inputs[0]])
                 else:
                     v = f(*[values[i] for i in inputs])
                 if check and warning is None and not looks_finite(v):
@@ -158,37 +173,39 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
     fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
     needs = [n.needs_grad for n in nodes]
     warning = None
-    formulas_of: dict = {}  # op → its local gradients, looked up once
-    looks_finite, add, mul, batch = backend.looks_finite, backend.add, backend.mul, backend.BATCH
+    rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; the formula; it bound to the backend)
+    looks_finite, add, mul, neg, batch = backend.looks_finite, backend.add, backend.mul, backend.neg, backend.BATCH
     with backend.watching():
         for node in reversed(nodes):
             upstream = grads[node.id]
-            if upstream is None or not node.inputs:
+            if upstream is None:
                 continue
-            formulas = formulas_of.get(node.op)
-            if formulas is None:
-                formulas = formulas_of[node.op] = local_gradients(node.op)
+            inputs = node.inputs
+            if not inputs:
+                continue
+            rules = rules_of.get(node.op)
+            if rules is None:
+                rules = rules_of[node.op] = [
+                    (f.constant if f.constant in (1, -1) else 0, f, f.bind(backend)) for f in local_gradients(node.op)
+                ]
             args = None
             kept = saved.pop(node.id, None) if saved else None
-            for k, i in enumerate(node.inputs):
+            for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
-                local = formulas[k]
-                constant = local.constant
-                if constant == 1:  # add, sub: hand the upstream gradient on unchanged
-                    lg, contribution = 1.0, upstream
-                elif constant == -1:
-                    lg, contribution = -1.0, backend.neg(upstream)
+                unit, formula, local = rules[k]
+                if unit:  # add, sub, neg: hand the upstream gradient on, or its negation
+                    lg, contribution = unit, (upstream if unit == 1 else neg(upstream))
                 else:
                     if kept:
                         lg = kept[k]
                     else:
                         if args is None:
-                            args = [values[j] for j in node.inputs]
-                        lg = local(args, values[node.id], backend)
+                            args = (values[inputs[0]], values[inputs[1]]) if len(inputs) == 2 else [values[j] for j in inputs]
+                        lg = local(args, values[node.id])
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution, unless
                     # it is an input's own array, which a later += at a fork would write into
-                    contribution = lg if upstream is ONE and (kept or local.input is None or not batch) else mul(upstream, lg)
+                    contribution = lg if upstream is ONE and (kept or formula.input is None or not batch) else mul(upstream, lg)
                 if warning is None and not looks_finite(contribution):
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:

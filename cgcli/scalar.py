@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 
 inf = math.inf
 nan = math.nan
@@ -57,20 +58,8 @@ def _guard(f, pole=None, overflow=None):
     return safe
 
 
-def add(x, y):
-    return x + y
-
-
-def sub(x, y):
-    return x - y
-
-
-def mul(x, y):
-    return x * y
-
-
-def neg(x):
-    return -x
+# float arithmetic never raises: inf and nan come out as IEEE says
+add, sub, mul, neg = operator.add, operator.sub, operator.mul, operator.neg
 
 
 def div(x, y):
