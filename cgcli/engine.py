@@ -120,27 +120,26 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
     With save=True, a gate whose op has a kernel in the backend (value and local gradients
     computed together, sharing work) keeps its local gradients in Pass.saved for backward.
     """
-    values: list = [None] * len(graph.nodes)
+    values: list = [None] * len(graph.op)
     warning = None
     functions: dict = {}  # op → the backend's forward, looked up once
     kernels = getattr(backend, "KERNELS", {}) if save else {}
     saved: dict = {}
     looks_finite = backend.looks_finite
     with backend.watching():
-        for node in graph.nodes:
-            op, inputs = node.op, node.inputs
+        for node_id, (op, inputs) in enumerate(zip(graph.op, graph.inputs)):
             if op == "var":
-                v = env[node.name]
+                v = env[graph.name[node_id]]
             elif op == "const":
-                v = node.value
+                v = graph.value[node_id]
                 if check and warning is None and not math.isfinite(v):  # a literal such as 1e309
-                    warning = f"value {fmt(v)} first appears at node #{node.id} (const) '{graph.text(node)}': too large for float64"
+                    warning = f"value {fmt(v)} first appears at node #{node_id} (const) '{graph.text(graph.nodes[node_id])}': too large for float64"
             else:
                 f = functions.get(op)
                 if f is None:
                     f = functions[op] = getattr(backend, op)
-                if op in kernels and node.needs_grad:
-                    v, saved[node.id] = kernels[op](*[values[i] for i in inputs])
+                if op in kernels and graph.needs_grad[node_id]:
+                    v, saved[node_id] = kernels[op](*[values[i] for i in inputs])
                 elif len(inputs) == 2:
                     v = f(values[inputs[0]], values[inputs[1]])
                 elif len(inputs) == 1:
@@ -153,10 +152,10 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                     if point is not None:
                         shown = ", ".join(fmt(backend.at(a, point)) for a in args)
                         warning = (
-                            f"value {fmt(backend.at(v, point))} first appears at node #{node.id} ({node.op}) "
-                            f"'{graph.text(node)}' from input {shown}" + _at_point(backend, point + first_point)
+                            f"value {fmt(backend.at(v, point))} first appears at node #{node_id} ({op}) "
+                            f"'{graph.text(graph.nodes[node_id])}' from input {shown}" + _at_point(backend, point + first_point)
                         )
-            values[node.id] = v
+            values[node_id] = v
     return Pass(values, warning, saved)
 
 
@@ -167,29 +166,28 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
     With a `trace` list, every step is appended to it as it happens:
     (gate id, input id, upstream, local gradient, contribution).
     """
-    nodes = graph.nodes
-    grads: list = [None] * len(nodes)
+    nodes, ops, inputs_of, needs = graph.nodes, graph.op, graph.inputs, graph.needs_grad
+    grads: list = [None] * len(ops)
     grads[graph.output] = ONE
-    fresh = [False] * len(nodes)  # grads[i] is an array backprop made for i alone: safe to add into
-    needs = [n.needs_grad for n in nodes]
+    fresh = [False] * len(ops)  # grads[i] is an array backprop made for i alone: safe to add into
     warning = None
     rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; the formula; it bound to the backend)
     looks_finite, add, mul, neg, batch = backend.looks_finite, backend.add, backend.mul, backend.neg, backend.BATCH
     with backend.watching():
-        for node in reversed(nodes):
-            upstream = grads[node.id]
+        for node_id in range(len(ops) - 1, -1, -1):
+            upstream = grads[node_id]
             if upstream is None:
                 continue
-            inputs = node.inputs
+            inputs = inputs_of[node_id]
             if not inputs:
                 continue
-            rules = rules_of.get(node.op)
+            rules = rules_of.get(ops[node_id])
             if rules is None:
-                rules = rules_of[node.op] = [
-                    (f.constant if f.constant in (1, -1) else 0, f, f.bind(backend)) for f in local_gradients(node.op)
+                rules = rules_of[ops[node_id]] = [
+                    (f.constant if f.constant in (1, -1) else 0, f, f.bind(backend)) for f in local_gradients(ops[node_id])
                 ]
             args = None
-            kept = saved.pop(node.id, None) if saved else None
+            kept = saved.pop(node_id, None) if saved else None
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
@@ -202,7 +200,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                     else:
                         if args is None:
                             args = (values[inputs[0]], values[inputs[1]]) if len(inputs) == 2 else [values[j] for j in inputs]
-                        lg = local(args, values[node.id])
+                        lg = local(args, values[node_id])
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution, unless
                     # it is an input's own array, which a later += at a fork would write into
                     contribution = lg if upstream is ONE and (kept or formula.input is None or not batch) else mul(upstream, lg)
@@ -210,8 +208,8 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
                         warning = (
-                            f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node.id} "
-                            f"({node.op}) '{graph.text(node)}': upstream {fmt(backend.at(upstream, point))} × "
+                            f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node_id} "
+                            f"({ops[node_id]}) '{graph.text(nodes[node_id])}': upstream {fmt(backend.at(upstream, point))} × "
                             f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(nodes[i])}'"
                             + _at_point(backend, point + first_point)
                         )
@@ -232,7 +230,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                                 f"'{graph.text(nodes[i])}', where its contributions add up" + _at_point(backend, point + first_point)
                             )
                 if trace is not None:
-                    trace.append((node.id, i, upstream, lg, contribution))
+                    trace.append((node_id, i, upstream, lg, contribution))
     return Pass(grads, warning)
 
 

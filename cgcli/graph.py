@@ -11,46 +11,133 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 _TEXT_LIMIT = 120  # characters of a node's source text shown before eliding the middle
 
 
-@dataclass(slots=True, eq=False)
-class Node:
-    id: int
-    op: str  # "var", "const", or a key of ops.OPS
-    inputs: tuple[int, ...] = ()
-    value: float | None = None  # for "const"
-    name: str | None = None  # the variable's name, or the statement that named this node
-    start: int = 0  # span of the source text this node came from
-    end: int = 0
-    needs_grad: bool = False  # depends on some variable
-    fused: tuple[str, int] | None = None  # a fused gate: the shape it replaced and how many nodes
+_COLUMNS = ("op", "inputs", "start", "end", "needs_grad")  # lists, one entry per node
+_SPARSE = ("value", "name", "fused")  # dicts, for the few nodes that have one
 
 
-@dataclass(eq=False)
 class Graph:
-    source: str
-    nodes: list[Node] = field(default_factory=list)
-    output: int = -1
-    variables: dict[str, int] = field(default_factory=dict)  # name → node id, in order of first use
-    warnings: list[str] = field(default_factory=list)  # said on stderr, never fatal
+    """A computation graph, stored column by column: graph.op[i] is node i's op, graph.inputs[i]
+    its inputs, and so on (a 100,000-term sum has 500,000 nodes; an object each would cost more to
+    make than the rest of parsing). graph.nodes[i] is a Node, a view of the same columns."""
 
-    def text(self, node: Node, limit: int | None = _TEXT_LIMIT) -> str:
+    def __init__(self, source: str):
+        self.source = source
+        self.op: list[str] = []  # "var", "const", or a key of ops.OPS
+        self.inputs: list[tuple[int, ...]] = []
+        self.start: list[int] = []  # span of the source text this node came from
+        self.end: list[int] = []
+        self.needs_grad: list[bool] = []  # depends on some variable
+        self.value: dict[int, float] = {}  # a constant's value
+        self.name: dict[int, str] = {}  # the variable's name, or the statement that named this node
+        self.fused: dict[int, tuple[str, int]] = {}  # a fused gate: the shape it replaced and how many nodes
+        self.output = -1
+        self.variables: dict[str, int] = {}  # name → node id, in order of first use
+        self.warnings: list[str] = []  # said on stderr, never fatal
+
+    @property
+    def nodes(self) -> "Nodes":
+        return Nodes(self)
+
+    def add(self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool) -> int:
+        i = len(self.op)
+        self.op.append(op)
+        self.inputs.append(inputs)
+        self.start.append(start)
+        self.end.append(end)
+        self.needs_grad.append(needs_grad)
+        return i
+
+    def text(self, node: "Node", limit: int | None = _TEXT_LIMIT) -> str:
         """The source text a node came from; the middle is elided past `limit` characters."""
-        if limit is not None and node.end - node.start > limit:
+        start, end = self.start[node.id], self.end[node.id]
+        if limit is not None and end - start > limit:
             half = limit // 2
-            return self.source[node.start : node.start + half] + " … " + self.source[node.end - half : node.end]
-        return self.source[node.start : node.end]
+            return self.source[start : start + half] + " … " + self.source[end - half : end]
+        return self.source[start:end]
 
     def consumers(self) -> list[list[int]]:
         """For each node, the ids of the gates that take it as an input."""
-        out: list[list[int]] = [[] for _ in self.nodes]
-        for node in self.nodes:
-            for i in node.inputs:
-                out[i].append(node.id)
+        out: list[list[int]] = [[] for _ in self.op]
+        for node_id, inputs in enumerate(self.inputs):
+            for i in inputs:
+                out[i].append(node_id)
         return out
+
+
+class Nodes(Sequence):
+    """graph.nodes: the nodes as Node objects, made when asked for."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def __len__(self) -> int:
+        return len(self.graph.op)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [Node(self.graph, j) for j in range(len(self))[i]]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return Node(self.graph, i)
+
+    def __iter__(self):
+        graph = self.graph
+        return (Node(graph, i) for i in range(len(graph.op)))
+
+    def __reversed__(self):
+        graph = self.graph
+        return (Node(graph, i) for i in range(len(graph.op) - 1, -1, -1))
+
+
+class Node:
+    """One node of a graph: node.op is graph.op[node.id], and so on for every column."""
+
+    __slots__ = ("graph", "id")
+
+    def __init__(self, graph: Graph, id: int):
+        self.graph, self.id = graph, id
+
+    def __eq__(self, other):
+        return isinstance(other, Node) and other.graph is self.graph and other.id == self.id
+
+    def __hash__(self):
+        return hash((id(self.graph), self.id))
+
+    def __repr__(self):
+        return f"Node({self.id}, {self.op!r}, inputs={self.inputs})"
+
+
+def _column(name: str) -> property:
+    def get(node):
+        return getattr(node.graph, name)[node.id]
+
+    def set(node, value):
+        getattr(node.graph, name)[node.id] = value
+
+    return property(get, set)
+
+
+def _sparse(name: str) -> property:
+    def get(node):
+        return getattr(node.graph, name).get(node.id)
+
+    def set(node, value):
+        getattr(node.graph, name)[node.id] = value
+
+    return property(get, set)
+
+
+for _name in _COLUMNS:
+    setattr(Node, _name, _column(_name))
+for _name in _SPARSE:
+    setattr(Node, _name, _sparse(_name))
 
 
 @contextmanager
@@ -72,7 +159,6 @@ class GraphBuilder:
 
     def __init__(self, source: str):
         self.graph = Graph(source)
-        self._nodes = self.graph.nodes
         # op → {inputs (or a constant's value) → node id}: one dict per op, so the key is a tuple
         # the node keeps anyway (a key (op, inputs) would cost 56 bytes more per node)
         self._shared: dict[str, dict] = defaultdict(dict)
@@ -80,57 +166,60 @@ class GraphBuilder:
     def var(self, name: str, start: int, end: int) -> int:
         found = self.graph.variables.get(name)
         if found is None:
-            found = self.graph.variables[name] = len(self._nodes)
-            self._nodes.append(Node(found, "var", (), None, name, start, end, True))
+            found = self.graph.variables[name] = self.graph.add("var", (), start, end, True)
+            self.graph.name[found] = name
         return found
 
     def const(self, value: float, start: int, end: int) -> int:
         # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
         key = value if value == value and value != 0 else repr(value)
-        nodes = self._nodes
-        i = self._shared["const"].setdefault(key, len(nodes))  # one lookup, found or not
-        if i == len(nodes):
-            nodes.append(Node(i, "const", (), value, None, start, end, False))
+        graph = self.graph
+        i = self._shared["const"].setdefault(key, len(graph.op))  # one lookup, found or not
+        if i == len(graph.op):
+            graph.add("const", (), start, end, False)
+            graph.value[i] = value
         return i
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
-        nodes = self._nodes
-        i = self._shared[op].setdefault(inputs, len(nodes))
-        if i == len(nodes):
-            needs = False
+        graph = self.graph
+        i = self._shared[op].setdefault(inputs, len(graph.op))
+        if i == len(graph.op):
+            needs, needs_grad = False, graph.needs_grad
             for j in inputs:
-                if nodes[j].needs_grad:
+                if needs_grad[j]:
                     needs = True
                     break
-            nodes.append(Node(i, op, inputs, None, None, start, end, needs))
+            graph.add(op, inputs, start, end, needs)
         return i
 
     def label(self, node_id: int, name: str) -> None:
-        node = self.graph.nodes[node_id]
-        if node.name is None:
-            node.name = name
+        self.graph.name.setdefault(node_id, name)
+
+    def kept(self, node_id: int) -> bool:
+        """Whether finish kept the node that had this id while building."""
+        return self._kept[node_id]
 
     def finish(self, output: int) -> Graph:
         """Keep only the nodes the output depends on, renumbered in the same order."""
         graph = self.graph
-        keep = [False] * len(graph.nodes)
+        keep = [False] * len(graph.op)
         keep[output] = True
-        for node in reversed(graph.nodes):  # consumers come after their inputs
-            if keep[node.id]:
-                for i in node.inputs:
+        for node_id in range(len(graph.op) - 1, -1, -1):  # consumers come after their inputs
+            if keep[node_id]:
+                for i in graph.inputs[node_id]:
                     keep[i] = True
+        self._kept = keep
         if all(keep):
             graph.output = output
             return graph
-        new_id = {}
-        nodes = []
-        for node in graph.nodes:
-            if keep[node.id]:
-                new_id[node.id] = len(nodes)
-                node.id = len(nodes)
-                node.inputs = tuple(new_id[i] for i in node.inputs)
-                nodes.append(node)
-        graph.nodes = nodes
+        kept = [i for i, k in enumerate(keep) if k]
+        new_id = {old: new for new, old in enumerate(kept)}
+        for field in _COLUMNS:
+            column = getattr(graph, field)
+            setattr(graph, field, [column[i] for i in kept])
+        for field in _SPARSE:
+            setattr(graph, field, {new_id[i]: v for i, v in getattr(graph, field).items() if i in new_id})
+        graph.inputs = [tuple(new_id[i] for i in inputs) for inputs in graph.inputs]
         graph.output = new_id[output]
         graph.variables = {n: new_id[i] for n, i in graph.variables.items() if i in new_id}
         return graph

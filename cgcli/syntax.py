@@ -190,7 +190,7 @@ class GraphMaker:
         self.source = source
         self.build = GraphBuilder(source)
         self.scope: dict[str, int] = {}  # statement names bound so far
-        self.statements: list[tuple[str, object]] = []  # name, node
+        self.statements: list[tuple[str, int]] = []  # name, node id
         self.used: set[int] = set()  # statements whose name was used after them
         self.statement_of: dict[str, int] = {}  # name → its latest statement
 
@@ -258,16 +258,15 @@ class GraphMaker:
         self.scope[name] = node
         self.statement_of[name] = len(self.statements)
         self.build.label(node, name)
-        self.statements.append((name, self.build.graph.nodes[node]))
+        self.statements.append((name, node))
         return None
 
     def start(self, c):
         c = c if isinstance(c, list) else [c]  # a program of one symbol gets the symbol itself
         result = [r for r in c if r is not None][-1]  # statements give None
         graph = self.build.finish(result[0])
-        kept = {id(n) for n in graph.nodes} if self.statements else set()
         for i, (name, node) in enumerate(self.statements):
-            if id(node) not in kept or i not in self.used:
+            if not self.build.kept(node) or i not in self.used:
                 graph.warnings.append(f"statement '{name}' is not used by the result")
         return graph
 
