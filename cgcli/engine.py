@@ -125,16 +125,18 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
     functions: dict = {}  # op → the backend's forward, looked up once
     kernels = getattr(backend, "KERNELS", {}) if save else {}
     saved: dict = {}
-    looks_finite = backend.looks_finite
+    looks_finite, ops = backend.looks_finite, graph.op
+    for name, node_id in graph.variables.items():
+        values[node_id] = env[name]
+    too_large = warned_at = None  # the first constant that is not finite (a literal such as 1e309); the first gate
+    for node_id, v in graph.value.items():
+        values[node_id] = v
+        if check and not math.isfinite(v) and (too_large is None or node_id < too_large):
+            too_large = node_id
     with backend.watching():
-        for node_id, (op, inputs) in enumerate(zip(graph.op, graph.inputs)):
-            if op == "var":
-                v = env[graph.name[node_id]]
-            elif op == "const":
-                v = graph.value[node_id]
-                if check and warning is None and not math.isfinite(v):  # a literal such as 1e309
-                    warning = f"value {fmt(v)} first appears at node #{node_id} (const) '{graph.text(graph.nodes[node_id])}': too large for float64"
-            else:
+        for node_id, inputs in enumerate(graph.inputs):
+            if inputs:  # a gate (variables and constants have their values)
+                op = ops[node_id]
                 f = functions.get(op)
                 if f is None:
                     f = functions[op] = getattr(backend, op)
@@ -151,11 +153,15 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                     point = backend.first_new_nonfinite(v, args)
                     if point is not None:
                         shown = ", ".join(fmt(backend.at(a, point)) for a in args)
+                        warned_at = node_id
                         warning = (
                             f"value {fmt(backend.at(v, point))} first appears at node #{node_id} ({op}) "
                             f"'{graph.text(graph.nodes[node_id])}' from input {shown}" + _at_point(backend, point + first_point)
                         )
-            values[node_id] = v
+                values[node_id] = v
+    if too_large is not None and (warning is None or too_large < warned_at):
+        v = values[too_large]
+        warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(graph.nodes[too_large])}': too large for float64"
     return Pass(values, warning, saved)
 
 
@@ -199,7 +205,8 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                         lg = kept[k]
                     else:
                         if args is None:
-                            args = (values[inputs[0]], values[inputs[1]]) if len(inputs) == 2 else [values[j] for j in inputs]
+                            n = len(inputs)
+                            args = (values[inputs[0]],) if n == 1 else (values[inputs[0]], values[inputs[1]]) if n == 2 else [values[j] for j in inputs]
                         lg = local(args, values[node_id])
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution, unless
                     # it is an input's own array, which a later += at a fork would write into
