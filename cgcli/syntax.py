@@ -53,6 +53,11 @@ class Token(NamedTuple):
         return cls(KINDS[_KIND[m.lastindex]], m.string[start:end], start, end)
 
 
+def _text(m: re.Match) -> str:
+    """A token's text, without the blanks and comments it swallowed."""
+    return m.string[m.start() : m.end(m.lastindex)]
+
+
 class SyntaxFailure(Exception):
     """The parser met a token it has no action for."""
 
@@ -107,9 +112,14 @@ def run_tables(tokens, callbacks):
     # children kept (None: all, as they are), and the rule's gotos
     rules = [None] * len(_tables.RULES)
     for r, (origin, size, name, keep, single) in enumerate(_tables.RULES):
-        plain = keep == tuple((i, False) for i in range(size))
         method = getattr(callbacks, name) if name and not single else None
-        rules[~r] = (size, method, None if plain else keep, _GOTOS[r])
+        if keep != tuple((i, False) for i in range(size)):
+            how = _SOME  # drops or splices children
+        elif method is None:
+            how = _LIST
+        else:
+            how = _ONE if size == 1 else _CALL
+        rules[~r] = (how, size, method, keep, _GOTOS[r])
     state = _tables.START
     states, values = [state], []
     push_state, push_value = states.append, values.append
@@ -124,24 +134,26 @@ def run_tables(tokens, callbacks):
                 push_state(state)
                 push_value(tok)
                 break
-            size, method, keep, gotos = rules[act]
-            if size == 1 and keep is None and method is not None:  # number, name: replace the top
+            how, size, method, keep, gotos = rules[act]
+            if how is _ONE:  # number, name: replace the top
                 values[-1] = method(values[-1])
                 del states[-1]
             else:
-                children = values[-size:] if size else []
-                if size:
-                    del values[-size:]
-                    del states[-size:]
-                if keep is not None:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+                if how is _CALL:
+                    push_value(method(children))
+                elif how is _LIST:
+                    push_value(children)
+                else:
                     kids = []
                     for i, splice in keep:
                         if splice:
                             kids.extend(children[i])
                         else:
                             kids.append(children[i])
-                    children = kids
-                push_value(children if method is None else method(children))
+                    push_value(kids if method is None else method(kids))
             state = gotos[states[-1]][kind]
             if state is None:
                 state = gotos.follow(states[-1], kind)
@@ -150,6 +162,9 @@ def run_tables(tokens, callbacks):
             push_state(state)
 
 
+# how a rule's children reach its callback (every rule has at least one symbol)
+_ONE, _CALL, _LIST, _SOME = "the one symbol", "all, in a list", "all, no callback", "some, or spliced"
+assert all(size >= 1 for _, size, *_ in _tables.RULES)
 
 
 class _Gotos(dict):
@@ -242,7 +257,7 @@ class GraphMaker:
 
     def call(self, c):
         tok, args, start, end = c[0], c[2:-1], c[0].start(), c[-1].start() + 1  # c[-1] is ')'
-        name = Token.of(tok).text
+        name = _text(tok)
         op = FUNCTIONS.get(name)
         if op is None:
             raise CgError(_unknown_function(name), self.source, start)
@@ -254,7 +269,7 @@ class GraphMaker:
     # programs
     def assign(self, c):
         tok, (node, _, _) = c
-        name = Token.of(tok).text
+        name = _text(tok)
         self.scope[name] = node
         self.statement_of[name] = len(self.statements)
         self.build.label(node, name)
