@@ -108,8 +108,8 @@ def run_tables(tokens, callbacks):
     their children.
     """
     actions, end_state, kinds = _ACTIONS, _tables.END, _KIND
-    # per rule, at index ~rule (so that actions' ~rule finds it): number of symbols, callback or None,
-    # children kept (None: all, as they are), and the rule's gotos
+    # per rule, at index ~rule (an action ~rule < 0 means "reduce by rule"): how its children reach
+    # its callback, its number of symbols, the callback or None, which children it keeps, its gotos
     rules = [None] * len(_tables.RULES)
     for r, (origin, size, name, keep, single) in enumerate(_tables.RULES):
         method = getattr(callbacks, name) if name and not single else None

@@ -97,7 +97,6 @@ def generate() -> str:
         header()
         + f"\nTOKEN_RE = {token_re!r}\n"
         + f"SKIP_RE = {skip_pattern(lexer)!r}\n"
-        + f"IGNORE = {sorted(lexer.ignore_types)!r}\n"
         + f"START = {start}\nEND = {end}\n\n"
         + "# (rule's name, number of symbols, callback (None: splice into the parent), children kept as\n"
         + "#  (index, splice), replace by the single child)\n"
