@@ -70,8 +70,10 @@ def tokens(source: str):
 
     Without a newline this is the regex's own iterator, at C speed. A newline inside parentheses
     continues the line, as in Python: text with newlines goes through Lexer, which drops those.
+    Newlines only at the end (a file, a pipe) take the fast path too: they can be inside
+    parentheses only when a ')' is missing, and parse() then asks Lexer for the error.
     """
-    if "\n" in source:
+    if "\n" in source.rstrip():
         return iter(Lexer(source))
     return _TOKEN.finditer(source, _SKIP.match(source).end())
 
@@ -314,7 +316,12 @@ def parse(source: str) -> Graph:
         raise CgError("empty expression", source, len(source))
     try:
         with cycle_collector_paused():
-            return run_tables(tokens(source), GraphMaker(source))
+            try:
+                return run_tables(tokens(source), GraphMaker(source))
+            except SyntaxFailure:
+                if "\n" not in source:
+                    raise
+            return run_tables(iter(Lexer(source)), GraphMaker(source))  # the error as Lexer sees it
     except SyntaxFailure as e:
         raise _syntax_error(source, e) from None
 

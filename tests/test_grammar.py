@@ -220,3 +220,21 @@ def _lark_parser():
     if not _LARK:
         _LARK.append(_make_parser_module().lark_parser())
     return _LARK[0]
+
+
+@pytest.mark.parametrize("text", ["(x+1\n", "sin(x\n\n", "x+1\n", "a = 2\na*x\n", "(x+\n1)\n", "x+\n", "2 3\n", "(x))\n"])
+def test_text_ending_in_newlines_parses_as_lexer_sees_it(text, monkeypatch):
+    # such text takes the fast path (no Lexer); the result and every error must be Lexer's
+    from cgcli import syntax
+    from cgcli.errors import CgError
+
+    def outcome():
+        try:
+            graph = syntax.parse(text)
+        except CgError as e:
+            return e.render()
+        return graph.op, graph.inputs, graph.start, graph.end
+
+    fast = outcome()
+    monkeypatch.setattr(syntax, "tokens", lambda source: iter(syntax.Lexer(source)))
+    assert fast == outcome()
