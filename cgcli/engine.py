@@ -156,12 +156,12 @@ def forward(graph: Graph, env: dict, backend=scalar, check: bool = True, first_p
                         warned_at = node_id
                         warning = (
                             f"value {fmt(backend.at(v, point))} first appears at node #{node_id} ({op}) "
-                            f"'{graph.text(graph.nodes[node_id])}' from input {shown}" + _at_point(backend, point + first_point)
+                            f"'{graph.text(node_id)}' from input {shown}" + _at_point(backend, point + first_point)
                         )
                 values[node_id] = v
     if too_large is not None and (warning is None or too_large < warned_at):
         v = values[too_large]
-        warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(graph.nodes[too_large])}': too large for float64"
+        warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
     return Pass(values, warning, saved)
 
 
@@ -216,8 +216,8 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                     if point is not None:
                         warning = (
                             f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node_id} "
-                            f"({ops[node_id]}) '{graph.text(nodes[node_id])}': upstream {fmt(backend.at(upstream, point))} × "
-                            f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(nodes[i])}'"
+                            f"({ops[node_id]}) '{graph.text(node_id)}': upstream {fmt(backend.at(upstream, point))} × "
+                            f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(i)}'"
                             + _at_point(backend, point + first_point)
                         )
                 if grads[i] is None:
@@ -234,7 +234,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
                         if point is not None:
                             warning = (
                                 f"gradient {fmt(backend.at(grads[i], point))} first appears at node #{i} "
-                                f"'{graph.text(nodes[i])}', where its contributions add up" + _at_point(backend, point + first_point)
+                                f"'{graph.text(i)}', where its contributions add up" + _at_point(backend, point + first_point)
                             )
                 if trace is not None:
                     trace.append((node_id, i, upstream, lg, contribution))

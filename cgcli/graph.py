@@ -52,9 +52,10 @@ class Graph:
         self.needs_grad.append(needs_grad)
         return i
 
-    def text(self, node: "Node", limit: int | None = _TEXT_LIMIT) -> str:
-        """The source text a node came from; the middle is elided past `limit` characters."""
-        start, end = self.start[node.id], self.end[node.id]
+    def text(self, node: "Node | int", limit: int | None = _TEXT_LIMIT) -> str:
+        """The source text a node (or node id) came from; the middle is elided past `limit` characters."""
+        i = node if isinstance(node, int) else node.id
+        start, end = self.start[i], self.end[i]
         if limit is not None and end - start > limit:
             half = limit // 2
             return self.source[start : start + half] + " … " + self.source[end - half : end]

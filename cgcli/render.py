@@ -57,23 +57,23 @@ def write_json(
         out.write(text + "\n")
         return
     out.write(text[:-1] + ', "nodes": [\n')
-    grads = result.grads or [None] * len(graph.nodes)
-    for node in graph.nodes:
+    grads = result.grads or [None] * len(graph.op)
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # json.dumps would make one per node
+    for i, op in enumerate(graph.op):
         entry = {
-            "id": node.id,
-            "op": node.op,
-            "name": node.name,
-            "text": graph.text(node),
-            "span": [node.start, node.end],
-            "value": number(result.values[node.id]),
-            "grad": number(grads[node.id]),
-            "inputs": list(node.inputs),
+            "id": i,
+            "op": op,
+            "name": graph.name.get(i),
+            "text": graph.text(i),
+            "span": [graph.start[i], graph.end[i]],
+            "value": number(result.values[i]),
+            "grad": number(grads[i]),
+            "inputs": list(graph.inputs[i]),
         }
-        if node.fused:
-            shape, count = node.fused
-            entry["fused"] = {"gate": node.op, "shape": shape, "replaced": graph.text(node), "nodes": count}
-        sep = ",\n" if node.id else ""
-        out.write(sep + json.dumps(entry, ensure_ascii=False, allow_nan=False))
+        if i in graph.fused:
+            shape, count = graph.fused[i]
+            entry["fused"] = {"gate": op, "shape": shape, "replaced": graph.text(i), "nodes": count}
+        out.write((",\n" if i else "") + encode(entry))
     out.write("\n]}\n")
 
 
