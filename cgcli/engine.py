@@ -58,10 +58,14 @@ class Formula:
             self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
-        bound = self._bound.get(backend)
-        if bound is None:
-            bound = self._bound[backend] = self.bind(backend)
-        return bound(inputs, out)
+        return self.bound(backend)(inputs, out)
+
+    def bound(self, backend):
+        """bind(backend), made once per backend."""
+        found = self._bound.get(backend)
+        if found is None:
+            found = self._bound[backend] = self.bind(backend)
+        return found
 
     def bind(self, backend):
         """This formula as a function of (inputs, out) on one backend; the common shapes skip the graph."""
@@ -190,7 +194,7 @@ def backward(graph: Graph, values: list, backend=scalar, trace: list | None = No
             rules = rules_of.get(ops[node_id])
             if rules is None:
                 rules = rules_of[ops[node_id]] = [
-                    (f.constant if f.constant in (1, -1) else 0, f, f.bind(backend)) for f in local_gradients(ops[node_id])
+                    (f.constant if f.constant in (1, -1) else 0, f, f.bound(backend)) for f in local_gradients(ops[node_id])
                 ]
             args = None
             kept = saved.pop(node_id, None) if saved else None

@@ -73,9 +73,18 @@ def tokens(source: str):
     Newlines only at the end (a file, a pipe) take the fast path too: they can be inside
     parentheses only when a ')' is missing, and parse() then asks Lexer for the error.
     """
-    if "\n" in source.rstrip():
+    if _newline_inside(source):
         return iter(Lexer(source))
-    return _TOKEN.finditer(source, _SKIP.match(source).end())
+    return _matches(source)
+
+
+def _newline_inside(source: str) -> bool:
+    """A newline before the end of the text's last token: only Lexer knows whether it is in parentheses."""
+    return "\n" in source.rstrip()
+
+
+def _matches(source: str):
+    return _TOKEN.finditer(source, _SKIP.match(source).end())  # blanks at the very start: no token swallowed them
 
 
 class Lexer:
@@ -89,7 +98,7 @@ class Lexer:
 
     def __iter__(self):
         opened, kinds = self.open, _KIND
-        for m in _TOKEN.finditer(self.source, _SKIP.match(self.source).end()):
+        for m in _matches(self.source):
             kind = kinds[m.lastindex]
             if kind == _NL and opened:
                 continue
@@ -319,7 +328,7 @@ def parse(source: str) -> Graph:
             try:
                 return run_tables(tokens(source), GraphMaker(source))
             except SyntaxFailure:
-                if "\n" not in source:
+                if "\n" not in source or _newline_inside(source):  # Lexer's own answer already
                     raise
             return run_tables(iter(Lexer(source)), GraphMaker(source))  # the error as Lexer sees it
     except SyntaxFailure as e:
