@@ -191,19 +191,20 @@ def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
 
     value = np.empty(n)
     gradients = {name: np.empty(n) for name in names or []}
+    from . import arrays
+
     for op in {node.op for node in graph.nodes if node.inputs}:
         engine.local_gradients(op)  # compiled once, before the threads start
+    lifetimes = engine.Lifetimes(graph, arrays, with_grad)
 
     def chunk(start: int) -> list:
         """Computes points start..start+CHUNK into value and gradients; the warnings found."""
-        from . import arrays
-
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
-        fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad)
+        fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad, drop=lifetimes.forward)
         value[start : start + CHUNK] = fwd.values[graph.output]
         found = [fwd.warning]
         if with_grad:
-            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved)
+            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward)
             for name in names:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g
