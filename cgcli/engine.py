@@ -227,9 +227,8 @@ def backward(
                             n = len(inputs)
                             args = (values[inputs[0]],) if n == 1 else (values[inputs[0]], values[inputs[1]]) if n == 2 else [values[j] for j in inputs]
                         lg = local(args, values[node_id])
-                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution, unless
-                    # it is an input's own array, which a later += at a fork would write into
-                    contribution = lg if upstream is ONE and (kept or formula.input is None or not batch) else mul(upstream, lg)
+                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution
+                    contribution = lg if upstream is ONE else mul(upstream, lg)
                 if warning is None and not looks_finite(contribution):
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
@@ -241,7 +240,9 @@ def backward(
                         )
                 if grads[i] is None:
                     grads[i] = contribution
-                    fresh[i] = contribution is not upstream
+                    # an array made for i alone may be added into at a fork; not upstream, which other
+                    # inputs share, nor a node's own value (mul's local gradient y, exp's out)
+                    fresh[i] = contribution is not upstream and not (upstream is ONE and formula.input is not None and not kept)
                 else:
                     if batch and fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
                         add(grads[i], contribution, out=grads[i])
