@@ -57,24 +57,56 @@ def write_json(
         out.write(text + "\n")
         return
     out.write(text[:-1] + ', "nodes": [\n')
-    grads = result.grads or [None] * len(graph.op)
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # json.dumps would make one per node
-    for i, op in enumerate(graph.op):
-        entry = {
-            "id": i,
-            "op": op,
-            "name": graph.name.get(i),
-            "text": graph.text(i),
-            "span": [graph.start[i], graph.end[i]],
-            "value": number(result.values[i]),
-            "grad": number(grads[i]),
-            "inputs": list(graph.inputs[i]),
-        }
-        if i in graph.fused:
-            shape, count = graph.fused[i]
-            entry["fused"] = {"gate": op, "shape": shape, "replaced": graph.text(i), "nodes": count}
-        out.write((",\n" if i else "") + encode(entry))
+    for i in range(len(graph.op)):
+        out.write((",\n" if i else "") + node_json(result, i))
     out.write("\n]}\n")
+
+
+def node_entry(result: Result, i: int) -> dict:
+    """Node i of the JSON node list."""
+    graph = result.graph
+    entry = {
+        "id": i,
+        "op": graph.op[i],
+        "name": graph.name.get(i),
+        "text": graph.text(i),
+        "span": [graph.start[i], graph.end[i]],
+        "value": number(result.values[i]),
+        "grad": number(result.grads[i] if result.grads else None),
+        "inputs": list(graph.inputs[i]),
+    }
+    if i in graph.fused:
+        shape, count = graph.fused[i]
+        entry["fused"] = {"gate": graph.op[i], "shape": shape, "replaced": graph.text(i), "nodes": count}
+    return entry
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_string = json.encoder.encode_basestring  # a str as JSON, with ensure_ascii=False (the C function when there is one)
+
+
+def node_json(result: Result, i: int) -> str:
+    """node_entry as one line of JSON: written out directly where every field is a number or a
+    string (5x faster than the encoder's set-up per node: a 100,000-term sum has 500,000 nodes),
+    through the encoder for arrays and fused gates. A test checks both give the same text."""
+    graph = result.graph
+    if result.points or i in graph.fused:
+        return _encode(node_entry(result, i))
+    name = graph.name.get(i)
+    value = number(result.values[i])
+    grad = number(result.grads[i] if result.grads else None)
+    return (
+        f'{{"id": {i}, "op": "{graph.op[i]}", "name": {"null" if name is None else _string(name)}, '
+        f'"text": {_string(graph.text(i))}, "span": [{graph.start[i]}, {graph.end[i]}], '
+        f'"value": {_scalar(value)}, "grad": {_scalar(grad)}, "inputs": [{", ".join(map(str, graph.inputs[i]))}]}}'
+    )
+
+
+def _scalar(v) -> str:
+    """number()'s result as JSON: null, a float (repr, as json writes it), or "nan", "inf", "-inf"."""
+    if v is None:
+        return "null"
+    return f'"{v}"' if isinstance(v, str) else float.__repr__(v)
 
 
 def write_directional(along, out: IO[str]) -> None:

@@ -64,6 +64,25 @@ def test_json_format_matches_the_api(cg):
     assert (root["op"], root["text"], root["grad"]) == ("div", "1/(1+exp(-(w0*x0+w1*x1+w2)))", 1.0)
 
 
+@pytest.mark.parametrize(
+    "program, bindings",
+    [
+        ("a = θ*2\nb = (a +  # \"quoted\" \\ and [x]\n  1e-3)\nlog(b - 1) + sqrt(-a) + 1/0 + c", {"θ": -0.5, "c": 1e308}),
+        ("pi = 3; x*pi + exp(1000)", {"x": 2.0}),
+        ("2 + 3", {}),
+    ],
+)
+def test_json_node_lines_are_what_the_encoder_writes(program, bindings):
+    """render.node_json writes most node lines with f-strings, not the encoder: same text, byte for byte,
+    for names, statement labels, escaped text (quotes, backslash, newline), nan and inf, and nodes
+    with no gradient (constants; every node of cg eval)."""
+    from cgcli import evaluate, render
+
+    for r in (grad(program, bindings), evaluate(program, bindings)):
+        for i in range(len(r.graph.op)):
+            assert render.node_json(r, i) == json.dumps(render.node_entry(r, i), ensure_ascii=False, allow_nan=False)
+
+
 def test_json_no_nodes_and_nonfinite_as_strings(cg):
     code, out, err = cg(["grad", "sqrt(x) + log(y)", "--x", "0", "--y", "-1", "--format", "json", "--no-nodes"])
     assert code == 3
