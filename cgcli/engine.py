@@ -58,7 +58,8 @@ class Formula:
             self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
-        return self.bound(backend)(inputs, out)
+        with backend.watching():  # numpy's floating-point events go to cg, not to stderr
+            return self.bound(backend)(inputs, out)
 
     def bound(self, backend):
         """bind(backend), made once per backend."""
@@ -85,8 +86,28 @@ class Formula:
                 (i,) = where
                 return lambda inputs, out: f(inputs[i])
             return lambda inputs, out: f(*[out if i == "out" else inputs[i] for i in where])
-        graph = self.graph
-        return lambda inputs, out: forward(graph, {**dict(zip(INPUT_NAMES, inputs)), "out": out}, backend, check=False).values[-1]
+        return _straight_line(self.graph, backend)
+
+
+def _straight_line(graph: Graph, backend):
+    """A formula's graph as a function of (inputs, out): its gates in order, nothing else. The
+    checks forward makes are left to the backward step that asked for the local gradient."""
+    start = [None] * len(graph.op)
+    for i, v in graph.value.items():
+        start[i] = v
+    slots = [(i, _position(name)) for name, i in graph.variables.items()]
+    gates = [(i, getattr(backend, graph.op[i]), inputs) for i, inputs in enumerate(graph.inputs) if inputs]
+    result = graph.output
+
+    def local_gradient(inputs, out):
+        values = start.copy()
+        for i, where in slots:
+            values[i] = out if where == "out" else inputs[where]
+        for i, f, args in gates:
+            values[i] = f(*[values[j] for j in args])
+        return values[result]
+
+    return local_gradient
 
 
 def _position(name: str):
