@@ -129,19 +129,20 @@ def sign(x):
 
 
 def _integral(f):
-    return lambda x: float(f(x)) if math.isfinite(x) else x
+    # math.floor/ceil give ints, which have no -0.0: ceil(-0.5) is -0.0, as numpy gives
+    return lambda x: math.copysign(float(f(x)), x) if math.isfinite(x) else x
 
 
 def max(x, y):  # noqa: A001
     if x != x or y != y:
         return nan
-    return x if x >= y else y
+    return x if x > y else y  # y at a tie, as numpy's maximum: max(-0.0, 0.0) is 0.0
 
 
 def min(x, y):  # noqa: A001
     if x != x or y != y:
         return nan
-    return x if x <= y else y
+    return x if x < y else y  # y at a tie, as numpy's minimum
 
 
 exp = _guard(math.exp, overflow=lambda x: inf)

@@ -200,3 +200,24 @@ def test_a_large_batch_through_the_installed_cg(tmp_path):
         r = grad(EXPR, {"x": float(p["x"][k]), "y": float(p["y"][k])})
         assert d["f"][k] == pytest.approx(r.value, rel=1e-13)
         assert d["grad_y"][k] == pytest.approx(r.gradients["y"], rel=1e-12)
+
+
+def test_single_points_and_batches_agree_on_zeros_signs_and_infinities():
+    """cgcli/scalar.py and cgcli/arrays.py give the same results for every op, also where it
+    matters which zero comes out (1/ceil(-0.5) is -inf: ceil(-0.5) is -0.0) and at ±inf and nan.
+    Transcendental ops may differ in the last bit (numpy's SIMD loops), nothing more."""
+    from cgcli import arrays, scalar
+    from cgcli.ops import OPS
+
+    grid = [-math.inf, -2.5, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.5, math.inf, math.nan]
+    for name, op in OPS.items():
+        cases = [(a,) for a in grid] if op.arity == 1 else [(a, b) for a in grid for b in grid]
+        with np.errstate(all="ignore"):
+            batch = getattr(arrays, name)(*(np.array([c[k] for c in cases]) for k in range(op.arity)))
+        for case, got in zip(cases, batch):
+            want = getattr(scalar, name)(*case)
+            where = f"{name}{case}: one point {want!r}, batch {got!r}"
+            assert math.isnan(want) == math.isnan(got), where
+            if not math.isnan(want):
+                assert math.copysign(1, want) == math.copysign(1, got), where
+                assert want == got or abs(want - got) <= 4e-16 * abs(want), where
