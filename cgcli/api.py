@@ -12,6 +12,8 @@ they are reported in `warnings`.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from . import engine
@@ -53,38 +55,75 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
     return fusion.fuse(_as_graph(expr), gates or None)
 
 
-def constant(text: str) -> float:
-    """The value of a constant expression such as '-2.5', '1e-3' or 'pi/4'."""
+def constant(text: str, warnings: list | None = None) -> float:
+    """The value of a constant expression such as '-2.5', '1e-3' or 'pi/4'. What parsing it had
+    to say (a number too small for float64) is appended to `warnings`."""
     graph = parse(text)
     if graph.variables:
         name, node = next(iter(graph.variables.items()))
         raise CgError(f"{text!r} is not a constant expression: it uses the name {name!r}", text, graph.nodes[node].start)
+    if warnings is not None:
+        warnings += graph.warnings
     return engine.forward(graph, {}).values[graph.output]
+
+
+def split_outside_parentheses(text: str, sep: str) -> list[tuple[str, int]]:
+    """`text` cut at each `sep` that is not inside parentheses: (piece, offset of the piece)."""
+    pieces, depth, begin = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            pieces.append((text[begin:i], begin))
+            begin = i + 1
+    pieces.append((text[begin:], begin))
+    return pieces
+
+
+MAX_POINTS = 10**9  # a range of more points is refused (8 GB for each array)
 
 
 def _as_graph(expr: str | Graph) -> Graph:
     return expr if isinstance(expr, Graph) else parse(expr)
 
 
-def points(text: str):
+def points(text: str, warnings: list | None = None):
     """A binding's value: a constant expression, a list `1,2,3`, or a range `start:stop:count`.
 
     A range has `count` evenly spaced points from start to stop, both included.
-    Lists and ranges come back as float64 numpy arrays.
+    Lists and ranges come back as float64 numpy arrays. Commas and colons inside
+    parentheses belong to the expression (`max(1,2)`).
     """
-    if "," not in text and ":" not in text:
-        return constant(text)
+
+    def value(piece: str, offset: int) -> float:
+        try:
+            return constant(piece, warnings)
+        except CgError as e:
+            raise CgError(e.message, text, offset + (e.pos or 0)) from None
+
+    listed, ranged = split_outside_parentheses(text, ","), split_outside_parentheses(text, ":")
+    if len(listed) == 1 and len(ranged) == 1:
+        return value(text, 0)
     import numpy as np
 
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise CgError(f"a range is start:stop:count, got {text!r}", text, len(text))
-        start, stop, count = (constant(p) for p in parts)
-        if count != int(count) or count < 1:
-            raise CgError(f"the count of a range must be a whole number >= 1, got {parts[2]!r}", text, text.rindex(":") + 1)
-        return np.linspace(start, stop, int(count))
-    return np.array([constant(p) for p in text.split(",")], dtype=np.float64)
+    if len(ranged) == 1:
+        return np.array([value(*piece) for piece in listed], dtype=np.float64)
+    if len(ranged) != 3 or len(listed) != 1:
+        raise CgError(f"a range is start:stop:count, got {text!r}", text, len(text))
+    start, stop, count = (value(*piece) for piece in ranged)
+    at_count = ranged[2][1]
+    if not (math.isfinite(count) and count == int(count) and 1 <= count <= MAX_POINTS):
+        raise CgError(f"the count of a range must be a whole number from 1 to {MAX_POINTS:,}, got {ranged[2][0].strip()!r}", text, at_count)
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        which = ranged[0] if not math.isfinite(start) else ranged[1]
+        raise CgError(f"the ends of a range must be finite, got {which[0].strip()!r}", text, which[1])
+    count = int(count)
+    if math.isfinite(stop - start):
+        return np.linspace(start, stop, count)
+    t = np.linspace(0.0, 1.0, count)  # stop - start overflows (-1e308:1e308:3): weigh the ends instead
+    return start * (1.0 - t) + stop * t
 
 
 def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
@@ -100,16 +139,25 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             warnings.append(f"binding {name} is not used by the expression")
             continue
         if isinstance(value, str):
-            value = points(value)
+            value = points(value, warnings)
         if hasattr(value, "__len__"):
             import numpy as np
 
+            if np.iscomplexobj(value):
+                raise CgError(f"{name} is complex: cg computes with real float64")
             value = np.asarray(value, dtype=np.float64).reshape(-1)
+            if not len(value):
+                raise CgError(f"{name} has no points")
             if n is not None and len(value) != n:
                 raise CgError(f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length")
             n, first = len(value), name
+            bad = np.flatnonzero(~np.isfinite(value))
+            if bad.size:
+                warnings.append(f"variable {name} is {engine.fmt(value[bad[0]])} at point {bad[0]}")
         else:
             value = float(value)
+            if not math.isfinite(value):
+                warnings.append(f"variable {name} is {engine.fmt(value)}")
         env[name] = value
     for name, node in graph.variables.items():
         if name not in env:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__, api
 from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, CgError
@@ -26,17 +27,52 @@ Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value
 printed gradient is not finite (the output is still printed).
 """
 
+# Bindings such as --x 1 are not options typer knows: they arrive as extra arguments.
+BINDINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+_NAME = re.compile(r"[^\W\d]\w*\Z")
+
+
+class _Commands(TyperGroup):
+    """cg's commands, with `--name VALUE` bindings joined into `--name=VALUE` before click reads them.
+
+    click would read a value such as -log(2) as the short options -l, -o g(2); -inf as -i, -n,
+    -f. A binding's value is whatever word follows it, as the README says.
+    """
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, _join_bindings(self, args))
+
+
+def _join_bindings(group, args: list[str]) -> list[str]:
+    """`--x -log(2)` → `--x=-log(2)` for every `--name` the command does not know as an option."""
+    at = next((i for i, a in enumerate(args) if a in group.commands), None)
+    if at is None:
+        return args
+    command = group.commands[args[at]]
+    known = {"--help", "--fuse"} | {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    joined, i = args[: at + 1], at + 1
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            joined += args[i:]
+            break
+        if arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args):
+            joined.append(f"{arg}={args[i + 1]}")
+            i += 2
+            continue
+        joined.append(arg)
+        i += 1
+    return joined
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="cg: gradients of expressions by backprop over a computation graph.",
     epilog=EPILOG,
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-# Bindings such as --x 1 are not options typer knows: they arrive as extra arguments.
-BINDINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
-_NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
 class Format(str, Enum):
@@ -129,7 +165,7 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
                     raise CgError(f"{arg} needs a value: {arg} VALUE")
                 i += 1
                 value = args[i]
-            bindings.append((name, value, arg))
+            bindings.append((name, value, "--" + name))
         else:
             exprs.append(arg)
         i += 1
@@ -154,7 +190,9 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
         if name in env:
             raise CgError(f"{name} is bound twice ({spelled} {value})")
         try:
-            env[name] = api.points(value)
+            said: list[str] = []
+            env[name] = api.points(value, said)
+            _warn(f"{spelled}: {message}" for message in said)
         except CgError as e:
             hint = _did_you_mean(spelled.split("=")[0], known)
             hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from cgcli import __version__, grad
+from cgcli.engine import fmt
 from conftest import run_bin, run_cli
 
 
@@ -269,3 +270,57 @@ def test_dir_in_json_and_over_a_batch(cg):
 def test_dir_errors(direction, message):
     code, out, err = run_cli(["grad", "x*x", "--x", "1", "--dir", direction])
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize(
+    "value, want",
+    [("-log(2)", -math.log(2)), ("-cos(1)", -math.cos(1)), ("-floor(2.5)", -2.0), ("-softplus(0)", -math.log(2)), ("-2.5e-3", -2.5e-3)],
+)
+def test_a_binding_value_starting_with_minus_is_the_whole_word(cg, value, want):
+    # click alone reads -log(2) as the short options -l and -o g(2), and -inf as -i -n -f
+    code, out, err = cg(["grad", "x*y", "--x", value, "--y", "1", "--format", "plain"])
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == fmt(want)
+    code, out, err = cg(["grad", "x", "--x", "-inf"])
+    assert code == 2 and err.startswith("cg: error: --x: '-inf' is not a constant expression")
+
+
+def test_commas_and_colons_inside_parentheses_belong_to_the_value(cg):
+    code, out, err = cg(["eval", "x", "--x", "max(1,2)", "--format", "plain"])
+    assert (code, out, err) == (0, "2\n", "")
+    code, out, err = cg(["eval", "x", "--x", "atan2(1,2),hypot(3,4)", "--format", "csv"])
+    assert code == 0 and out == f"x,f\n{math.atan2(1, 2)!r},{math.atan2(1, 2)!r}\n5.0,5.0\n"
+    code, out, err = cg(["eval", "x", "--x", "1,max(2,(3"])
+    assert code == 2 and err == "cg: error: --x: missing ')' at the end of the input\n  1,max(2,(3\n            ^\n"
+
+
+@pytest.mark.parametrize(
+    "value, message, caret",
+    [
+        ("0:1:1e999", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999'", 4),
+        ("0:1:1e999-1e999", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999-1e999'", 4),
+        ("0:1:1e12", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e12'", 4),
+        ("0:1:0", "the count of a range must be a whole number from 1 to 1,000,000,000, got '0'", 4),
+        ("0:1e999:3", "the ends of a range must be finite, got '1e999'", 2),
+        ("0:1:2:3", "a range is start:stop:count, got '0:1:2:3'", 7),
+        ("0:sin(y):3", "'sin(y)' is not a constant expression: it uses the name 'y'", 6),
+    ],
+)
+def test_bad_ranges_are_refused_with_a_caret(cg, value, message, caret):
+    code, out, err = cg(["eval", "x*2", "--x", value])
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines() == [f"cg: error: --x: {message}", f"  {value}", " " * (2 + caret) + "^"]
+
+
+def test_a_range_whose_width_overflows_still_has_its_ends():
+    code, out, err = run_cli(["eval", "x", "--x", "-1e308:1e308:3", "--format", "csv"])
+    assert (code, err) == (0, "") and out == "x,f\n-1e+308,-1e+308\n0.0,0.0\n1e+308,1e+308\n"
+
+
+def test_a_binding_that_over_or_underflows_is_said(cg):
+    code, out, err = cg(["grad", "x", "--x", "1e-400", "--format", "plain"])
+    assert code == 0 and err == "cg: warning: --x: the number 1e-400 is too small for float64: it becomes 0\n"
+    code, out, err = cg(["grad", "x", "--x", "1e308*10", "--format", "plain"])
+    assert code == 3 and err == "cg: warning: variable x is inf\n"
+    code, out, err = cg(["grad", "x", "--x", "1,1e308*10,-1e999", "--format", "csv"])
+    assert code == 3 and err == "cg: warning: variable x is inf at point 1\n"
