@@ -93,6 +93,12 @@ def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """cg: gradients of expressions by backprop over a computation graph."""
+    from .render import ascii_only
+
+    for stream in (sys.stdout, sys.stderr):
+        # a character the terminal cannot show is written as \u03b8, never a crash, never dropped
+        if ascii_only(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 # ---------------------------------------------------------------------------
@@ -511,7 +517,9 @@ def diff(
         import json
 
         data = {"expression": graph.source, "order": order, "wrt": list(derivatives), "derivatives": derivatives, "warnings": warnings}
-        typer.echo(json.dumps(data, ensure_ascii=False))
+        from .render import ascii_only
+
+        typer.echo(json.dumps(data, ensure_ascii=ascii_only(sys.stdout)))
     elif len(derivatives) == 1:
         typer.echo(next(iter(derivatives.values())))
     else:

@@ -12,6 +12,11 @@ TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
 
 
+def ascii_only(out) -> bool:
+    """The stream cannot take every character (an ASCII-only terminal, PYTHONIOENCODING=ascii)."""
+    return not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
+
+
 def number(v):
     """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"; a list for an array."""
     if v is None:
@@ -52,13 +57,14 @@ def write_json(
     if directional is not None:
         unit, forward_mode, dot = directional
         head["directional"] = {"unit": unit, "forward_mode": number(forward_mode), "gradient_dot_unit": number(dot)}
-    text = json.dumps(head, ensure_ascii=False, allow_nan=False)
+    ascii = ascii_only(out)  # then JSON's own \u escapes, so that the output stays valid JSON
+    text = json.dumps(head, ensure_ascii=ascii, allow_nan=False)
     if not nodes:
         out.write(text + "\n")
         return
     out.write(text[:-1] + ', "nodes": [\n')
     for i in range(len(graph.op)):
-        out.write((",\n" if i else "") + node_json(result, i))
+        out.write((",\n" if i else "") + node_json(result, i, ascii))
     out.write("\n]}\n")
 
 
@@ -81,23 +87,24 @@ def node_entry(result: Result, i: int) -> dict:
     return entry
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-_string = json.encoder.encode_basestring  # a str as JSON, with ensure_ascii=False (the C function when there is one)
+# (ensure_ascii=False, ensure_ascii=True): the encoder, and a str as JSON (json's C function when there is one)
+_encode = [json.JSONEncoder(ensure_ascii=a, allow_nan=False).encode for a in (False, True)]
+_string = [json.encoder.encode_basestring, json.encoder.encode_basestring_ascii]
 
 
-def node_json(result: Result, i: int) -> str:
+def node_json(result: Result, i: int, ascii: bool = False) -> str:
     """node_entry as one line of JSON: written out directly where every field is a number or a
     string (5x faster than the encoder's set-up per node: a 100,000-term sum has 500,000 nodes),
     through the encoder for arrays and fused gates. A test checks both give the same text."""
     graph = result.graph
     if result.points or i in graph.fused:
-        return _encode(node_entry(result, i))
+        return _encode[ascii](node_entry(result, i))
     name = graph.name.get(i)
     value = number(result.values[i])
     grad = number(result.grads[i] if result.grads else None)
     return (
-        f'{{"id": {i}, "op": "{graph.op[i]}", "name": {"null" if name is None else _string(name)}, '
-        f'"text": {_string(graph.text(i))}, "span": [{graph.start[i]}, {graph.end[i]}], '
+        f'{{"id": {i}, "op": "{graph.op[i]}", "name": {"null" if name is None else _string[ascii](name)}, '
+        f'"text": {_string[ascii](graph.text(i))}, "span": [{graph.start[i]}, {graph.end[i]}], '
         f'"value": {_scalar(value)}, "grad": {_scalar(grad)}, "inputs": [{", ".join(map(str, graph.inputs[i]))}]}}'
     )
 
@@ -113,7 +120,8 @@ def write_directional(along, out: IO[str]) -> None:
     """The directional derivative by forward mode, beside the gradient's dot product with the unit vector."""
     unit, forward_mode, dot = along
     vector = ", ".join(f"{name}={fmt(u)}" for name, u in unit.items())
-    out.write(f"along ({vector}): forward mode {show(forward_mode)}, gradient · unit {show(dot)}\n")
+    times = "." if ascii_only(out) else "·"
+    out.write(f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n")
 
 
 def _backend_of(result: Result):
@@ -140,12 +148,12 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     terminal Rich draws the tree in colour; piped, the same lines are written
     as plain text, without importing Rich (a third of a one-shot run's time).
     """
-    ascii_only = not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf")
-    d, up, arrow = ("d", "^", "<-") if ascii_only else ("∂", "↑", "←")
+    ascii = ascii_only(out)
+    d, up, arrow = ("d", "^", "<-") if ascii else ("∂", "↑", "←")
 
     def clean(s: str) -> str:
-        s = s.replace("\n", " \\n " if ascii_only else " ⏎ ")
-        if ascii_only:
+        s = s.replace("\n", " \\n " if ascii else " ⏎ ")
+        if ascii:
             s = s.replace("…", "...").encode("ascii", "backslashreplace").decode("ascii")
         return s
 
@@ -198,18 +206,18 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
 
     tail = []
     if fused_from is not None:
-        tail.append([f"fused: {fused_from} nodes {'->' if ascii_only else '→'} {len(nodes)} nodes"])
+        tail.append([f"fused: {fused_from} nodes {'->' if ascii else '→'} {len(nodes)} nodes"])
     for name, g in result.gradients.items():
         tail.append([f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"])
     if out.isatty():
         _rich_tree(rows, tail, out)
     else:
-        _plain_tree(rows, tail, out, ascii_only)
+        _plain_tree(rows, tail, out, ascii)
 
 
-def _plain_tree(rows, tail, out, ascii_only: bool) -> None:
+def _plain_tree(rows, tail, out, ascii: bool) -> None:
     """The rows with guide lines, as Rich would draw them, in plain text."""
-    blank, through, branch, end = ("    ", "|   ", "+-- ", "`-- ") if ascii_only else ("    ", "│   ", "├── ", "└── ")
+    blank, through, branch, end = ("    ", "|   ", "+-- ", "`-- ") if ascii else ("    ", "│   ", "├── ", "└── ")
     lines, open_levels = [], []  # open_levels[k]: the ancestor at depth k+1 has siblings below
     for depth, last, parts in rows:
         text = "".join(p if isinstance(p, str) else p[0] for p in parts)
@@ -384,14 +392,14 @@ def write_check_table(report, out: IO[str]) -> None:
     from . import check
 
     console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
-    ascii_only = not console.encoding.lower().startswith("utf")
-    d = "d" if ascii_only else "∂"
+    ascii = ascii_only(console.file)
+    d = "d" if ascii else "∂"
 
     def clean(s: str, limit: int | None = None) -> str:
-        s = s.replace("\n", " \\n " if ascii_only else " ⏎ ")
+        s = s.replace("\n", " \\n " if ascii else " ⏎ ")
         if limit is not None and len(s) > limit:
             s = s[: limit // 2] + " … " + s[-(limit // 2) :]
-        if ascii_only:
+        if ascii:
             s = s.replace("…", "...").encode("ascii", "backslashreplace").decode("ascii")
         return s
 
@@ -489,7 +497,7 @@ def write_check_json(report, out: IO[str]) -> None:
             }
         )
     data = {"status": report.status, "exit_code": report.exit_code, "file": report.file, "cases": cases}
-    out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
 
 
 # ---------------------------------------------------------------------------
@@ -503,10 +511,10 @@ def write_hessian_table(h, out: IO[str]) -> None:
     from rich.text import Text
 
     console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
-    ascii_only = not console.encoding.lower().startswith("utf")
+    ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:
-        if ascii_only:
+        if ascii:
             s = s.replace("∂²", "d2").replace("∂", "d").replace("…", "...")
             s = s.encode("ascii", "backslashreplace").decode("ascii")
         return s
@@ -535,7 +543,7 @@ def write_hessian_json(h, source: str, out: IO[str]) -> None:
         "grad": {name: number(g) for name, g in h.gradients.items()},
         "warnings": h.warnings,
     }
-    out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
 
 
 def write_hessian_plain(h, out: IO[str]) -> None:

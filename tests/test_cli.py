@@ -324,3 +324,40 @@ def test_a_binding_that_over_or_underflows_is_said(cg):
     assert code == 3 and err == "cg: warning: variable x is inf\n"
     code, out, err = cg(["grad", "x", "--x", "1,1e308*10,-1e999", "--format", "csv"])
     assert code == 3 and err == "cg: warning: variable x is inf at point 1\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["functions"],
+        ["fusions"],
+        ["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=1"],
+        ["grad", "θ*2 + " + " + ".join(f"θ*{k}" for k in range(40)), "--θ", "1"],
+        ["grad", "θ**2", "--θ", "1", "--explain"],
+        ["grad", "θ*2", "--θ", "1", "--format", "plain"],
+        ["grad", "θ*2", "--θ", "1,2", "--format", "csv"],
+        ["check", "θ*θ", "--θ", "1"],
+        ["hessian", "θ*y", "--θ", "1", "--y", "2"],
+    ],
+)
+def test_an_ascii_only_terminal_gets_every_output_without_a_crash(args):
+    code, out, err = run_bin(args, env={"PYTHONIOENCODING": "ascii"})
+    assert code == 0 and "Traceback" not in err, err
+    assert out.isascii() and out.strip()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "θ*2 + " + " + ".join(f"θ*{k}" for k in range(40)), "--θ", "1", "--format", "json"],
+        ["grad", "θ*2", "--θ", "1,2", "--format", "json"],
+        ["hessian", "θ*y", "--θ", "1", "--y", "2", "--format", "json"],
+        ["diff", "θ*θ*y", "--format", "json"],
+        ["check", "θ*θ", "--θ", "1", "--format", "json"],
+    ],
+)
+def test_json_on_an_ascii_only_terminal_is_the_same_json_in_escapes(args):
+    code, out, err = run_bin(args, env={"PYTHONIOENCODING": "ascii"})
+    assert code == 0 and out.isascii(), err
+    code, want, err = run_bin(args, env={"PYTHONIOENCODING": "utf-8"})
+    assert json.loads(out) == json.loads(want) and "θ" in want
