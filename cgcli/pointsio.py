@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
@@ -11,14 +10,13 @@ import numpy as np
 from .errors import CgError
 
 
-def read_points(path: str) -> dict[str, np.ndarray]:
-    """Columns by name from a .csv file (or '-' for CSV on standard input) or a .npz file."""
+def read_points(path: str) -> dict[str, np.ndarray | float]:
+    """Columns by name from a .csv file (or '-' for CSV on standard input) or a .npz file.
+
+    A column is a 1-D float64 array; a 0-d array in a .npz is a float that broadcasts.
+    """
     if path.endswith(".npz"):
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: np.asarray(data[name], dtype=np.float64).reshape(-1) for name in data.files}
-        except (OSError, ValueError) as e:
-            raise CgError(f"cannot read {path}: {e}") from None
+        return _read_npz(path)
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -26,38 +24,93 @@ def read_points(path: str) -> dict[str, np.ndarray]:
     return _parse_csv(text, "standard input" if path == "-" else path)
 
 
+def _read_npz(path: str) -> dict[str, np.ndarray | float]:
+    try:
+        file = open(path, "rb")
+    except OSError as e:
+        raise CgError(f"cannot read {path}: {e.strerror or e}") from None
+    with file:  # opened here: np.load leaves its own file open when the zip is damaged
+        try:
+            data = np.load(file, allow_pickle=False)
+        except Exception:  # not a zip: numpy takes it for pickled data, or fails on a damaged header
+            raise CgError(f"{path} is not a valid .npz file") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise CgError(f"{path} is not a valid .npz file (it holds a single unnamed array, as a .npy file does)")
+        cols = {}
+        for name in data.files:
+            try:
+                array = np.asarray(data[name])
+            except Exception as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
+                raise CgError(f"cannot read {path}: array {name}: {e}") from None
+            cols[name] = _npz_column(array, f"{path}: array {name}")
+    if not cols or any(np.ndim(c) and not len(c) for c in cols.values()):
+        raise CgError(f"{path}: no points")
+    return cols
+
+
+def _npz_column(a: np.ndarray, where: str) -> np.ndarray | float:
+    """One array as float64 values. Bool, integer and float arrays convert exactly (integers up to
+    2**53 in size); complex, wider floats, strings and other dtypes are errors, never rounded or cut."""
+    if a.dtype.kind == "c":
+        raise CgError(f"{where} is complex: cg computes with real float64")
+    if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8:
+        raise CgError(f"{where} holds {a.dtype} values: give numbers (bool, integer or float up to float64)")
+    if a.dtype.kind in "iu" and a.size and max(-int(a.min()), int(a.max())) > 2**53:
+        raise CgError(f"{where} holds integers beyond 2**53, which float64 cannot hold exactly")
+    if a.ndim == 0:
+        return float(a)
+    if a.ndim != 1:
+        raise CgError(f"{where} has shape {a.shape}: give one value per point (a 1-D array)")
+    return a.astype(np.float64)
+
+
 def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # Excel starts its UTF-8 CSV with a byte-order mark
     if not lines or not lines[0].strip():
         raise CgError(f"{where}: no header row naming the variables")
     names = [n.strip() for n in lines[0].split(",")]
     if len(set(names)) != len(names):
         raise CgError(f"{where}: a column name repeats in the header", lines[0], 0)
+    rows = [line for line in lines[1:] if line.strip()]  # blank lines hold no point
+    if not rows:
+        raise CgError(f"{where}: no points (the header is not followed by any row)")
     try:
-        table = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+        # comments=None: a '#' is not a number, as _is_number says, rather than the start of a dropped comment
+        table = np.loadtxt(rows, delimiter=",", comments=None, dtype=np.float64, ndmin=2)
     except ValueError:
-        _locate_bad_cell(lines, names, where)
-        raise
-    if table.size == 0:
-        raise CgError(f"{where}: the header is not followed by any point")
+        table = None
+    if table is None or table.shape[1] != len(names):
+        raise _bad_cell(lines, names, where)
     return {name: table[:, k].copy() for k, name in enumerate(names)}
 
 
-def _locate_bad_cell(lines: list[str], names: list[str], where: str) -> None:
-    """Raise a CgError pointing at the first cell that is not a number."""
+def _is_number(cell: str) -> bool:
+    """Whether np.loadtxt reads the cell as a float64: float()'s rule without its extras
+    (underscores between digits, non-ASCII digits)."""
+    cell = cell.strip()
+    if not cell.isascii() or "_" in cell:
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _bad_cell(lines: list[str], names: list[str], where: str) -> CgError:
+    """The error for the first row with a wrong count of values or a cell that is not a number."""
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         cells = line.split(",")
         if len(cells) != len(names):
-            raise CgError(f"{where} line {number}: {len(cells)} values for {len(names)} columns", line, len(line))
+            return CgError(f"{where} line {number}: {len(cells)} values for {len(names)} columns", line, len(line))
         pos = 0
         for name, cell in zip(names, cells):
-            try:
-                float(cell)
-            except ValueError:
-                raise CgError(f"{where} line {number}, column {name}: {cell.strip()!r} is not a number", line, pos) from None
+            if not _is_number(cell):
+                return CgError(f"{where} line {number}, column {name}: {cell.strip()!r} is not a number", line, pos)
             pos += len(cell) + 1
+    return CgError(f"{where}: not a table of numbers")  # np.loadtxt refused a table _is_number accepts
 
 
 def columns(result, names: list[str], env: dict) -> dict[str, np.ndarray]:
@@ -81,4 +134,4 @@ def write_npz(cols: dict[str, np.ndarray], path: str) -> None:
     try:
         np.savez(path, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
     except OSError as e:
-        raise CgError(f"cannot write {path}: {e.strerror}") from None
+        raise CgError(f"cannot write {path}: {e.strerror or e}") from None

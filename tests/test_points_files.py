@@ -1,0 +1,164 @@
+"""--points files (CSV and .npz) that are malformed or unusual: a clear error or the right points, never a traceback or a warning."""
+
+import numpy as np
+import pytest
+
+from cgcli import pointsio
+from cgcli.errors import CgError
+from conftest import run_bin, run_cli
+
+# A numpy or Python warning raised in-process fails the test instead of passing unseen.
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def error_lines(result):
+    """The stderr lines of a run that must have failed cleanly with exit code 2."""
+    code, out, err = result
+    assert code == 2, err
+    assert out == ""
+    assert "Traceback" not in err and "Warning" not in err
+    return err.splitlines()
+
+
+def write(path, data: bytes):
+    path.write_bytes(data)
+    return str(path)
+
+
+# ---------------------------------------------------------------------------
+# CSV
+
+
+def test_rows_shorter_than_the_header(tmp_path):
+    src = write(tmp_path / "p.csv", b"x,y\n1\n2\n")
+    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [f"cg: error: {src} line 2: 1 values for 2 columns", "  1", "   ^"]
+
+
+@pytest.mark.parametrize(
+    "cell, pos",
+    [
+        ("1_000", 2),  # float() reads underscores, np.loadtxt does not
+        ("2#3", 2),  # not a comment: '#' is not part of a number
+        ("\u0661", 2),  # an Arabic-Indic digit: float() reads it, np.loadtxt does not
+        ("", 2),
+    ],
+)
+def test_a_cell_np_loadtxt_refuses_is_pointed_at(cell, pos):
+    line = f"3,{cell}"
+    lines = error_lines(run_cli(["grad", "x*y", "--points", "-"], input=f"x,y\n1,2\n{line}\n"))
+    assert lines == [f"cg: error: standard input line 3, column y: {cell!r} is not a number", f"  {line}", "  " + " " * pos + "^"]
+
+
+def test_an_unlocated_loadtxt_refusal_is_still_an_error_naming_the_file():
+    error = pointsio._bad_cell(["x", "1"], ["x"], "p.csv")
+    assert isinstance(error, CgError) and error.message == "p.csv: not a table of numbers"
+
+
+def test_blank_and_whitespace_lines_hold_no_point(cg):
+    code, out, err = cg(["grad", "x*y", "--points", "-", "--format", "csv"], input="x,y\n1,2\n   \n\n3,4\n \n")
+    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n", "")
+
+
+def test_a_leading_byte_order_mark_is_not_part_of_the_first_name(cg, tmp_path):
+    src = write(tmp_path / "excel.csv", "\ufeffx,y\r\n1,2\r\n3,4\r\n".encode())
+    code, out, err = cg(["grad", "x*y", "--points", src, "--format", "csv"])
+    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n", "")
+
+
+@pytest.mark.parametrize("text", [b"x,y\n", b"x,y", b"x,y\n\n  \n\n"])
+def test_a_csv_without_rows_has_no_points(cg, tmp_path, text):
+    src = write(tmp_path / "p.csv", text)
+    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points (the header is not followed by any row)"]
+
+
+# ---------------------------------------------------------------------------
+# .npz
+
+
+def npz(tmp_path, **arrays):
+    path = tmp_path / "p.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_a_complex_array_is_refused(cg, tmp_path):
+    src = npz(tmp_path, x=np.array([1 + 2j, 3]), y=np.array([1.0, 2.0]))
+    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: array x is complex: cg computes with real float64"]
+
+
+def test_a_2d_array_is_refused(tmp_path):
+    src = npz(tmp_path, x=np.ones((2, 3)), y=np.ones(6))
+    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [
+        f"cg: error: {src}: array x has shape (2, 3): give one value per point (a 1-D array)"
+    ]
+
+
+def test_a_0d_array_is_one_value_that_broadcasts(cg, tmp_path):
+    src = npz(tmp_path, x=np.float64(2.0), y=np.arange(3.0))
+    assert pointsio.read_points(src)["x"] == 2.0 and type(pointsio.read_points(src)["x"]) is float
+    code, out, err = cg(["grad", "x*y", "--points", src, "--format", "csv"])
+    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n2.0,0.0,0.0,0.0,2.0\n2.0,1.0,2.0,1.0,2.0\n2.0,2.0,4.0,2.0,2.0\n", "")
+
+
+def test_bool_and_integer_arrays_are_numbers(tmp_path):
+    src = npz(tmp_path, x=np.array([True, False]), y=np.array([-3, 2**53], dtype=np.int64), z=np.array([7], dtype=np.uint8)[0])
+    cols = pointsio.read_points(src)
+    assert cols["x"].tolist() == [1.0, 0.0] and cols["y"].tolist() == [-3.0, 2.0**53] and cols["z"] == 7.0
+    assert cols["y"].dtype == np.float64 and type(cols["z"]) is float
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.array(["1", "2"]), "array x holds <U1 values: give numbers (bool, integer or float up to float64)"),
+        (np.array([1, 2**53 + 1]), "array x holds integers beyond 2**53, which float64 cannot hold exactly"),
+        (np.array([1.5], dtype=np.longdouble), f"array x holds {np.dtype(np.longdouble)} values"),
+    ],
+)
+def test_arrays_that_float64_would_change_are_refused(tmp_path, array, message):
+    if array.dtype.itemsize == 8 and array.dtype.kind == "f":
+        pytest.skip("long double is float64 on this platform")
+    src = npz(tmp_path, x=array, y=np.arange(float(array.size)))
+    [line] = error_lines(run_cli(["grad", "x*y", "--points", src]))
+    assert line.startswith(f"cg: error: {src}: {message}")
+
+
+@pytest.mark.parametrize("data", [b"not a zip file", b"", b"PK\x03\x04 truncated"])
+def test_a_file_that_is_no_npz_says_so(cg, tmp_path, data):
+    src = write(tmp_path / "p.npz", data)
+    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src} is not a valid .npz file"]
+
+
+def test_a_npy_file_named_npz_says_so(tmp_path):
+    src = tmp_path / "p.npz"
+    with open(src, "wb") as f:
+        np.save(f, np.arange(3.0))
+    [line] = error_lines(run_cli(["grad", "x*y", "--points", str(src)]))
+    assert line.startswith(f"cg: error: {src} is not a valid .npz file (")
+
+
+def test_an_object_array_keeps_numpys_reason(tmp_path):
+    src = npz(tmp_path, x=np.array([1, None], dtype=object), y=np.arange(2.0))
+    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [
+        f"cg: error: cannot read {src}: array x: Object arrays cannot be loaded when allow_pickle=False"
+    ]
+
+
+@pytest.mark.parametrize("arrays", [{"x": np.zeros(0), "y": np.zeros(0)}, {"x": np.float64(1), "y": np.zeros(0)}, {}])
+def test_a_npz_without_points(tmp_path, arrays):
+    src = npz(tmp_path, **arrays)
+    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points"]
+
+
+def test_zero_points_through_the_installed_cg(tmp_path):
+    src = npz(tmp_path, x=np.zeros(0), y=np.zeros(0))
+    assert error_lines(run_bin(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points"]
+
+
+def test_write_npz_gives_a_reason_when_the_os_error_has_no_strerror(tmp_path, monkeypatch):
+    def savez(*args, **kwargs):
+        raise OSError("the disk said no")
+
+    monkeypatch.setattr(np, "savez", savez)
+    with pytest.raises(CgError, match=r"^cannot write o\.npz: the disk said no$"):
+        pointsio.write_npz({"f": np.zeros(2)}, "o.npz")
