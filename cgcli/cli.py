@@ -282,6 +282,8 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
             along = (unit, *derive.directional(graph, env, unit))
     except CgError as e:
         raise _fail(e) from None
+    except MemoryError:
+        raise _fail(CgError("not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)")) from None
     _warn(result.warnings)
     from . import render
 
@@ -289,14 +291,21 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
     if output is not None or fmt is Format.csv:
         from . import pointsio
 
+        if along is not None:
+            _warn(["--dir: a file of points has no column for the directional derivative; use --format json or tree to see it"])
         cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
-        if output is None:
-            pointsio.write_csv(cols, out)
-        elif output.endswith(".npz"):
-            pointsio.write_npz(cols, output)
-        else:
-            with open(output, "w", encoding="utf-8") as f:
-                pointsio.write_csv(cols, f)
+        try:
+            if output is None:
+                pointsio.write_csv(cols, out)
+            elif output.endswith(".npz"):
+                pointsio.write_npz(cols, output)
+            else:
+                with open(output, "w", encoding="utf-8") as f:
+                    pointsio.write_csv(cols, f)
+        except OSError as e:
+            raise _fail(CgError(f"cannot write {output}: {e.strerror or e}")) from None
+        except CgError as e:
+            raise _fail(e) from None
     elif fmt is Format.json:
         render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain, directional=along)
     elif explain:
@@ -614,6 +623,9 @@ def graph(
         if kind is None:
             raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
         graph, _, env = _load(ctx, expr, var, file)
+        many = [name for name, v in env.items() if hasattr(v, "__len__")]
+        if many:
+            raise CgError(f"cg graph draws the numbers of one point: give {many[0]} one value (cg grad shows many points)")
         result = api.grad(graph, env, trace=True)
         if kind == "mmd":
             data = picture.to_mermaid(result, digits).encode()

@@ -237,7 +237,7 @@ def _rich_tree(rows, tail, out) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    console = Console(file=out, highlight=False)  # honours NO_COLOR
+    console = Console(file=out, highlight=False, markup=False)  # honours NO_COLOR
     tree = None
     branches = []
     for depth, _, parts in rows:
@@ -271,7 +271,7 @@ def write_functions(out: IO[str]) -> None:
             call = f"{op.name}({', '.join(args)})"
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         table.add_row(call, op.doc, grads, op.at_kinks)
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False)
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
@@ -291,7 +291,7 @@ def write_fusions(out: IO[str]) -> None:
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
-    Console(file=out, highlight=False).print(table)
+    Console(file=out, highlight=False, markup=False).print(table)
 
 
 def explain_data(result: Result) -> dict:
@@ -352,7 +352,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False)
     table = Table(title="forward pass, in the order it runs")
     for column in ("node", "op", "source", "computes"):
         table.add_column(column)
@@ -391,7 +391,7 @@ def write_check_table(report, out: IO[str]) -> None:
 
     from . import check
 
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
+    console = Console(file=out, highlight=False, markup=False, width=None if out.isatty() else 1_000_000)
     ascii = ascii_only(console.file)
     d = "d" if ascii else "∂"
 
@@ -510,7 +510,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 1_000_000)
+    console = Console(file=out, highlight=False, markup=False, width=None if out.isatty() else 1_000_000)
     ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:

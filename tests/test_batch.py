@@ -221,3 +221,21 @@ def test_single_points_and_batches_agree_on_zeros_signs_and_infinities():
             if not math.isnan(want):
                 assert math.copysign(1, want) == math.copysign(1, got), where
                 assert want == got or abs(want - got) <= 4e-16 * abs(want), where
+
+
+@pytest.mark.parametrize("name", ["o.csv", "o.npz"])
+def test_an_output_file_that_cannot_be_written_is_one_line(cg, tmp_path, name):
+    target = tmp_path / "missing" / name
+    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "-o", str(target)])
+    assert (code, out) == (2, "") and err == f"cg: error: cannot write {target}: No such file or directory\n"
+
+
+def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
+    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "--dir", "x=1", "--format", "csv"])
+    assert code == 0 and out.startswith("x,y,f,grad_x,grad_y\n")
+    assert err == "cg: warning: --dir: a file of points has no column for the directional derivative; use --format json or tree to see it\n"
+
+
+def test_a_picture_is_of_one_point(cg, tmp_path):
+    code, out, err = cg(["graph", "x*y", "--x", "1,2", "--y", "2", "-o", str(tmp_path / "g.dot")])
+    assert code == 2 and err == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)\n"

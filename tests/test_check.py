@@ -540,3 +540,14 @@ def test_the_api_runs_without_the_command_line():
     assert math.isclose(result.rows[0].reference, 12.0, rel_tol=1e-9)
     xml = checks.junit_xml(report)
     assert ET.fromstring(xml).find("testsuite").get("tests") == "1"
+
+
+def test_user_text_in_the_report_is_never_read_as_rich_markup(cg, tmp_path):
+    cases = tmp_path / "markup.toml"
+    cases.write_text(
+        '[[case]]\nname = "[bold red]loud[/bold red] case"\nexpr = "(x # [x] and [i]\\n + 1)**2"\nbindings = {x = 1}\nexpect = 5\n'
+    )
+    code, out, err = cg(["check", "--cases", str(cases)])
+    assert code == 1, err
+    # in the summary table and in the case's own heading, as typed
+    assert out.count("[bold red]loud[/bold red] case") == 2 and out.count("[x] and [i]") == 2, out
