@@ -200,8 +200,11 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
             env[name] = api.points(value, said)
             _warn(f"{spelled}: {message}" for message in said)
         except CgError as e:
-            hint = _did_you_mean(spelled.split("=")[0], known)
-            hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
+            if spelled in known:  # cg grad -- -x --format plain: after --, every --name is a binding
+                hint = f"; {spelled} is an option: give options before --"
+            else:
+                hint = _did_you_mean(spelled, known)
+                hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
             raise CgError(f"{spelled}: {e.message}{hint}", e.source, e.pos) from None
     return env
 

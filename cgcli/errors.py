@@ -52,4 +52,16 @@ def caret_lines(source: str, pos: int) -> list[str]:
         line, col = line[lo:hi] + right, col - lo
     shown = "".join(ch if ch.isprintable() else "?" for ch in line)
     indent = "  " + prefix + left
-    return [indent + shown, " " * len(indent) + " " * col + "^"]
+    under = _columns(shown[:col])
+    if under and col < len(shown) and _columns(shown[col]) == 0:
+        under -= 1  # a combining accent: under the letter it sits on
+    return [indent + shown, " " * (len(indent) + under) + "^"]
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns the text takes: 2 for a wide character (变), 0 for a combining one."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

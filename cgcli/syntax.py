@@ -309,10 +309,17 @@ def check_text(source: str) -> None:
     """Reject text that cannot be an expression before parsing it: control characters."""
     if source.translate(_WHITESPACE).isprintable():  # the common case, checked in C
         return
+    import unicodedata
+
     for i, ch in enumerate(source):
         if not ch.isprintable() and ch not in "\n\t\r\f":
-            what = "a NUL byte" if ch == "\0" else f"the control character U+{ord(ch):04X}"
-            raise CgError(f"input contains {what}; expressions are text", source, i)
+            code, name = f"U+{ord(ch):04X}", unicodedata.name(ch, "")
+            if ch == "\0":
+                raise CgError("input contains a NUL byte; expressions are text", source, i)
+            if unicodedata.category(ch) in ("Zs", "Zl", "Zp"):  # no-break space, line separator, ...
+                raise CgError(f"input contains the space {code} ({name}), which cg does not read as a blank: use a plain space", source, i)
+            what = f"the control character {code}" if unicodedata.category(ch) == "Cc" else f"the invisible character {code}"
+            raise CgError(f"input contains {what}{f' ({name})' if name else ''}; expressions are text", source, i)
 
 
 _WHITESPACE = str.maketrans("", "", "\n\t\r\f")
@@ -356,6 +363,11 @@ def _lex_up_to(source: str, tok: Token) -> tuple[Token | None, Lexer]:
 def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
     tok = e.token
     if tok.type == "_BAD":
+        import unicodedata
+
+        if unicodedata.combining(tok.text[0]):
+            name = unicodedata.name(tok.text[0], "a combining mark")
+            return CgError(f"{name} cannot stand alone: write the accented letter as one character (NFC)", source, tok.start)
         return CgError(f"unexpected character {tok.text!r}", source, tok.start)
     prev, lexer = _lex_up_to(source, tok)
     if tok.type == "$END":

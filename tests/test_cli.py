@@ -361,3 +361,13 @@ def test_json_on_an_ascii_only_terminal_is_the_same_json_in_escapes(args):
     assert code == 0 and out.isascii(), err
     code, want, err = run_bin(args, env={"PYTHONIOENCODING": "utf-8"})
     assert json.loads(out) == json.loads(want) and "θ" in want
+
+
+def test_an_option_after_double_dash_is_read_as_a_binding_and_said_so(cg):
+    code, out, err = cg(["grad", "--", "-x", "--x", "1", "--format", "plain"])
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "cg: error: --format: 'plain' is not a constant expression: it uses the name 'plain'; --format is an option: give options before --"
+    )
+    code, out, err = cg(["grad", "--format", "plain", "--", "-x", "--x", "1"])
+    assert (code, out, err) == (0, "-1\nx -1\n", "")

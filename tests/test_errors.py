@@ -29,6 +29,13 @@ CASES = [
     ("x ** ", "unexpected end of input", 5),
     ("1 = x", "unexpected '='", 2),
     ("x,y", "unexpected ','", 1),
+    # the caret counts terminal columns: a wide character takes two, a combining accent none
+    ("变量+2x", "write 2*x", 6),
+    ("cafe\u0301 + 1", "COMBINING ACUTE ACCENT cannot stand alone: write the accented letter as one character", 3),
+    ("x\u00a0+ 1", "the space U+00A0 (NO-BREAK SPACE), which cg does not read as a blank: use a plain space", 1),
+    ("x\u2028+ 1", "the space U+2028 (LINE SEPARATOR)", 1),
+    ("x\u200b+ 1", "the invisible character U+200B (ZERO WIDTH SPACE)", 1),
+    ("x\x07+ 1", "the control character U+0007;", 1),
 ]
 
 
