@@ -35,6 +35,7 @@ import random as _random
 import re
 import time
 import tomllib
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -710,12 +711,22 @@ KINK_OPS = ("relu", "abs", "sign", "max", "min", "floor", "ceil", "atan2")
 def kinks(graph: Graph, minus: list, plus: list) -> list[int]:
     """Ids of the nodes that change branch between two forward passes (finite inputs only)."""
     found = []
-    for node in graph.nodes:
-        if node.op in KINK_OPS:
-            a = [minus[i] for i in node.inputs]
-            b = [plus[i] for i in node.inputs]
-            if _finite(*a, *b) and _crossed(node.op, a, b):
-                found.append(node.id)
+    for node in _kink_nodes(graph):
+        a = [minus[i] for i in graph.inputs[node]]
+        b = [plus[i] for i in graph.inputs[node]]
+        if _finite(*a, *b) and _crossed(graph.op[node], a, b):
+            found.append(node)
+    return found
+
+
+_kinks_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _kink_nodes(graph: Graph) -> list[int]:
+    """The graph's nodes whose op has a kink, found once per graph (kinks runs once per check)."""
+    found = _kinks_of.get(graph)
+    if found is None:
+        found = _kinks_of[graph] = [node for node, op in enumerate(graph.op) if op in KINK_OPS]
     return found
 
 
