@@ -67,25 +67,31 @@ def shapes() -> list[Shape]:
 
 def fuse(graph: Graph, only: list[str] | None = None) -> Graph:
     """A new graph in which every match of a known shape is one gate."""
-    wanted = [s for s in shapes() if only is None or s.gate in only]
+    by_root: dict[str, list[Shape]] = {}  # the shapes a gate may be the root of, by the gate's op
+    for shape in shapes():
+        if only is None or shape.gate in only:
+            root = shape.graph.op[shape.graph.output]
+            for op in ("neg", "sub", "mul") if root == "neg" else (root,):  # -z is also 0-z and -1*z
+                by_root.setdefault(op, []).append(shape)
     build = GraphBuilder(graph.source)
     new_id: list[int] = []
-    for node in graph.nodes:
-        if node.op == "var":
-            i = build.var(node.name, node.start, node.end)
-        elif node.op == "const":
-            i = build.const(node.value, node.start, node.end)
+    for node, op in enumerate(graph.op):  # the columns: graph.nodes would make a view per node
+        start, end = graph.start[node], graph.end[node]
+        if op == "var":
+            i = build.var(graph.name[node], start, end)
+        elif op == "const":
+            i = build.const(graph.value[node], start, end)
         else:
-            i = build.apply(node.op, tuple(new_id[j] for j in node.inputs), node.start, node.end)
-            for shape in wanted:
+            i = build.apply(op, tuple(new_id[j] for j in graph.inputs[node]), start, end)
+            for shape in by_root.get(op, ()):
                 found = _match(shape, build.graph, i)
                 if found is not None:
                     binding, replaced = found
-                    i = build.apply(shape.gate, tuple(binding[a] for a in shape.args), node.start, node.end)
-                    build.graph.nodes[i].fused = (shape.text, len(replaced))
+                    i = build.apply(shape.gate, tuple(binding[a] for a in shape.args), start, end)
+                    build.graph.fused[i] = (shape.text, len(replaced))
                     break
-        if node.name and node.op != "var":
-            build.label(i, node.name)
+        if op != "var" and node in graph.name:
+            build.label(i, graph.name[node])
         new_id.append(i)
     fused = build.finish(new_id[graph.output])
     fused.warnings = list(graph.warnings)
@@ -98,48 +104,47 @@ def _match(shape: Shape, graph: Graph, root: int):
     Recursion here follows the shape, a handful of nodes deep; never the user's expression.
     """
     pattern = shape.graph
+    ops, inputs, values = graph.op, graph.inputs, graph.value
+
+    def is_const(i, value=None):
+        return ops[i] == "const" and (value is None or values[i] == value)
 
     def minus_one(i):
-        n = graph.nodes[i]
-        return (n.op == "const" and n.value == -1) or (
-            n.op == "neg" and graph.nodes[n.inputs[0]].op == "const" and graph.nodes[n.inputs[0]].value == 1
-        )
+        return is_const(i, -1) or (ops[i] == "neg" and is_const(inputs[i][0], 1))
 
     def negated(i):
         """The x such that node i computes -x, in any of its spellings."""
-        n = graph.nodes[i]
-        if n.op == "neg":
-            return [n.inputs[0]]
-        if n.op == "sub" and graph.nodes[n.inputs[0]].op == "const" and graph.nodes[n.inputs[0]].value == 0:
-            return [n.inputs[1]]
-        if n.op == "mul":
-            a, b = n.inputs
+        if ops[i] == "neg":
+            return [inputs[i][0]]
+        if ops[i] == "sub" and is_const(inputs[i][0], 0):
+            return [inputs[i][1]]
+        if ops[i] == "mul":
+            a, b = inputs[i]
             return [b] * minus_one(a) + [a] * minus_one(b)
         return []
 
     def match(p, g, binding, covered):
-        pn, gn = pattern.nodes[p], graph.nodes[g]
-        if pn.op == "var":
-            if binding.setdefault(pn.name, g) != g:
+        op = pattern.op[p]
+        if op == "var":
+            if binding.setdefault(pattern.name[p], g) != g:
                 return None
             return binding, covered
-        if pn.op == "const":
-            ok = gn.op == "const" and gn.value == pn.value
-            return (binding, covered | {g}) if ok else None
-        if pn.op == "neg" and not (pattern.nodes[pn.inputs[0]].op == "const"):
+        if op == "const":
+            return (binding, covered | {g}) if is_const(g, pattern.value[p]) else None
+        if op == "neg" and pattern.op[pattern.inputs[p][0]] != "const":
             for inner in negated(g):
-                found = match(pn.inputs[0], inner, dict(binding), covered | {g} | _spelling(graph, g, inner))
+                found = match(pattern.inputs[p][0], inner, dict(binding), covered | {g} | _spelling(graph, g, inner))
                 if found:
                     return found
             return None
-        if gn.op != pn.op:
+        if ops[g] != op:
             return None
-        orders = [gn.inputs]
-        if pn.op in _COMMUTATIVE and gn.inputs[0] != gn.inputs[1]:
-            orders.append(gn.inputs[::-1])
+        orders = [inputs[g]]
+        if op in _COMMUTATIVE and inputs[g][0] != inputs[g][1]:
+            orders.append(inputs[g][::-1])
         for order in orders:
             found = binding, covered | {g}
-            for pi, gi in zip(pn.inputs, order):
+            for pi, gi in zip(pattern.inputs[p], order):
                 found = match(pi, gi, dict(found[0]), found[1])
                 if found is None:
                     break
@@ -156,6 +161,5 @@ def _match(shape: Shape, graph: Graph, root: int):
 
 def _spelling(graph: Graph, g: int, inner: int) -> set[int]:
     """The nodes a negation's spelling uses besides its operand (the 0 of 0-z, the -1 of -1*z)."""
-    return {i for i in graph.nodes[g].inputs if i != inner} | {
-        j for i in graph.nodes[g].inputs if i != inner for j in graph.nodes[i].inputs
-    }
+    others = [i for i in graph.inputs[g] if i != inner]
+    return {*others, *(j for i in others for j in graph.inputs[i])}
