@@ -80,13 +80,14 @@ class Nodes(Sequence):
         return len(self.graph.op)
 
     def __getitem__(self, i):
+        n = len(self.graph.op)
+        if type(i) is int and 0 <= i < n:  # the common case first: derive and fusion ask millions of times
+            return Node(self.graph, i)
         if isinstance(i, slice):
-            return [Node(self.graph, j) for j in range(len(self))[i]]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return Node(self.graph, i)
+            return [Node(self.graph, j) for j in range(n)[i]]
+        if -n <= i < 0:
+            return Node(self.graph, i + n)
+        raise IndexError(i)
 
     def __iter__(self):
         graph = self.graph
@@ -114,31 +115,15 @@ class Node:
     def __repr__(self):
         return f"Node({self.id}, {self.op!r}, inputs={self.inputs})"
 
-
-def _column(name: str) -> property:
-    def get(node):
-        return getattr(node.graph, name)[node.id]
-
-    def set(node, value):
-        getattr(node.graph, name)[node.id] = value
-
-    return property(get, set)
-
-
-def _sparse(name: str) -> property:
-    def get(node):
-        return getattr(node.graph, name).get(node.id)
-
-    def set(node, value):
-        getattr(node.graph, name)[node.id] = value
-
-    return property(get, set)
-
-
-for _name in _COLUMNS:
-    setattr(Node, _name, _column(_name))
-for _name in _SPARSE:
-    setattr(Node, _name, _sparse(_name))
+    # one property per column of the graph (_COLUMNS, _SPARSE), written out: they are read millions of times
+    op = property(lambda n: n.graph.op[n.id])
+    inputs = property(lambda n: n.graph.inputs[n.id])
+    start = property(lambda n: n.graph.start[n.id])
+    end = property(lambda n: n.graph.end[n.id])
+    needs_grad = property(lambda n: n.graph.needs_grad[n.id])
+    value = property(lambda n: n.graph.value.get(n.id), lambda n, v: n.graph.value.__setitem__(n.id, v))
+    name = property(lambda n: n.graph.name.get(n.id), lambda n, v: n.graph.name.__setitem__(n.id, v))
+    fused = property(lambda n: n.graph.fused.get(n.id), lambda n, v: n.graph.fused.__setitem__(n.id, v))
 
 
 @contextmanager
