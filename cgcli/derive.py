@@ -86,7 +86,7 @@ class Tidy:
 
     def __init__(self) -> None:
         self.build = GraphBuilder("")
-        self.nodes = self.build.graph.nodes
+        self._constants = self.build.graph.value  # a constant node's value, by id (other nodes have none)
         self._prod: dict[int, tuple[float, Factors]] = {}
         self._sum: dict[int, tuple[float, tuple, bool]] = {}
         self._ops = {"add": self.add, "sub": self.sub, "mul": self.mul, "div": self.div, "neg": self.neg, "pow": self.pow}
@@ -104,8 +104,7 @@ class Tidy:
 
     def value(self, i: int) -> float | None:
         """The node's value when it is a constant."""
-        node = self.nodes[i]
-        return node.value if node.op == "const" else None
+        return self._constants.get(i)
 
     def apply(self, op: str, inputs: tuple[int, ...]) -> int:
         """The node for op(inputs), constants folded and the result tidied."""
