@@ -45,6 +45,7 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
     from . import fusion
 
     known = fusion.gate_names()
+    gates = _listed(gates) if gates is not None else None
     for name in gates or []:
         if name not in known:
             import difflib
@@ -67,6 +68,17 @@ def constant(text: str, warnings: list | None = None) -> float:
     return engine.forward(graph, {}).values[graph.output]
 
 
+def number(value, what: str) -> float:
+    """A value given through the Python API as a float: a number, or constant-expression text."""
+    if isinstance(value, str):
+        return constant(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError) as e:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise CgError(f"{what}: {shown} is not a number ({e})") from None
+
+
 def split_outside_parentheses(text: str, sep: str) -> list[tuple[str, int]]:
     """`text` cut at each `sep` that is not inside parentheses: (piece, offset of the piece)."""
     pieces, depth, begin = [], 0, 0
@@ -86,7 +98,14 @@ MAX_POINTS = 10**9  # a range of more points is refused (8 GB for each array)
 
 
 def _as_graph(expr: str | Graph) -> Graph:
+    if not isinstance(expr, (str, Graph)):
+        raise CgError(f"the expression must be text or a Graph, got {type(expr).__name__}")
     return expr if isinstance(expr, Graph) else parse(expr)
+
+
+def _listed(names) -> list[str]:
+    """Names given as a list, or as text: 'x' or 'x,y'."""
+    return [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
 
 
 def points(text: str, warnings: list | None = None):
@@ -155,7 +174,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             if bad.size:
                 warnings.append(f"variable {name} is {engine.fmt(value[bad[0]])} at point {bad[0]}")
         else:
-            value = float(value)
+            value = number(value, name)
             if not math.isfinite(value):
                 warnings.append(f"variable {name} is {engine.fmt(value)}")
         env[name] = value
@@ -207,7 +226,7 @@ def grad(
     but only f and the variables' gradients are kept.
     """
     graph = _as_graph(expr)
-    names = list(graph.variables) if wrt is None else list(wrt)
+    names = list(graph.variables) if wrt is None else _listed(wrt)
     for name in names:
         if name not in graph.variables:
             raise CgError(f"--wrt {name}: the expression has no variable {name}")

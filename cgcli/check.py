@@ -797,7 +797,7 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
             tag = "failure" if r.status == FAIL else "error"
             element = ET.SubElement(testcase, tag, {"message": describe(r, worst), "type": r.status})
             element.text = "\n".join(lines)
-        summary = f"{len(r.rows)} checks at {points_text(r)}: {counts_text(r)}"
+        summary = f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"
         ET.SubElement(testcase, "system-out").text = "\n".join([summary, *(line for line in lines if line.startswith(KINK))])
         if r.case.warnings:
             ET.SubElement(testcase, "system-err").text = "\n".join(f"warning: {w}" for w in r.case.warnings)

@@ -33,23 +33,30 @@ _NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
 class _Commands(TyperGroup):
-    """cg's commands, with `--name VALUE` bindings joined into `--name=VALUE` before click reads them.
+    """cg's commands, with the words click would misread made safe before it reads them.
 
-    click would read a value such as -log(2) as the short options -l, -o g(2); -inf as -i, -n,
-    -f. A binding's value is whatever word follows it, as the README says.
+    click reads a word that starts with '-' as short options: the value -log(2) as -l and
+    -o g(2), the expression -x**3*cos(y) (what cg diff prints) as -x, -o … Bindings
+    `--name VALUE` are joined into `--name=VALUE`; an expression that starts with '-' is
+    handed over under a stand-in that _words() puts back.
     """
 
     def parse_args(self, ctx, args):
-        return super().parse_args(ctx, _join_bindings(self, args))
+        return super().parse_args(ctx, _join_bindings(self, args, ctx.meta.setdefault(_STANDING_IN, {})))
 
 
-def _join_bindings(group, args: list[str]) -> list[str]:
-    """`--x -log(2)` → `--x=-log(2)` for every `--name` the command does not know as an option."""
+_STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
+
+
+def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
+    """`--x -log(2)` → `--x=-log(2)` for every `--name` the command does not know as an option;
+    `-x**3` (a word that starts with '-', is no option and parses as an expression) → a stand-in."""
     at = next((i for i, a in enumerate(args) if a in group.commands), None)
     if at is None:
         return args
     command = group.commands[args[at]]
     known = {"--help", "--fuse"} | {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    takes_value = {o for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count for o in p.opts}
     joined, i = args[: at + 1], at + 1
     while i < len(args):
         arg = args[i]
@@ -60,9 +67,27 @@ def _join_bindings(group, args: list[str]) -> list[str]:
             joined.append(f"{arg}={args[i + 1]}")
             i += 2
             continue
+        if arg[:1] == "-" and arg[:2] != "--" and arg not in known and joined[-1] not in takes_value and _parses(arg):
+            stand_in = f"\0{len(stand_ins)}"  # no word on a command line can hold a NUL
+            stand_ins[stand_in] = arg
+            arg = stand_in
         joined.append(arg)
         i += 1
     return joined
+
+
+def _parses(text: str) -> bool:
+    try:
+        api.parse(text)
+    except CgError:
+        return False
+    return True
+
+
+def _words(ctx, expr) -> list[str]:
+    """The command's words that are not options (the expression, bindings), as the user typed them."""
+    stand_ins = ctx.meta.get(_STANDING_IN, {})
+    return [stand_ins.get(w, w) for w in ([expr] if expr is not None else []) + list(ctx.args)]
 
 
 app = typer.Typer(
@@ -232,7 +257,7 @@ def _load(ctx, expr, var, file, points_file=None):
     """What every command that evaluates reads: the graph (fused if asked), its size before
     fusing, and the bindings (from options and from a points file)."""
     known = _options_of(ctx)
-    args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+    args, fuse = _take_fuse(_words(ctx, expr))
     exprs, bindings = _split_bindings(args, var, known)
     graph = api.parse(_read_source(exprs, file))
     fine_nodes = len(graph.nodes)
@@ -272,8 +297,10 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
         if with_grad:
-            if explain and fmt is Format.plain:
+            if explain and (fmt in (Format.plain, Format.csv) or output is not None):
                 raise CgError("--explain shows steps: use it with --format tree (the default) or json")
+            if explain and any(hasattr(v, "__len__") for v in env.values()):
+                raise CgError("--explain shows the steps at one point: give each variable one value")
             result = api.grad(graph, env, wrt=_names(wrt) if wrt else None, trace=explain, keep_nodes=keep)
         else:
             result = api.evaluate(graph, env, keep_nodes=keep)
@@ -438,7 +465,7 @@ def check(
     try:
         if format not in ("table", "json"):
             raise CgError(f"--format {format}: cg check writes table or json")
-        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, var, known)
         options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
         if cases is not None:
@@ -501,7 +528,7 @@ def diff(
     try:
         if format not in ("text", "json"):
             raise CgError(f"--format {format}: cg diff writes text or json")
-        args, fuse = _take_fuse(([expr] if expr is not None else []) + list(ctx.args))
+        args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, [], known)
         if bindings:
             name, value, spelled = bindings[0]
@@ -643,6 +670,8 @@ def graph(
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
+    if not all(_all_finite(v) for v in (result.value, *result.gradients.values())):
+        raise typer.Exit(EXIT_NOT_FINITE)  # the picture shows them, as cg grad would
 
 
 def run() -> None:

@@ -507,17 +507,20 @@ def _short(text: str, limit: int = 60) -> str:
 
 def parse_direction(text: str) -> dict[str, float]:
     """`x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression (`x=1/sqrt(2)`)."""
-    from .api import constant
+    from .api import constant, split_outside_parentheses
 
     direction: dict[str, float] = {}
-    for item in text.split(","):
-        name, eq, value = item.partition("=")
-        name = name.strip()
+    for item, at in split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
+        spelled, eq, value = item.partition("=")
+        name = spelled.strip()
         if not eq or not name:
             raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
         if name in direction:
             raise CgError(f"--dir: {name} is given twice")
-        direction[name] = constant(value)
+        try:
+            direction[name] = constant(value)
+        except CgError as e:
+            raise CgError(f"--dir {name}: {e.message}", text, at + len(spelled) + 1 + (e.pos or 0)) from None
     return direction
 
 
@@ -526,7 +529,9 @@ def unit_vector(graph: Graph, direction: dict[str, float]) -> dict[str, float]:
     for name in direction:
         if name not in graph.variables:
             raise CgError(f"--dir {name}: the expression has no variable {name}")
-    values = [float(v) for v in direction.values()]
+    from .api import number
+
+    values = [number(v, f"--dir {name}") for name, v in direction.items()]
     if not all(math.isfinite(v) for v in values):
         raise CgError("--dir: every component of the direction must be finite")
     length = math.hypot(*values)

@@ -327,6 +327,8 @@ _WHITESPACE = str.maketrans("", "", "\n\t\r\f")
 
 def parse(source: str) -> Graph:
     """Parse a cg program into its computation graph; CgError on bad input."""
+    if not isinstance(source, str):
+        raise CgError(f"the expression must be text, got {type(source).__name__}")
     check_text(source)
     if not source.strip() or _only_comments(source):
         raise CgError("empty expression", source, len(source))

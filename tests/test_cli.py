@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 
@@ -371,3 +372,73 @@ def test_an_option_after_double_dash_is_read_as_a_binding_and_said_so(cg):
     )
     code, out, err = cg(["grad", "--format", "plain", "--", "-x", "--x", "1"])
     assert (code, out, err) == (0, "-1\nx -1\n", "")
+
+
+@pytest.mark.parametrize(
+    "expr, bindings",
+    [
+        ("-x**3*sin(y)", ["--x", "2", "--y", "0.5"]),  # what cg diff prints for x**3*cos(y) --wrt y
+        ("-softplus(-z)", ["--z", "0.3"]),
+        ("-log(z)", ["--z", "0.3"]),
+        ("-floor(z)", ["--z", "3.5"]),
+    ],
+)
+def test_an_expression_that_starts_with_minus_is_read_whole(cg, expr, bindings):
+    # click alone reads -x**3*cos(y) as the options -x, -o ... and -floor(z) as -f loor(z)
+    code, out, err = cg(["grad", expr, *bindings, "--format", "plain"])
+    assert (code, err) == (0, "")
+    want = grad(expr, {b[2:]: float(v) for b, v in zip(bindings[::2], bindings[1::2])})
+    assert out.splitlines()[0] == fmt(want.value)
+
+
+def test_the_diff_to_eval_pipeline_works_for_a_negative_derivative(cg):
+    code, derivative, err = cg(["diff", "x**3*cos(y)", "--wrt", "y"])
+    assert (code, derivative) == (0, "-x**3*sin(y)\n")
+    code, out, err = cg(["eval", derivative.strip(), "--x", "2", "--y", "0.5", "--format", "plain"])
+    assert (code, out) == (0, fmt(-8 * math.sin(0.5)) + "\n")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--x", "3,4", "--explain"], "--explain shows the steps at one point: give each variable one value"),
+        (["--x", "3", "--explain", "--format", "csv"], "--explain shows steps: use it with --format tree (the default) or json"),
+    ],
+)
+def test_explain_is_for_one_point_in_tree_or_json(cg, args, message):
+    code, out, err = cg(["grad", "x*y", "--y", "1", *args])
+    assert (code, out, err) == (2, "", f"cg: error: {message}\n")
+
+
+def test_a_direction_component_may_hold_commas_in_parentheses(cg):
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=hypot(3,4),y=0", "--format", "plain"])
+    assert code == 0 and out.splitlines()[-1] == "along (x=1, y=0): forward mode 2, gradient · unit 2"
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=atan2(1,z),y=1"])
+    assert code == 2 and err.splitlines() == [
+        "cg: error: --dir x: 'atan2(1,z)' is not a constant expression: it uses the name 'z'",
+        "  x=atan2(1,z),y=1",
+        "            ^",
+    ]
+
+
+def test_a_picture_with_a_gradient_that_is_not_finite_is_exit_3(cg, tmp_path):
+    code, out, err = cg(["graph", "sqrt(x)", "--x", "0", "-o", str(tmp_path / "s.dot")])
+    assert code == 3 and "gradient inf first appears" in err and (tmp_path / "s.dot").exists()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: grad("x", {"x": None}), "x: None is not a number"),
+        (lambda: grad("x", {"x": 10**400}), "is not a number (int too large to convert to float)"),
+        (lambda: grad(None, {}), "the expression must be text or a Graph, got NoneType"),
+        (lambda: grad("x*y", {"x": 1, "y": 2}, wrt="x,z"), "--wrt z: the expression has no variable z"),
+    ],
+)
+def test_the_api_raises_cgerror_for_bad_values(call, message):
+    from cgcli import CgError
+
+    with pytest.raises(CgError, match=re.escape(message)):
+        call()
+    assert grad("x*y", {"x": 1, "y": 2}, wrt="y,x").gradients == {"y": 1.0, "x": 2.0}
+    assert grad("x", {"x": "pi/2"}).value == math.pi / 2
