@@ -69,6 +69,9 @@ def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
     if not lines or not lines[0].strip():
         raise CgError(f"{where}: no header row naming the variables")
     names = [n.strip() for n in lines[0].split(",")]
+    if "" in names:
+        k = names.index("")
+        raise CgError(f"{where}: column {k + 1} of the header has no name", lines[0], len(",".join(lines[0].split(",")[:k])) + (k > 0))
     if len(set(names)) != len(names):
         raise CgError(f"{where}: a column name repeats in the header", lines[0], 0)
     rows = [line for line in lines[1:] if line.strip()]  # blank lines hold no point

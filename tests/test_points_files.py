@@ -162,3 +162,11 @@ def test_write_npz_gives_a_reason_when_the_os_error_has_no_strerror(tmp_path, mo
     monkeypatch.setattr(np, "savez", savez)
     with pytest.raises(CgError, match=r"^cannot write o\.npz: the disk said no$"):
         pointsio.write_npz({"f": np.zeros(2)}, "o.npz")
+
+
+@pytest.mark.parametrize("header, column, caret", [("x,y,", 3, 4), ("x,,y", 2, 2), (",x,y", 1, 0)])
+def test_a_header_column_without_a_name_is_an_error(tmp_path, header, column, caret):
+    path = tmp_path / "p.csv"
+    path.write_text(f"{header}\n1,2,3\n")
+    code, out, err = run_cli(["grad", "x*y", "--points", str(path), "--format", "csv"])
+    assert code == 2 and err.splitlines() == [f"cg: error: {path}: column {column} of the header has no name", f"  {header}", " " * (2 + caret) + "^"]
