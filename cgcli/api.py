@@ -45,7 +45,7 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
     from . import fusion
 
     known = fusion.gate_names()
-    gates = _listed(gates) if gates is not None else None
+    gates = names(gates) if gates is not None else None
     for name in gates or []:
         if name not in known:
             import difflib
@@ -66,6 +66,14 @@ def constant(text: str, warnings: list | None = None) -> float:
     if warnings is not None:
         warnings += graph.warnings
     return engine.forward(graph, {}).values[graph.output]
+
+
+def constant_within(text: str, piece: str, offset: int, warnings: list | None = None, what: str = "") -> float:
+    """constant(piece), where piece starts at `offset` in `text`: an error points into the whole text."""
+    try:
+        return constant(piece, warnings)
+    except CgError as e:
+        raise CgError(f"{what}{e.message}", text, offset + (e.pos or 0)) from None
 
 
 def number(value, what: str) -> float:
@@ -103,9 +111,9 @@ def _as_graph(expr: str | Graph) -> Graph:
     return expr if isinstance(expr, Graph) else parse(expr)
 
 
-def _listed(names) -> list[str]:
-    """Names given as a list, or as text: 'x' or 'x,y'."""
-    return [n.strip() for n in names.split(",") if n.strip()] if isinstance(names, str) else list(names)
+def names(given) -> list[str]:
+    """Names given as a list, or as text: 'x' or 'x, y' (--wrt, gate lists)."""
+    return [n.strip() for n in given.split(",") if n.strip()] if isinstance(given, str) else list(given)
 
 
 def points(text: str, warnings: list | None = None):
@@ -117,10 +125,7 @@ def points(text: str, warnings: list | None = None):
     """
 
     def value(piece: str, offset: int) -> float:
-        try:
-            return constant(piece, warnings)
-        except CgError as e:
-            raise CgError(e.message, text, offset + (e.pos or 0)) from None
+        return constant_within(text, piece, offset, warnings)
 
     listed, ranged = split_outside_parentheses(text, ","), split_outside_parentheses(text, ":")
     if len(listed) == 1 and len(ranged) == 1:
@@ -226,19 +231,19 @@ def grad(
     but only f and the variables' gradients are kept.
     """
     graph = _as_graph(expr)
-    names = list(graph.variables) if wrt is None else _listed(wrt)
-    for name in names:
+    wanted = list(graph.variables) if wrt is None else names(wrt)
+    for name in wanted:
         if name not in graph.variables:
             raise CgError(f"--wrt {name}: the expression has no variable {name}")
-    return _compute(graph, bindings, names, with_grad=True, trace=trace, keep_nodes=keep_nodes)
+    return _compute(graph, bindings, wanted, with_grad=True, trace=trace, keep_nodes=keep_nodes)
 
 
 @cycle_collector_paused()
-def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
+def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n = _environment(graph, bindings)
     backend = _backend(n)
     if n is not None and not keep_nodes and not trace and n > CHUNK:
-        return _compute_in_chunks(graph, env, n, names, with_grad, warnings)
+        return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings)
     fwd = engine.forward(graph, env, backend, save=with_grad)
     warnings += [fwd.warning] if fwd.warning else []
     values = fwd.values
@@ -248,19 +253,19 @@ def _compute(graph, bindings, names, with_grad, trace, keep_nodes) -> Result:
         result.trace = [] if trace else None
         bwd = engine.backward(graph, values, backend, trace=result.trace, saved=fwd.saved)
         result.grads = bwd.values
-        result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in names}
+        result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in wanted}
         result.warnings += [bwd.warning] if bwd.warning else []
     return result
 
 
-def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
+def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
     import numpy as np
 
     value = np.empty(n)
-    gradients = {name: np.empty(n) for name in names or []}
+    gradients = {name: np.empty(n) for name in wanted or []}
     from . import arrays
 
-    for op in {node.op for node in graph.nodes if node.inputs}:
+    for op in {op for op, inputs in zip(graph.op, graph.inputs) if inputs}:
         engine.local_gradients(op)  # compiled once, before the threads start
     lifetimes = engine.Lifetimes(graph, arrays, with_grad)
 
@@ -272,7 +277,7 @@ def _compute_in_chunks(graph, env, n, names, with_grad, warnings) -> Result:
         found = [fwd.warning]
         if with_grad:
             bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward)
-            for name in names:
+            for name in wanted:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g
             found.append(bwd.warning)

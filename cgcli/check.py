@@ -30,12 +30,12 @@ named cases; `junit_xml` reports them for CI systems.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import random as _random
 import re
 import time
 import tomllib
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +99,11 @@ class Case:
     against: dict[str, Graph]  # variable → its derivative written by hand
     settings: Settings
     warnings: list[str]
+
+    @functools.cached_property
+    def kink_nodes(self) -> list[int]:
+        """The graph's nodes whose op has a kink (kinks() looks only at these, once per check)."""
+        return [node for node, op in enumerate(self.graph.op) if op in KINK_OPS]
 
 
 # ---------------------------------------------------------------------------
@@ -669,7 +674,7 @@ def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row
             notes.append("the difference overflows")
         note = ", ".join(notes) + (f" ({why})" if why else "")
         return Row(index, "numeric", var, cg, central, NONFINITE, note)
-    crossed = kinks(graph, minus, plus)
+    crossed = kinks(graph, minus, plus, case.kink_nodes)
     if not crossed:
         return Row(index, "numeric", var, cg, central, PASS if close(cg, central, s) else FAIL)
     left = scalar.div(f0 - fm, x - xm)
@@ -708,25 +713,17 @@ def _crossed(op: str, a: list, b: list) -> bool:
 KINK_OPS = ("relu", "abs", "sign", "max", "min", "floor", "ceil", "atan2")
 
 
-def kinks(graph: Graph, minus: list, plus: list) -> list[int]:
-    """Ids of the nodes that change branch between two forward passes (finite inputs only)."""
+def kinks(graph: Graph, minus: list, plus: list, candidates: list[int] | None = None) -> list[int]:
+    """Ids of the nodes that change branch between two forward passes (finite inputs only).
+    `candidates`: the graph's nodes whose op has a kink, when the caller knows them (Case.kink_nodes)."""
+    if candidates is None:
+        candidates = [node for node, op in enumerate(graph.op) if op in KINK_OPS]
     found = []
-    for node in _kink_nodes(graph):
+    for node in candidates:
         a = [minus[i] for i in graph.inputs[node]]
         b = [plus[i] for i in graph.inputs[node]]
         if _finite(*a, *b) and _crossed(graph.op[node], a, b):
             found.append(node)
-    return found
-
-
-_kinks_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _kink_nodes(graph: Graph) -> list[int]:
-    """The graph's nodes whose op has a kink, found once per graph (kinks runs once per check)."""
-    found = _kinks_of.get(graph)
-    if found is None:
-        found = _kinks_of[graph] = [node for node, op in enumerate(graph.op) if op in KINK_OPS]
     return found
 
 

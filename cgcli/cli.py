@@ -55,7 +55,9 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
     if at is None:
         return args
     command = group.commands[args[at]]
-    known = {"--help", "--fuse"} | {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    if not command.context_settings.get("allow_extra_args"):
+        return args  # cg functions, fusions, grammar: no bindings, no expression
+    known = {"--help", *_option_words(command)}
     takes_value = {o for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count for o in p.opts}
     joined, i = args[: at + 1], at + 1
     while i < len(args):
@@ -67,7 +69,10 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
             joined.append(f"{arg}={args[i + 1]}")
             i += 2
             continue
-        if arg[:1] == "-" and arg[:2] != "--" and arg not in known and joined[-1] not in takes_value and _parses(arg):
+        # -fFILE, -ofile.csv, -vx=1 are a short option with its value attached (none of the last two
+        # parses; -fprog is the option when the file prog exists, else the expression -fprog)
+        attached = arg[:2] in takes_value and Path(arg[2:]).exists()
+        if arg[:1] == "-" and arg[:2] != "--" and joined[-1] not in takes_value and not attached and _parses(arg):
             stand_in = f"\0{len(stand_ins)}"  # no word on a command line can hold a NUL
             stand_ins[stand_in] = arg
             arg = stand_in
@@ -244,13 +249,24 @@ def _fail(error: CgError) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+def _option_words(command) -> list[str]:
+    """Every word that is one of the command's options (--fuse is read by cg itself, _take_fuse)."""
+    return [o for p in command.params for o in (*p.opts, *p.secondary_opts)] + ["--fuse"]
+
+
 def _options_of(ctx: typer.Context) -> list[str]:
-    return [o for p in ctx.command.params for o in p.opts if o.startswith("--")] + ["--fuse"]
+    return [o for o in _option_words(ctx.command) if o.startswith("--")]
 
 
-def _names(text: str) -> list[str]:
-    """`x, y` → ['x', 'y'] (for --wrt and gate lists)."""
-    return [w.strip() for w in text.split(",") if w.strip()]
+def _many(env: dict) -> str | None:
+    """The first variable bound to many points, or None."""
+    return next((name for name, v in env.items() if hasattr(v, "__len__")), None)
+
+
+def _exit_if_not_finite(numbers) -> None:
+    """Exit code 3 when a reported number is not finite (after the output is written)."""
+    if not all(_all_finite(v) for v in numbers):
+        raise typer.Exit(EXIT_NOT_FINITE)
 
 
 def _load(ctx, expr, var, file, points_file=None):
@@ -262,7 +278,7 @@ def _load(ctx, expr, var, file, points_file=None):
     graph = api.parse(_read_source(exprs, file))
     fine_nodes = len(graph.nodes)
     if fuse is not None:
-        graph = api.fuse(graph, None if fuse == "all" else _names(fuse))
+        graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
     env = _bind(bindings, known)
     if points_file is not None:
         from .pointsio import read_points
@@ -292,16 +308,16 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         graph, fused_from, env = _load(ctx, expr, var, file, points_file)
         if output is not None and not output.endswith((".csv", ".npz")):
             raise CgError(f"-o {output}: write a .csv or a .npz file")
-        if fmt is Format.plain and any(hasattr(v, "__len__") for v in env.values()):
+        if fmt is Format.plain and _many(env):
             raise CgError("--format plain is for one point: use --format csv (or json) for many")
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
         if with_grad:
             if explain and (fmt in (Format.plain, Format.csv) or output is not None):
                 raise CgError("--explain shows steps: use it with --format tree (the default) or json")
-            if explain and any(hasattr(v, "__len__") for v in env.values()):
+            if explain and _many(env):
                 raise CgError("--explain shows the steps at one point: give each variable one value")
-            result = api.grad(graph, env, wrt=_names(wrt) if wrt else None, trace=explain, keep_nodes=keep)
+            result = api.grad(graph, env, wrt=api.names(wrt) if wrt else None, trace=explain, keep_nodes=keep)
         else:
             result = api.evaluate(graph, env, keep_nodes=keep)
         along = None
@@ -346,9 +362,7 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         render.write_tree(result, out, fused_from=fused_from)
     if along is not None and fmt in (Format.tree, Format.plain):
         render.write_directional(along, out)
-    reported = [result.value, *result.gradients.values(), *(along[1:] if along else ())]
-    if not all(_all_finite(v) for v in reported):
-        raise typer.Exit(EXIT_NOT_FINITE)
+    _exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
 
 def _all_finite(v) -> bool:
@@ -538,8 +552,8 @@ def diff(
             raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
         graph = api.parse(_read_source(exprs, file))
         if fuse is not None:
-            graph = api.fuse(graph, None if fuse == "all" else _names(fuse))
-        names = _names(wrt) if wrt else list(graph.variables)
+            graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
+        names = api.names(wrt) if wrt else list(graph.variables)
         if not names:
             raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
         warnings = list(graph.warnings)
@@ -595,14 +609,13 @@ def hessian(
     """
     from . import derive, render
 
-    known = _options_of(ctx)
     try:
         if format not in ("table", "json", "plain"):
             raise CgError(f"--format {format}: cg hessian writes table, json or plain")
         graph, _, env = _load(ctx, expr, var, file, points)
-        if format == "plain" and any(hasattr(v, "__len__") for v in env.values()):
+        if format == "plain" and _many(env):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
-        result = derive.hessian_at(graph, env, _names(wrt) if wrt else None)
+        result = derive.hessian_at(graph, env, api.names(wrt) if wrt else None)
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
@@ -612,8 +625,7 @@ def hessian(
         render.write_hessian_plain(result, sys.stdout)
     else:
         render.write_hessian_table(result, sys.stdout)
-    if not all(_all_finite(v) for row in result.matrix for v in row):
-        raise typer.Exit(EXIT_NOT_FINITE)
+    _exit_if_not_finite(v for row in result.matrix for v in row)
 
 
 @app.command()
@@ -653,9 +665,8 @@ def graph(
         if kind is None:
             raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
         graph, _, env = _load(ctx, expr, var, file)
-        many = [name for name, v in env.items() if hasattr(v, "__len__")]
-        if many:
-            raise CgError(f"cg graph draws the numbers of one point: give {many[0]} one value (cg grad shows many points)")
+        if _many(env):
+            raise CgError(f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)")
         result = api.grad(graph, env, trace=True)
         if kind == "mmd":
             data = picture.to_mermaid(result, digits).encode()
@@ -670,8 +681,7 @@ def graph(
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
-    if not all(_all_finite(v) for v in (result.value, *result.gradients.values())):
-        raise typer.Exit(EXIT_NOT_FINITE)  # the picture shows them, as cg grad would
+    _exit_if_not_finite([result.value, *result.gradients.values()])  # the picture shows them, as cg grad would
 
 
 def run() -> None:

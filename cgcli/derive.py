@@ -86,7 +86,6 @@ class Tidy:
 
     def __init__(self) -> None:
         self.build = GraphBuilder("")
-        self._constants = self.build.graph.value  # a constant node's value, by id (other nodes have none)
         self._prod: dict[int, tuple[float, Factors]] = {}
         self._sum: dict[int, tuple[float, tuple, bool]] = {}
         self._ops = {"add": self.add, "sub": self.sub, "mul": self.mul, "div": self.div, "neg": self.neg, "pow": self.pow}
@@ -104,7 +103,7 @@ class Tidy:
 
     def value(self, i: int) -> float | None:
         """The node's value when it is a constant."""
-        return self._constants.get(i)
+        return self.build.graph.value.get(i)  # only constants have one
 
     def apply(self, op: str, inputs: tuple[int, ...]) -> int:
         """The node for op(inputs), constants folded and the result tidied."""
@@ -507,7 +506,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 def parse_direction(text: str) -> dict[str, float]:
     """`x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression (`x=1/sqrt(2)`)."""
-    from .api import constant, split_outside_parentheses
+    from .api import constant_within, split_outside_parentheses
 
     direction: dict[str, float] = {}
     for item, at in split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
@@ -517,10 +516,7 @@ def parse_direction(text: str) -> dict[str, float]:
             raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
         if name in direction:
             raise CgError(f"--dir: {name} is given twice")
-        try:
-            direction[name] = constant(value)
-        except CgError as e:
-            raise CgError(f"--dir {name}: {e.message}", text, at + len(spelled) + 1 + (e.pos or 0)) from None
+        direction[name] = constant_within(text, value, at + len(spelled) + 1, what=f"--dir {name}: ")
     return direction
 
 

@@ -51,6 +51,7 @@ class Formula:
             self.constant = -nodes[0].value
         elif len(nodes) == 1:
             self.input = _position(nodes[0].name)
+        self.reads = [_position(name) for name in graph.variables]  # what it reads: input positions, "out"
         self._bound: dict = {}  # backend → bind(backend)
         self.op = None  # one op over bare inputs, and their positions
         last = nodes[-1]
@@ -58,8 +59,7 @@ class Formula:
             self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
-        with backend.watching():  # numpy's floating-point events go to cg, not to stderr
-            return self.bound(backend)(inputs, out)
+        return self.bound(backend)(inputs, out)
 
     def bound(self, backend):
         """bind(backend), made once per backend."""
@@ -212,12 +212,12 @@ def backward(
     With a `trace` list, every step is appended to it as it happens:
     (gate id, input id, upstream, local gradient, contribution).
     """
-    nodes, ops, inputs_of, needs = graph.nodes, graph.op, graph.inputs, graph.needs_grad
+    ops, inputs_of, needs = graph.op, graph.inputs, graph.needs_grad
     grads: list = [None] * len(ops)
     grads[graph.output] = ONE
     fresh = [False] * len(ops)  # grads[i] is an array backprop made for i alone: safe to add into
     warning = None
-    rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; the formula; it bound to the backend)
+    rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; is it x, y or out; its function)
     looks_finite, add, mul, neg, batch = backend.looks_finite, backend.add, backend.mul, backend.neg, backend.BATCH
     with backend.watching():
         for node_id in range(len(ops) - 1, -1, -1):
@@ -230,14 +230,15 @@ def backward(
             rules = rules_of.get(ops[node_id])
             if rules is None:
                 rules = rules_of[ops[node_id]] = [
-                    (f.constant if f.constant in (1, -1) else 0, f, f.bound(backend)) for f in local_gradients(ops[node_id])
+                    (f.constant if f.constant in (1, -1) else 0, f.input is not None, f.bound(backend))
+                    for f in local_gradients(ops[node_id])
                 ]
             args = None
             kept = saved.pop(node_id, None) if saved else None
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
-                unit, formula, local = rules[k]
+                unit, is_an_input, local = rules[k]  # is_an_input: the local gradient is x, y or out itself
                 if unit:  # add, sub, neg: hand the upstream gradient on, or its negation
                     lg, contribution = unit, (upstream if unit == 1 else neg(upstream))
                 else:
@@ -248,8 +249,10 @@ def backward(
                             n = len(inputs)
                             args = (values[inputs[0]],) if n == 1 else (values[inputs[0]], values[inputs[1]]) if n == 2 else [values[j] for j in inputs]
                         lg = local(args, values[node_id])
-                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution
+                    # upstream 1 (f itself, or below a sum): the local gradient is the contribution,
+                    # even when it is a node's own array (mul's y, exp's out): then not to be added into
                     contribution = lg if upstream is ONE else mul(upstream, lg)
+                    owned = not (upstream is ONE and is_an_input and not kept)
                 if warning is None and not looks_finite(contribution):
                     point = backend.first_new_nonfinite(contribution, [upstream])
                     if point is not None:
@@ -261,9 +264,8 @@ def backward(
                         )
                 if grads[i] is None:
                     grads[i] = contribution
-                    # an array made for i alone may be added into at a fork; not upstream, which other
-                    # inputs share, nor a node's own value (mul's local gradient y, exp's out)
-                    fresh[i] = contribution is not upstream and not (upstream is ONE and formula.input is not None and not kept)
+                    # an array made for i alone may be added into at a fork; not upstream, which other inputs share
+                    fresh[i] = contribution is not upstream and (unit or owned)
                 else:
                     if batch and fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
                         add(grads[i], contribution, out=grads[i])
@@ -309,8 +311,8 @@ class Lifetimes:
                 continue
             for k, formula in enumerate(local_gradients(ops[g])):
                 if needs[inputs[k]]:
-                    for name in formula.graph.variables:
-                        j = g if name == "out" else inputs[INPUT_NAMES.index(name)]
+                    for where in formula.reads:
+                        j = g if where == "out" else inputs[where]
                         last_read[j] = min(last_read[j], g)
         last_use = [-1] * n  # the last gate forward computes from the value
         for g, inputs in enumerate(inputs_of):
@@ -333,6 +335,6 @@ def _at_point(backend, point: int) -> str:
 
 def local_values(graph: Graph, values: list, node_id: int, backend=scalar) -> list:
     """The node's local gradient for each of its inputs, at the computed values."""
-    node = graph.nodes[node_id]
-    args = [values[i] for i in node.inputs]
-    return [local(args, values[node_id], backend) for local in local_gradients(node.op)]
+    args = [values[i] for i in graph.inputs[node_id]]
+    with backend.watching():  # numpy's floating-point events go to cg, not to stderr
+        return [local(args, values[node_id], backend) for local in local_gradients(graph.op[node_id])]

@@ -34,6 +34,7 @@ GATES = {
 }
 
 _COMMUTATIVE = {"add", "mul"}
+_NEGATIONS = ("neg", "sub", "mul")  # the ops that may spell -z: -z, 0-z, -1*z (negated() reads them)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def fuse(graph: Graph, only: list[str] | None = None) -> Graph:
     for shape in shapes():
         if only is None or shape.gate in only:
             root = shape.graph.op[shape.graph.output]
-            for op in ("neg", "sub", "mul") if root == "neg" else (root,):  # -z is also 0-z and -1*z
+            for op in _NEGATIONS if root == "neg" else (root,):
                 by_root.setdefault(op, []).append(shape)
     build = GraphBuilder(graph.source)
     new_id: list[int] = []

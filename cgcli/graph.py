@@ -9,6 +9,7 @@ computes sin(x) once), and so is every use of a variable.
 from __future__ import annotations
 
 import gc
+import operator
 from collections import defaultdict
 from contextlib import contextmanager
 from collections.abc import Sequence
@@ -85,9 +86,7 @@ class Nodes(Sequence):
             return Node(self.graph, i)
         if isinstance(i, slice):
             return [Node(self.graph, j) for j in range(n)[i]]
-        if -n <= i < 0:
-            return Node(self.graph, i + n)
-        raise IndexError(i)
+        return Node(self.graph, range(n)[operator.index(i)])  # numpy integers, negative indices, IndexError
 
     def __iter__(self):
         graph = self.graph

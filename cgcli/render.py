@@ -17,6 +17,13 @@ def ascii_only(out) -> bool:
     return not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
 
 
+def _console(out, **options):
+    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting)."""
+    from rich.console import Console
+
+    return Console(file=out, highlight=False, markup=False, **options)
+
+
 def number(v):
     """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"; a list for an array."""
     if v is None:
@@ -233,11 +240,10 @@ def _plain_tree(rows, tail, out, ascii: bool) -> None:
 
 
 def _rich_tree(rows, tail, out) -> None:
-    from rich.console import Console
     from rich.text import Text
     from rich.tree import Tree
 
-    console = Console(file=out, highlight=False, markup=False)  # honours NO_COLOR
+    console = _console(out)  # honours NO_COLOR
     tree = None
     branches = []
     for depth, _, parts in rows:
@@ -255,7 +261,6 @@ def _rich_tree(rows, tail, out) -> None:
 
 def write_functions(out: IO[str]) -> None:
     """The ops table as a Rich table: each op, its local gradients and its convention at kinks."""
-    from rich.console import Console
     from rich.table import Table
 
     from .ops import CONSTANTS, INPUT_NAMES, TABLE
@@ -271,14 +276,13 @@ def write_functions(out: IO[str]) -> None:
             call = f"{op.name}({', '.join(args)})"
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         table.add_row(call, op.doc, grads, op.at_kinks)
-    console = Console(file=out, highlight=False, markup=False)
+    console = _console(out)
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
 
 def write_fusions(out: IO[str]) -> None:
     """The fusion table: each gate, the shapes it replaces, its forward and local gradients."""
-    from rich.console import Console
     from rich.table import Table
 
     from .fusion import GATES
@@ -291,7 +295,7 @@ def write_fusions(out: IO[str]) -> None:
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
-    Console(file=out, highlight=False, markup=False).print(table)
+    _console(out).print(table)
 
 
 def explain_data(result: Result) -> dict:
@@ -349,10 +353,9 @@ def write_explain(result: Result, out: IO[str]) -> None:
         out.write(text)
         return
 
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False, markup=False)
+    console = _console(out)
     table = Table(title="forward pass, in the order it runs")
     for column in ("node", "op", "source", "computes"):
         table.add_column(column)
@@ -385,13 +388,12 @@ def write_check_table(report, out: IO[str]) -> None:
     pass, and a line with the counts, the points and the seed. A case file: one row per case,
     then the checks that did not pass, case by case, then the counts.
     """
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from . import check
 
-    console = Console(file=out, highlight=False, markup=False, width=None if out.isatty() else 1_000_000)
+    console = _console(out, width=None if out.isatty() else 1_000_000)
     ascii = ascii_only(console.file)
     d = "d" if ascii else "∂"
 
@@ -506,11 +508,10 @@ def write_check_json(report, out: IO[str]) -> None:
 
 def write_hessian_table(h, out: IO[str]) -> None:
     """The Hessian as a Rich table: one row and one column per variable."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, markup=False, width=None if out.isatty() else 1_000_000)
+    console = _console(out, width=None if out.isatty() else 1_000_000)
     ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:

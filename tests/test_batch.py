@@ -1,6 +1,5 @@
 """Many points in one pass over numpy arrays: bindings, files, formats, and the scalar path as oracle."""
 
-import io
 import json
 import math
 

@@ -442,3 +442,16 @@ def test_the_api_raises_cgerror_for_bad_values(call, message):
         call()
     assert grad("x*y", {"x": 1, "y": 2}, wrt="y,x").gradients == {"y": 1.0, "x": 2.0}
     assert grad("x", {"x": "pi/2"}).value == math.pi / 2
+
+
+def test_a_short_option_with_its_value_attached_is_still_that_option(cg, tmp_path):
+    (tmp_path / "prog").write_text("x*3")
+    code, out, err = cg(["grad", f"-f{tmp_path / 'prog'}", "--x", "2", "--format", "plain"])
+    assert (code, out, err) == (0, "6\nx 3\n", "")
+    code, out, err = cg(["grad", "x*y", "-vx=2", "-vy=-log(2)", "--format", "plain"])
+    assert (code, out.splitlines()[0]) == (0, fmt(-2 * math.log(2)))
+
+
+def test_a_command_without_bindings_reports_an_extra_word_as_typed():
+    code, out, err = run_cli(["functions", "-x"])
+    assert code == 2 and "-x" in err and "\0" not in err

@@ -7,7 +7,7 @@ import pytest
 
 from cgcli import fuse, grad, parse
 from cgcli.fusion import GATES
-from conftest import run_bin, run_cli
+from conftest import run_cli
 
 
 def fused_ops(text, gates=None):

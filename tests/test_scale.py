@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from cgcli import grad
+from cgcli import grad, parse
 from conftest import run_bin
 
 
@@ -104,3 +104,16 @@ def test_the_cycle_collector_is_paused_while_a_graph_is_built_and_computed(monke
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_node_view_has_a_property_for_every_column_of_the_graph():
+    import numpy as np
+
+    from cgcli.graph import _COLUMNS, _SPARSE, Node
+
+    g = parse("a = 2*x; a + 1")
+    node = g.nodes[np.int64(2)]  # numpy integers index too
+    for column in _COLUMNS + _SPARSE:
+        assert isinstance(getattr(Node, column), property)
+        assert getattr(node, column) == (getattr(g, column)[2] if column in _COLUMNS else getattr(g, column).get(2))
+    assert g.nodes[-1].op == "add" and node.name == "a"
