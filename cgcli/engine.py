@@ -297,7 +297,7 @@ class Lifetimes:
     forward[g]: values no gate after g reads and backprop does not need. backward[g]: values no
     backward step after g's reads (backprop walks from the end). A value backprop reads is one a
     local-gradient formula names (x, y: the gate's inputs; out: the gate itself), except where a
-    kernel saved the local gradients in forward.
+    kernel saved the local gradients in forward (so forward must run with save=True).
     """
 
     def __init__(self, graph: Graph, backend, backprop: bool = True):
