@@ -50,7 +50,7 @@ _STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in →
 
 def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
     """`--x -log(2)` → `--x=-log(2)` for every `--name` the command does not know as an option;
-    `-x**3` (a word that starts with '-', is no option and parses as an expression) → a stand-in."""
+    `-x**3` (a word that starts with '-' and is an expression, not options) → a stand-in."""
     at = next((i for i, a in enumerate(args) if a in group.commands), None)
     if at is None:
         return args
@@ -61,24 +61,37 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
     takes_value = {o for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count for o in p.opts}
     joined, i = args[: at + 1], at + 1
     while i < len(args):
-        arg = args[i]
+        arg, before = args[i], joined[-1]
+        # the word after an option that takes a value is that value (-v --v, --format json), and
+        # after an unknown cluster such as -2f click may give it to -f: either way, leave it to click
+        value_of_before = before in takes_value or (before[:1] == "-" and before[:2] != "--" and before not in known | stand_ins.keys())
         if arg == "--":
             joined += args[i:]
             break
-        if arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args):
+        if value_of_before:
+            joined.append(arg)
+        elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
             joined.append(f"{arg}={args[i + 1]}")
-            i += 2
-            continue
-        # -fFILE, -ofile.csv, -vx=1 are a short option with its value attached (none of the last two
-        # parses; -fprog is the option when the file prog exists, else the expression -fprog)
-        attached = arg[:2] in takes_value and Path(arg[2:]).exists()
-        if arg[:1] == "-" and arg[:2] != "--" and joined[-1] not in takes_value and not attached and _parses(arg):
+            i += 1
+        elif arg[:1] == "-" and arg[:2] != "--" and arg not in known and _expression_word(arg, takes_value):
             stand_in = f"\0{len(stand_ins)}"  # no word on a command line can hold a NUL
             stand_ins[stand_in] = arg
-            arg = stand_in
-        joined.append(arg)
+            joined.append(stand_in)
+        else:
+            joined.append(arg)
         i += 1
     return joined
+
+
+def _expression_word(arg: str, takes_value: set) -> bool:
+    """Whether a word that starts with '-' is an expression, not short options."""
+    if arg[:2] == "-f" and Path(arg[2:]).exists():
+        return False  # -fFILE: the file option with its value attached
+    if _parses(arg):
+        return True
+    if arg[:2] in takes_value:
+        return False  # -ofile.csv, -vx=1: an option with its value attached
+    return not re.fullmatch(r"-\w+", arg)  # -cos(x: an expression with a syntax error, which cg reports
 
 
 def _parses(text: str) -> bool:
@@ -198,7 +211,8 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
                 raise CgError(f"unknown option {arg}{_did_you_mean('--' + name, known)}")
             if not eq:
                 if i + 1 >= len(args):
-                    raise CgError(f"{arg} needs a value: {arg} VALUE")
+                    hint = _did_you_mean(arg, known)
+                    raise CgError(f"unknown option {arg}{hint}" if hint else f"{arg} needs a value: {arg} VALUE")
                 i += 1
                 value = args[i]
             bindings.append((name, value, "--" + name))
@@ -211,6 +225,20 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
             raise CgError(f"-v/--var takes NAME=VALUE, got {item!r}")
         bindings.append((name.strip(), value, f"--var {name.strip()}"))
     return exprs, bindings
+
+
+def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
+    """A binding for a name the expression does not use is only a warning (scripts pass one set of
+    bindings to many expressions), unless it looks like one of the command's options: --expct 5
+    would otherwise make cg check check nothing and pass."""
+    for name, _, spelled in bindings:
+        if name in graph.variables or len(name) < 3:  # x, t, e: names, not mistyped options
+            continue
+        if spelled in known:  # written after --
+            raise CgError(f"{spelled} is an option: give options before --")
+        hint = _did_you_mean(spelled, known)
+        if hint:
+            raise CgError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)")
 
 
 def _did_you_mean(word: str, known: list[str]) -> str:
@@ -276,6 +304,7 @@ def _load(ctx, expr, var, file, points_file=None):
     args, fuse = _take_fuse(_words(ctx, expr))
     exprs, bindings = _split_bindings(args, var, known)
     graph = api.parse(_read_source(exprs, file))
+    _no_mistyped_options(graph, bindings, known)
     fine_nodes = len(graph.nodes)
     if fuse is not None:
         graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
@@ -491,6 +520,7 @@ def check(
             if not exprs and file is None:
                 raise CgError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml")
             graph = api.parse(_read_source(exprs, file))
+            _no_mistyped_options(graph, bindings, known)
             specs = [checks.from_command_line(graph, _bind(bindings, known), expect, expect_grad, against, options)]
         report = checks.run(specs, cases)
         if junit is not None:

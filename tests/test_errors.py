@@ -90,7 +90,7 @@ def test_binary_file_input(tmp_path):
         (["grad", "x+y", "--x", "1"], "no value for the variable y: pass --y VALUE"),
         (["grad", "x", "--x", "1", "--x", "2"], "x is bound twice"),
         (["grad", "x", "--x", "1", "-v", "x=2"], "x is bound twice"),
-        (["grad", "x", "--x", "1", "--fromat", "json"], "is --fromat a mistyped option? (did you mean --format?)"),
+        (["grad", "x", "--x", "1", "--fromat", "json"], "unknown option --fromat (did you mean --format?)"),
         (["grad", "x", "--x", "1+*2"], "--x: unexpected '*'"),
         (["grad", "x", "--x"], "--x needs a value"),
         (["grad", "x", "-v", "x"], "-v/--var takes NAME=VALUE"),
