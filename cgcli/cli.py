@@ -64,7 +64,9 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         arg, before = args[i], joined[-1]
         # the word after an option that takes a value is that value (-v --v, --format json), and
         # after an unknown cluster such as -2f click may give it to -f: either way, leave it to click
-        value_of_before = before in takes_value or (before[:1] == "-" and before[:2] != "--" and before not in known | stand_ins.keys())
+        value_of_before = before in takes_value or (
+            before[:1] == "-" and before not in ("-", *known, *stand_ins) and before[:2] != "--"  # "-": stdin
+        )
         if arg == "--":
             joined += args[i:]
             break

@@ -481,3 +481,8 @@ def test_words_next_to_options_are_read_as_the_user_meant(cg, args, message):
 def test_a_bad_expression_that_starts_with_minus_gets_the_parsers_error(cg, expr, first_line):
     code, out, err = cg(["grad", expr, "--x", "1"])
     assert code == 2 and err.splitlines()[:2] == [first_line, f"  {expr}"]
+
+
+def test_a_binding_after_the_stdin_dash_may_start_with_minus(cg):
+    code, out, err = cg(["grad", "-", "--x", "-log(2)", "--format", "plain"], input="x*3")
+    assert (code, out, err) == (0, f"{fmt(-3 * math.log(2))}\nx 3\n", "")
