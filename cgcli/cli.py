@@ -150,7 +150,7 @@ def main(
 # reading the input
 
 
-def _read_source(exprs: list[str], file: Optional[Path]) -> str:
+def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
     if file is not None:
         if exprs:
             raise CgError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})")
@@ -159,7 +159,8 @@ def _read_source(exprs: list[str], file: Optional[Path]) -> str:
         except OSError as e:
             raise CgError(f"cannot read {file}: {e.strerror}") from None
     if not exprs:
-        raise CgError("no expression given: cg grad EXPR [--x VALUE ...] (EXPR '-' reads standard input)")
+        values = "" if command == "diff" else " [--x VALUE ...]"
+        raise CgError(f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)")
     if len(exprs) > 1:
         raise CgError(f"more than one expression: {' '.join(exprs)!r}; quote the expression")
     if exprs[0] == "-":
@@ -305,7 +306,7 @@ def _load(ctx, expr, var, file, points_file=None):
     known = _options_of(ctx)
     args, fuse = _take_fuse(_words(ctx, expr))
     exprs, bindings = _split_bindings(args, var, known)
-    graph = api.parse(_read_source(exprs, file))
+    graph = api.parse(_read_source(exprs, file, ctx.info_name))
     _no_mistyped_options(graph, bindings, known)
     fine_nodes = len(graph.nodes)
     if fuse is not None:
@@ -521,7 +522,7 @@ def check(
         else:
             if not exprs and file is None:
                 raise CgError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml")
-            graph = api.parse(_read_source(exprs, file))
+            graph = api.parse(_read_source(exprs, file, ctx.info_name))
             _no_mistyped_options(graph, bindings, known)
             specs = [checks.from_command_line(graph, _bind(bindings, known), expect, expect_grad, against, options)]
         report = checks.run(specs, cases)
@@ -582,7 +583,7 @@ def diff(
             if hint:
                 raise CgError(f"unknown option {spelled}{hint}")
             raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
-        graph = api.parse(_read_source(exprs, file))
+        graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:
             graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
         names = api.names(wrt) if wrt else list(graph.variables)

@@ -123,3 +123,9 @@ def test_not_a_constant_binding_points_into_the_value():
 def test_unknown_option_format_value_is_a_usage_error(cg):
     code, out, err = cg(["grad", "x", "--x", "1", "--format", "xml"])
     assert code == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command, usage", [("eval", "cg eval EXPR [--x VALUE ...]"), ("hessian", "cg hessian EXPR [--x VALUE ...]"), ("diff", "cg diff EXPR")])
+def test_no_expression_names_the_command_that_needs_one(command, usage):
+    code, out, err = run_cli([command])
+    assert (code, err) == (2, f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n")
