@@ -143,10 +143,12 @@ class GraphBuilder:
     """Builds a Graph node by node, sharing identical subexpressions."""
 
     def __init__(self, source: str):
-        self.graph = Graph(source)
+        self.graph = graph = Graph(source)
         # op → {inputs (or a constant's value) → node id}: one dict per op, so the key is a tuple
         # the node keeps anyway (a key (op, inputs) would cost 56 bytes more per node)
         self._shared: dict[str, dict] = defaultdict(dict)
+        # the columns' appends, looked up once: apply runs once per gate, 400,000 times for a 100,000-term sum
+        self._append = (graph.op.append, graph.inputs.append, graph.start.append, graph.end.append, graph.needs_grad.append)
 
     def var(self, name: str, start: int, end: int) -> int:
         found = self.graph.variables.get(name)
@@ -159,22 +161,30 @@ class GraphBuilder:
         # 0.0 == -0.0 and nan != nan as dict keys: those two are told apart by their repr
         key = value if value == value and value != 0 else repr(value)
         graph = self.graph
-        i = self._shared["const"].setdefault(key, len(graph.op))  # one lookup, found or not
-        if i == len(graph.op):
+        n = len(graph.op)
+        i = self._shared["const"].setdefault(key, n)  # one lookup, found or not
+        if i == n:
             graph.add("const", (), start, end, False)
             graph.value[i] = value
         return i
 
     def apply(self, op: str, inputs: tuple[int, ...], start: int, end: int) -> int:
         graph = self.graph
-        i = self._shared[op].setdefault(inputs, len(graph.op))
-        if i == len(graph.op):
-            needs, needs_grad = False, graph.needs_grad
+        n = len(graph.op)
+        i = self._shared[op].setdefault(inputs, n)
+        if i == n:  # a new node: Graph.add, written out
+            add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
+            add_op(op)
+            add_inputs(inputs)
+            add_start(start)
+            add_end(end)
+            needs_grad = graph.needs_grad
             for j in inputs:
                 if needs_grad[j]:
-                    needs = True
+                    add_needs_grad(True)
                     break
-            graph.add(op, inputs, start, end, needs)
+            else:
+                add_needs_grad(False)
         return i
 
     def label(self, node_id: int, name: str) -> None:

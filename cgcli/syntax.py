@@ -13,7 +13,7 @@ text it came from.
 from __future__ import annotations
 
 import re
-from functools import partialmethod
+from functools import partial
 from typing import NamedTuple
 
 from . import _tables
@@ -115,7 +115,8 @@ class Lexer:
 def run_tables(tokens, callbacks):
     """The LALR loop: shift tokens (re.Match objects), reduce rules by calling `callbacks`' methods.
 
-    A rule of one symbol with a callback (number, name) gets that symbol; others get the list of
+    A rule of one symbol with a callback (number, name) gets that symbol; a binary operator
+    (add, sub, mul, div, pow) calls callbacks.binary(op, left, right); others get the list of
     their children.
     """
     actions, end_state, kinds = _ACTIONS, _tables.END, _KIND
@@ -123,12 +124,14 @@ def run_tables(tokens, callbacks):
     # its callback, its number of symbols, the callback or None, which children it keeps, its gotos
     rules = [None] * len(_tables.RULES)
     for r, (origin, size, name, keep, single) in enumerate(_tables.RULES):
-        method = getattr(callbacks, name) if name and not single else None
-        if keep != tuple((i, False) for i in range(size)):
-            how = _SOME  # drops or splices children
-        elif method is None:
-            how = _LIST
+        if name in BINARY:
+            how, method = _BINARY, partial(callbacks.binary, name)
+        elif keep != tuple((i, False) for i in range(size)):
+            how, method = _SOME, getattr(callbacks, name) if name else None  # drops or splices children
+        elif not name or single:
+            how, method = _LIST, None
         else:
+            method = getattr(callbacks, name)
             how = _ONE if size == 1 else _CALL
         rules[~r] = (how, size, method, keep, _GOTOS[r])
     state = _tables.START
@@ -149,6 +152,11 @@ def run_tables(tokens, callbacks):
             if how is _ONE:  # number, name: replace the top
                 values[-1] = method(values[-1])
                 del states[-1]
+            elif how is _BINARY:  # left, operator, right → one value
+                right = values.pop()
+                del values[-1]
+                values[-1] = method(values[-1], right)
+                del states[-3:]
             else:
                 children = values[-size:]
                 del values[-size:]
@@ -174,7 +182,8 @@ def run_tables(tokens, callbacks):
 
 
 # how a rule's children reach its callback (every rule has at least one symbol)
-_ONE, _CALL, _LIST, _SOME = "the one symbol", "all, in a list", "all, no callback", "some, or spliced"
+_ONE, _BINARY, _CALL, _LIST, _SOME = "the one symbol", "left and right", "all, in a list", "all, no callback", "some, or spliced"
+BINARY = {"add", "sub", "mul", "div", "pow"}  # rules `left OPERATOR right`, reduced by callbacks.binary
 assert all(size >= 1 for _, size, *_ in _tables.RULES)
 
 
@@ -215,6 +224,7 @@ class GraphMaker:
     def __init__(self, source: str):
         self.source = source
         self.build = GraphBuilder(source)
+        self.apply = self.build.apply
         self.scope: dict[str, int] = {}  # statement names bound so far
         self.statements: list[tuple[str, int]] = []  # name, node id
         self.used: set[int] = set()  # statements whose name was used after them
@@ -243,15 +253,10 @@ class GraphMaker:
         return self.build.var(name, start, end), start, end
 
     # operators
-    def _binary(self, op, c):
-        (a, start, _), _, (b, _, end) = c
-        return self.build.apply(op, (a, b), start, end), start, end
-
-    add = partialmethod(_binary, "add")
-    sub = partialmethod(_binary, "sub")
-    mul = partialmethod(_binary, "mul")
-    div = partialmethod(_binary, "div")
-    pow = partialmethod(_binary, "pow")
+    def binary(self, op, left, right):
+        a, start, _ = left
+        b, _, end = right
+        return self.apply(op, (a, b), start, end), start, end
 
     def neg(self, c):
         tok, (a, _, end) = c

@@ -45,15 +45,23 @@ class TreeMaker:
         # rules of one symbol with a callback (number, name) get the symbol itself, not a list
         return lambda children: (name, tuple(children) if isinstance(children, list) else (children,))
 
+    def binary(self, op, left, right):
+        return (op, (left, right))
+
 
 def lark_tuples(tree):
     # small fixed inputs: recursion is fine here
     from lark import Token, Tree
 
+    from cgcli.syntax import BINARY
+
     if isinstance(tree, Token):
         return (tree.type, str(tree), tree.start_pos)
     assert isinstance(tree, Tree)
-    return (str(tree.data), tuple(lark_tuples(c) for c in tree.children))
+    children = tree.children
+    if tree.data in BINARY:  # left OPERATOR right: the rule's name says which operator
+        children = [children[0], children[2]]
+    return (str(tree.data), tuple(lark_tuples(c) for c in children))
 
 
 def our_tuples(value):
