@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from enum import Enum
 from pathlib import Path
@@ -10,6 +11,14 @@ from typing import List, Optional
 
 import typer
 from typer.core import TyperGroup
+
+try:  # typer 0.2x's own copy of click
+    from typer._click.exceptions import UsageError
+    from typer._click.exceptions import NoArgsIsHelpError
+except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 8.2)
+    from click.exceptions import UsageError
+
+    NoArgsIsHelpError = getattr(__import__("click.exceptions").exceptions, "NoArgsIsHelpError", ())
 
 from . import __version__, api
 from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, CgError
@@ -42,10 +51,73 @@ class _Commands(TyperGroup):
     """
 
     def parse_args(self, ctx, args):
+        ctx.meta[_TYPED] = list(args)
         return super().parse_args(ctx, _join_bindings(self, args, ctx.meta.setdefault(_STANDING_IN, {})))
+
+    # click's own usage errors (an unknown command, --format xml, --random abc) in cg's form: one line,
+    # the command line with a caret under the word, exit 2
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        typed = list(args)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageError as e:
+            raise _usage_error(e, typed) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as e:
+            raise _usage_error(e, ctx.meta.get(_TYPED, [])) from None
+
+
+def _usage_error(e: Exception, typed: list[str]) -> Exception:
+    """click's UsageError as a CgError (cg: error: …, the words with a caret), or itself for 'no
+    arguments: show the help'."""
+    if isinstance(e, NoArgsIsHelpError):
+        return e
+    message = e.format_message().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    shown, starts = "cg", []
+    for word in typed:
+        starts.append(len(shown) + 1)
+        shown += " " + shlex.quote(word)
+    at = _culprit(e, typed)
+    if at is None:
+        return _fail(CgError(message))
+    word, offset = at
+    if word == len(typed):  # a value missing at the end: the caret after it
+        return _fail(CgError(message, shown, len(shown)))
+    quoted = shown[starts[word]] == "'" and typed[word][:1] != "'"
+    return _fail(CgError(message, shown, starts[word] + offset + quoted))
+
+
+def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
+    """Where a usage error is: (which word, how far into it), or None. Word len(typed): a value
+    missing at the end."""
+    option = getattr(e, "option_name", None)
+    param = getattr(e, "param", None)
+    if param is not None and getattr(param, "opts", None):
+        for i, word in enumerate(typed):
+            if word in param.opts:
+                return (i + 1, 0) if i + 1 < len(typed) else (i, 0)  # the value after the option
+            for o in param.opts:
+                if word.startswith(f"{o}="):
+                    return i, len(o) + 1  # --format=xml
+                if o[:2] == word[:2] and not o.startswith("--") and len(word) > 2:
+                    return i, 2  # -Fxml
+    if option:
+        for i, word in enumerate(typed):
+            if word == option or word.startswith(option + "="):
+                missing = "requires an argument" in e.format_message() and i + 1 == len(typed)
+                return (len(typed), 0) if missing else (i, 0)
+    if e.format_message().startswith("No such command"):
+        return next(((i, 0) for i, word in enumerate(typed) if not word.startswith("-")), None)
+    return None
 
 
 _STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
+_TYPED = "cg: the words as typed"  # ctx.meta key: the command line after `cg`, for usage errors
 
 
 def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:

@@ -129,3 +129,34 @@ def test_unknown_option_format_value_is_a_usage_error(cg):
 def test_no_expression_names_the_command_that_needs_one(command, usage):
     code, out, err = run_cli([command])
     assert (code, err) == (2, f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n")
+
+
+# click's own usage errors, in cg's form: (words after cg, the message's start, the caret's column
+# in the shown command line "cg WORDS" (None: just after its end))
+USAGE_CASES = [
+    (["grad", "x", "--x", "1", "--format", "xml"], "invalid value for '--format': 'xml' is not one of 'tree', 'json', 'plain', 'csv'", 25),
+    (["grad", "x", "--x", "1", "--format=xml"], "invalid value for '--format'", 25),
+    (["grad", "(x", "--format", "j son"], "invalid value for '--format': 'j son'", 23),
+    (["check", "x", "--x", "1", "--random", "abc"], "invalid value for '--random': 'abc' is not a valid int", 26),
+    (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", None),
+    (["gradd", "x"], "no such command 'gradd'. Did you mean 'grad', 'graph'?", 3),
+    (["functions", "--bogus"], "no such option: --bogus", 13),
+    (["--bogus"], "no such option: --bogus", 3),
+]
+
+
+@pytest.mark.parametrize("words, message, column", USAGE_CASES)
+def test_usage_errors_are_one_line_with_a_caret(cg, words, message, column):
+    import shlex
+
+    code, out, err = cg(words)
+    shown = "cg " + " ".join(shlex.quote(w) for w in words)
+    assert (code, out) == (2, "")
+    first, *rest = err.splitlines()
+    assert first.startswith(f"cg: error: {message}")
+    assert rest == ["  " + shown, " " * (2 + (len(shown) if column is None else column)) + "^"]
+
+
+def test_no_arguments_still_shows_the_help(cg):
+    code, out, err = cg([])
+    assert "[OPTIONS] COMMAND [ARGS]" in out + err and "cg: error" not in out + err
