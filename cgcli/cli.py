@@ -226,6 +226,8 @@ def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
     if file is not None:
         if exprs:
             raise CgError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})")
+        if str(file) == "-":
+            return _decode(sys.stdin.buffer.read())
         try:
             return _decode(Path(file).read_bytes())
         except OSError as e:
@@ -283,11 +285,11 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
         if arg.startswith("--") and len(arg) > 2:
             name, eq, value = arg[2:].partition("=")
             if not _NAME.match(name):
-                raise CgError(f"unknown option {arg}{_did_you_mean('--' + name, known)}")
+                raise CgError(_unknown_option(arg, known, "--" + name))
             if not eq:
                 if i + 1 >= len(args):
                     hint = _did_you_mean(arg, known)
-                    raise CgError(f"unknown option {arg}{hint}" if hint else f"{arg} needs a value: {arg} VALUE")
+                    raise CgError(_unknown_option(arg, known) if hint or arg in known else f"{arg} needs a value: {arg} VALUE")
                 i += 1
                 value = args[i]
             bindings.append((name, value, "--" + name))
@@ -314,6 +316,12 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
         hint = _did_you_mean(spelled, known)
         if hint:
             raise CgError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)")
+
+
+def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> str:
+    if spelled in known:  # only after -- does an option reach cg as a word
+        return f"{spelled} is an option: give options before --"
+    return f"unknown option {spelled}{_did_you_mean(word or spelled, known)}"
 
 
 def _did_you_mean(word: str, known: list[str]) -> str:
@@ -399,7 +407,7 @@ def _load(ctx, expr, var, file, points_file=None):
 
 ExprArg = typer.Argument(None, metavar="EXPR", help="The expression; '-' reads it from standard input.", show_default=False)
 VarOpt = typer.Option([], "--var", "-v", metavar="NAME=VALUE", help="Bind a variable (works for any name).")
-FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a file.", show_default=False)
+FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a file (- reads standard input).", show_default=False)
 FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point).")
 PointsOpt = typer.Option(
     None, "--points", metavar="FILE", help="Many points: a .csv with a header row naming the variables ('-': stdin) or a .npz.", show_default=False
@@ -649,11 +657,14 @@ def diff(
             raise CgError(f"--format {format}: cg diff writes text or json")
         args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, [], known)
+        var = next((i for i, w in enumerate(exprs) if i and (w == "-v" or w.startswith("-v") and "=" in w)), None)
+        if var is not None:  # -v x=1: cg eval's option (cg diff has none; click would read -v as the expression -v)
+            given = " ".join(exprs[var : var + 2]) if exprs[var] == "-v" else exprs[var]
+            raise CgError(f"cg diff prints a formula and takes no values ({given}): bind them in cg eval \"$(cg diff …)\" {given}")
         if bindings:
             name, value, spelled = bindings[0]
-            hint = _did_you_mean(spelled.split("=")[0], known)
-            if hint:
-                raise CgError(f"unknown option {spelled}{hint}")
+            if spelled in known or _did_you_mean(spelled, known):
+                raise CgError(_unknown_option(spelled, known))
             raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
         graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:

@@ -176,6 +176,9 @@ def test_expression_from_stdin_and_from_a_file(cg, tmp_path):
     path.write_text(program)
     code, out, err = cg(["grad", "-f", str(path), "--x", "1", "--y", "2", "--format", "plain"])
     assert (code, out) == (0, "9\nx 6\ny 6\n")
+    for words in (["-f", "-"], ["--file", "-"], ["-f-"]):  # the file '-' is standard input, as for EXPR
+        code, out, err = cg(["grad", *words, "--x", "1", "--y", "2", "--format", "plain"], input=program)
+        assert (code, out, err) == (0, "9\nx 6\ny 6\n", "")
 
 
 @pytest.mark.parametrize(
