@@ -13,10 +13,9 @@ import typer
 from typer.core import TyperGroup
 
 try:  # typer 0.2x's own copy of click
-    from typer._click.exceptions import UsageError
-    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import BadOptionUsage, NoArgsIsHelpError, UsageError
 except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 8.2)
-    from click.exceptions import UsageError
+    from click.exceptions import BadOptionUsage, UsageError
 
     NoArgsIsHelpError = getattr(__import__("click.exceptions").exceptions, "NoArgsIsHelpError", ())
 
@@ -144,6 +143,9 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
             break
         if value_of_before:
             joined.append(arg)
+        elif arg[:2] in takes_value and arg[2:3] == "=":  # click would take -o=a.dot as the file '=a.dot'
+            value, long = arg[3:], next(o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--")
+            raise BadOptionUsage(arg, f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)")
         elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
             joined.append(f"{arg}={args[i + 1]}")
             i += 1

@@ -142,14 +142,19 @@ USAGE_CASES = [
     (["gradd", "x"], "no such command 'gradd'. Did you mean 'grad', 'graph'?", 3),
     (["functions", "--bogus"], "no such option: --bogus", 13),
     (["--bogus"], "no such option: --bogus", 3),
+    # click would write a file named '=a.csv'
+    (["grad", "x", "--x", "1", "-o=a.csv"], "write -o a.csv or --output=a.csv (after a short option, '=' would be part of the value)", 16),
+    (["graph", "x", "-f=f.txt"], "write -f f.txt or --file=f.txt", 11),
 ]
 
 
 @pytest.mark.parametrize("words, message, column", USAGE_CASES)
-def test_usage_errors_are_one_line_with_a_caret(cg, words, message, column):
+def test_usage_errors_are_one_line_with_a_caret(cg, words, message, column, tmp_path, monkeypatch):
     import shlex
 
+    monkeypatch.chdir(tmp_path)
     code, out, err = cg(words)
+    assert list(tmp_path.iterdir()) == []
     shown = "cg " + " ".join(shlex.quote(w) for w in words)
     assert (code, out) == (2, "")
     first, *rest = err.splitlines()
