@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from enum import Enum
 from pathlib import Path
@@ -75,6 +74,8 @@ def _usage_error(e: Exception, typed: list[str]) -> Exception:
     arguments: show the help'."""
     if isinstance(e, NoArgsIsHelpError):
         return e
+    import shlex
+
     message = e.format_message().rstrip(".")
     message = message[:1].lower() + message[1:]
     shown, starts = "cg", []
