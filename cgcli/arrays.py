@@ -29,6 +29,10 @@ def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and
             return np.square(x)
         if y == 1.0:
             return np.positive(x)  # a new array, as np.power gives
+        if y == 0.5:  # numpy's own shortcut, sqrt, gives -0 at -0 and nan at -inf, where pow gives 0 and inf
+            out = np.sqrt(x)
+            out += 0.0  # -0.0 + 0.0 is 0.0
+            return np.where(x == -np.inf, np.inf, out)
     return np.power(x, y)
 
 
@@ -105,7 +109,15 @@ def logsigmoid(x):
 
 
 def bce(x, y):
-    return np.logaddexp(0.0, x) - x * y
+    # as scalar.bce: relu(x) - x*y + log1p(exp(-|x|))
+    t = np.abs(x)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    out = np.maximum(x, 0.0)
+    out -= np.multiply(x, y)  # first: the large terms cancel exactly
+    out += t
+    return out
 
 
 def relu(x):

@@ -43,7 +43,7 @@ TABLE = [
         at_kinks="∂/∂y is 0 where out = 0 (x = 0, y > 0); ∂/∂x at x = 0, y = 0 is nan (0·inf)"),
     _op("exp",     "out",                                         "e ** x"),
     _op("exp2",    "out*log(2)",                                  "2 ** x"),
-    _op("expm1",   "out+1",                                       "e ** x - 1, exact for small x"),
+    _op("expm1",   "exp(x)",                                      "e ** x - 1, exact for small x"),  # not out+1: 1 swamps a small out
     _op("log",     "1/x",                                         "natural logarithm; -inf at 0, nan below"),
     _op("log2",    "1/(x*log(2))",                                "base-2 logarithm"),
     _op("log10",   "1/(x*log(10))",                               "base-10 logarithm"),
@@ -54,16 +54,18 @@ TABLE = [
     _op("sin",     "cos(x)",                                      "sine (radians)"),
     _op("cos",     "-sin(x)",                                     "cosine"),
     _op("tan",     "1+out**2",                                    "tangent"),
-    _op("asin",    "1/sqrt(1-x**2)",                              "arcsine; nan outside [-1, 1]"),
-    _op("acos",    "-1/sqrt(1-x**2)",                             "arccosine; nan outside [-1, 1]"),
+    # (1-x)*(1+x), not 1-x**2: near ±1, x**2 rounds before the subtraction cancels
+    _op("asin",    "1/sqrt((1-x)*(1+x))",                         "arcsine; nan outside [-1, 1]"),
+    _op("acos",    "-1/sqrt((1-x)*(1+x))",                        "arccosine; nan outside [-1, 1]"),
     _op("atan",    "1/(1+x**2)",                                  "arctangent"),
-    _op("atan2",   ("y/(x**2+y**2)", "-x/(x**2+y**2)"),           "angle of the point (y, x): atan2(y, x)", at_kinks="nan at (0, 0)"),
+    # hypot, not x**2+y**2, which underflows below 1e-154 and overflows above 1e154
+    _op("atan2",   ("y/hypot(x,y)/hypot(x,y)", "-x/hypot(x,y)/hypot(x,y)"), "angle of the point (y, x): atan2(y, x)", at_kinks="nan at (0, 0)"),
     _op("sinh",    "cosh(x)",                                     "hyperbolic sine"),
     _op("cosh",    "sinh(x)",                                     "hyperbolic cosine"),
-    _op("tanh",    "1-out**2",                                    "hyperbolic tangent"),
-    _op("asinh",   "1/sqrt(x**2+1)",                              "inverse hyperbolic sine"),
-    _op("acosh",   "1/sqrt(x**2-1)",                              "inverse hyperbolic cosine; nan below 1"),
-    _op("atanh",   "1/(1-x**2)",                                  "inverse hyperbolic tangent; nan outside [-1, 1]"),
+    _op("tanh",    "(1/cosh(x))**2",                              "hyperbolic tangent"),  # not 1-out**2: 0 once out rounds to ±1 (|x| > 19)
+    _op("asinh",   "1/hypot(x,1)",                                "inverse hyperbolic sine"),
+    _op("acosh",   "1/(sqrt(x-1)*sqrt(x+1))",                     "inverse hyperbolic cosine; nan below 1"),
+    _op("atanh",   "1/((1-x)*(1+x))",                             "inverse hyperbolic tangent; nan outside [-1, 1]"),
     _op("sigmoid", "out*sigmoid(-x)",                             "1 / (1 + exp(-x)), computed without overflow"),
     _op("softplus", "sigmoid(x)",                                 "log(1 + exp(x)), computed without overflow"),
     _op("relu",    "sign(out)",                                   "max(x, 0)", at_kinks="relu'(0) = 0"),
@@ -74,9 +76,11 @@ TABLE = [
     _op("max",     ("(1+sign(x-y))/2", "(1-sign(x-y))/2"),        "the larger of x and y", at_kinks="at a tie each side gets 0.5"),
     _op("min",     ("(1-sign(x-y))/2", "(1+sign(x-y))/2"),        "the smaller of x and y", at_kinks="at a tie each side gets 0.5"),
     _op("hypot",   ("x/out", "y/out"),                            "sqrt(x**2 + y**2), computed without overflow", at_kinks="nan at (0, 0)"),
-    _op("logaddexp", ("exp(x-out)", "exp(y-out)"),                "log(exp(x) + exp(y)) (log-sum-exp of two), without overflow"),
+    # sigmoid(x-y) = exp(x-out) without out, which has lost x's last bits when x is large
+    _op("logaddexp", ("sigmoid(x-y)", "sigmoid(y-x)"),            "log(exp(x) + exp(y)) (log-sum-exp of two), without overflow"),
     _op("logsigmoid", "sigmoid(-x)",                              "log(sigmoid(x)), without overflow"),
-    _op("bce",     ("sigmoid(x)-y", "-x"),                        "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y"),
+    # (1-y)*sigmoid(x) - y*sigmoid(-x) is sigmoid(x)-y without its cancellation at y = 1, x large
+    _op("bce",     ("(1-y)*sigmoid(x)-y*sigmoid(-x)", "-x"),      "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y, computed as relu(x) - x*y + log1p(exp(-abs(x)))"),
 ]
 # fmt: on
 

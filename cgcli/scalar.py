@@ -113,7 +113,8 @@ def logsigmoid(x):
 
 
 def bce(x, y):
-    return softplus(x) - x * y
+    # softplus(x) - x*y with its two large terms cancelled first: exact at y = 1, x = 20
+    return (x if x > 0 else 0.0) - x * y + math.log1p(math.exp(-abs(x)))
 
 
 def relu(x):

@@ -137,6 +137,8 @@ def test_every_function_is_documented_in_the_readme():
     for op in ops.TABLE:
         if op.at_kinks:
             assert op.at_kinks in readme, op.name
+        for formula in op.grads:  # the README's table of local gradients is the ops table's
+            assert f"`{formula}`" in readme, (op.name, formula)
 
 
 @pytest.mark.parametrize(
