@@ -58,7 +58,11 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
 
 def constant(text: str, warnings: list | None = None) -> float:
     """The value of a constant expression such as '-2.5', '1e-3' or 'pi/4'. What parsing it had
-    to say (a number too small for float64) is appended to `warnings`."""
+    to say (a number too small for float64) is appended to `warnings`. The words inf, -inf and nan
+    (as csv, JSON output and Python spell them) are values too, though not names in expressions."""
+    special = _NOT_FINITE.get(text.strip().lower())
+    if special is not None:
+        return special
     graph = parse(text)
     if graph.variables:
         name, node = next(iter(graph.variables.items()))
@@ -66,6 +70,10 @@ def constant(text: str, warnings: list | None = None) -> float:
     if warnings is not None:
         warnings += graph.warnings
     return engine.forward(graph, {}).values[graph.output]
+
+
+_NOT_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf, "+infinity": math.inf,
+               "-infinity": -math.inf, "nan": math.nan, "+nan": math.nan, "-nan": math.nan}
 
 
 def constant_within(text: str, piece: str, offset: int, warnings: list | None = None, what: str = "") -> float:

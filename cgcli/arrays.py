@@ -155,7 +155,8 @@ def looks_finite(v) -> bool:
 
 
 def first_new_nonfinite(v, args) -> int | None:
-    """The first point where v is nan or inf although every input is finite there, or None.
+    """The first point where v is ±inf although every input is finite there, or nan although no
+    input is nan there; or None.
 
     Only looked for after numpy flagged an event: a clean operation cannot create nan or inf
     from finite inputs, so the common case costs nothing.
@@ -163,13 +164,15 @@ def first_new_nonfinite(v, args) -> int | None:
     if not getattr(_state, "flagged", False):
         return None
     _state.flagged = False
-    bad = ~np.isfinite(v)
+    new_inf, new_nan = np.isinf(v), np.isnan(v)  # inf from finite inputs; nan from inputs with no nan
     for a in args:
         if np.ndim(a):
-            bad &= np.isfinite(a)
-        elif not np.isfinite(a):
-            return None
-    found = np.flatnonzero(bad)
+            new_inf &= np.isfinite(a)
+            new_nan &= ~np.isnan(a)
+        else:
+            new_inf &= bool(np.isfinite(a))
+            new_nan &= not np.isnan(a)
+    found = np.flatnonzero(new_inf | new_nan)
     return int(found[0]) if found.size else None
 
 

@@ -29,10 +29,11 @@ looks_finite = math.isfinite  # the engine's cheap test before first_new_nonfini
 
 
 def first_new_nonfinite(v, args):
-    """0 when v is nan or inf although every input is finite (a single point), else None."""
-    if math.isfinite(v) or not all(math.isfinite(a) for a in args):
-        return None
-    return 0
+    """0 (a single point) when v is ±inf although every input is finite, or nan although no input
+    is nan (inf*0 at x = inf); else None."""
+    if v != v:
+        return 0 if all(a == a for a in args) else None
+    return 0 if not math.isfinite(v) and all(math.isfinite(a) for a in args) else None
 
 
 def at(v, point):

@@ -285,8 +285,8 @@ def test_a_binding_value_starting_with_minus_is_the_whole_word(cg, value, want):
     code, out, err = cg(["grad", "x*y", "--x", value, "--y", "1", "--format", "plain"])
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == fmt(want)
-    code, out, err = cg(["grad", "x", "--x", "-inf"])
-    assert code == 2 and err.startswith("cg: error: --x: '-inf' is not a constant expression")
+    code, out, err = cg(["grad", "x", "--x", "-inf", "--format", "plain"])
+    assert (code, out, err) == (3, "-inf\nx 1\n", "cg: warning: variable x is -inf\n")
 
 
 def test_commas_and_colons_inside_parentheses_belong_to_the_value(cg):
@@ -489,3 +489,12 @@ def test_a_bad_expression_that_starts_with_minus_gets_the_parsers_error(cg, expr
 def test_a_binding_after_the_stdin_dash_may_start_with_minus(cg):
     code, out, err = cg(["grad", "-", "--x", "-log(2)", "--format", "plain"], input="x*3")
     assert (code, out, err) == (0, f"{fmt(-3 * math.log(2))}\nx 3\n", "")
+
+
+def test_bindings_take_inf_and_nan_and_the_nan_they_make_is_named(cg):
+    code, out, err = cg(["grad", "x*0", "--x", "-inf", "--format", "plain"])
+    assert (code, out) == (3, "nan\nx 0\n")
+    assert err == "cg: warning: variable x is -inf\ncg: warning: value nan first appears at node #2 (mul) 'x*0' from input -inf, 0\n"
+    code, out, err = cg(["grad", "x*0", "--x", "1,INF", "--format", "csv"])
+    assert (code, out) == (3, "x,f,grad_x\n1.0,0.0,0.0\ninf,nan,0.0\n") and "at node #2 (mul) 'x*0' from input inf, 0 at point 1" in err
+    assert cg(["eval", "x", "--x", "nan", "--format", "plain"])[:2] == (3, "nan\n")
