@@ -744,7 +744,10 @@ def hessian(
         render.write_hessian_plain(result, sys.stdout)
     else:
         render.write_hessian_table(result, sys.stdout)
-    _exit_if_not_finite(v for row in result.matrix for v in row)
+    printed = [v for row in result.matrix for v in row]
+    if format != "plain":  # the table and json show f and the gradient too
+        printed += [result.value, *result.gradients.values()]
+    _exit_if_not_finite(printed)
 
 
 @app.command()

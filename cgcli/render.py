@@ -40,9 +40,12 @@ def show(v) -> str:
         return fmt(v)
     import numpy as np
 
-    lo = hi = np.nan
-    if not np.isnan(v).all():
-        lo, hi = np.nanmin(v), np.nanmax(v)
+    nans = int(np.isnan(v).sum())
+    if nans == len(v):
+        return f"{fmt(v[0])} [nan .. nan]"
+    lo, hi = np.nanmin(v), np.nanmax(v)
+    if nans:  # the range of the others, and how many are nan: a nan point never hides
+        return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}; nan at {nans} point{'s' * (nans > 1)}]"
     return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}]"
 
 

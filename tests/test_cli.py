@@ -498,3 +498,13 @@ def test_bindings_take_inf_and_nan_and_the_nan_they_make_is_named(cg):
     code, out, err = cg(["grad", "x*0", "--x", "1,INF", "--format", "csv"])
     assert (code, out) == (3, "x,f,grad_x\n1.0,0.0,0.0\ninf,nan,0.0\n") and "at node #2 (mul) 'x*0' from input inf, 0 at point 1" in err
     assert cg(["eval", "x", "--x", "nan", "--format", "plain"])[:2] == (3, "nan\n")
+
+
+def test_a_nan_point_shows_in_the_range_and_hessian_exits_3_for_a_nan_value(cg):
+    code, out, err = cg(["eval", "log(x)", "--x", "1,-1,2"])
+    assert code == 3 and out.startswith("f = 0 [0 .. 0.6931471805599453; nan at 1 point] at 3 points")
+    code, out, err = cg(["hessian", "log(x)", "--x", "-1"])
+    assert code == 3 and "f = nan" in out
+    code, out, err = cg(["hessian", "log(x)", "--x", "-1", "--format", "json"])
+    assert code == 3 and '"value": "nan"' in out
+    assert cg(["hessian", "log(x)", "--x", "-1", "--format", "plain"])[:2] == (0, "x -1\n")  # only the matrix is printed
