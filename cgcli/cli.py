@@ -107,7 +107,7 @@ def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
                 if o[:2] == word[:2] and not o.startswith("--") and len(word) > 2:
                     return i, 2  # -Fxml
     if option:
-        for i, word in enumerate(typed):
+        for i, word in reversed(list(enumerate(typed))):  # the last: an option given twice is wrong the second time
             if word == option or word.startswith(option + "="):
                 missing = "requires an argument" in e.format_message() and i + 1 == len(typed)
                 return (len(typed), 0) if missing else (i, 0)
@@ -131,6 +131,9 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         return args  # cg functions, fusions, grammar: no bindings, no expression
     known = {"--help", *_option_words(command)}
     takes_value = {o for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count for o in p.opts}
+    # options given at most once: click would keep the last silently (--expect 5 --expect 1 checks 1)
+    once = {o: p.name for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count and not p.multiple for o in p.opts}
+    given: set[str] = set()
     joined, i = args[: at + 1], at + 1
     while i < len(args):
         arg, before = args[i], joined[-1]
@@ -142,6 +145,11 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         if arg == "--":
             joined += args[i:]
             break
+        word = arg.partition("=")[0] if arg[:2] == "--" else arg
+        if not value_of_before and word in once:
+            if once[word] in given:
+                raise BadOptionUsage(arg, f"{word} is given twice: give it once")
+            given.add(once[word])
         if value_of_before:
             joined.append(arg)
         elif arg[:2] in takes_value and arg[2:3] == "=":  # click would take -o=a.dot as the file '=a.dot'

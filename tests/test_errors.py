@@ -145,6 +145,10 @@ USAGE_CASES = [
     # click would write a file named '=a.csv'
     (["grad", "x", "--x", "1", "-o=a.csv"], "write -o a.csv or --output=a.csv (after a short option, '=' would be part of the value)", 16),
     (["graph", "x", "-f=f.txt"], "write -f f.txt or --file=f.txt", 11),
+    # click keeps the last of an option given twice: cg check would check only 1 and pass
+    (["check", "x", "--x", "1", "--expect", "5", "--expect", "1"], "--expect is given twice: give it once", 28),
+    (["grad", "x", "--x", "1", "--wrt", "x", "--wrt=x"], "--wrt is given twice: give it once", 24),
+    (["grad", "x", "--x", "1", "-o", "a.csv", "--output", "b.csv"], "--output is given twice: give it once", 25),
 ]
 
 
