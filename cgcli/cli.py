@@ -13,7 +13,9 @@ from typer.core import TyperGroup
 
 try:  # typer 0.2x's own copy of click
     from typer._click.exceptions import BadOptionUsage, NoArgsIsHelpError, UsageError
+    from typer._click.globals import get_current_context
 except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 8.2)
+    from click import get_current_context
     from click.exceptions import BadOptionUsage, UsageError
 
     NoArgsIsHelpError = getattr(__import__("click.exceptions").exceptions, "NoArgsIsHelpError", ())
@@ -74,22 +76,35 @@ def _usage_error(e: Exception, typed: list[str]) -> Exception:
     arguments: show the help'."""
     if isinstance(e, NoArgsIsHelpError):
         return e
+    message = e.format_message().rstrip(".")
+    return _fail(_on_command_line(message[:1].lower() + message[1:], typed, _culprit(e, typed)))
+
+
+def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None) -> CgError:
+    """An error about the command line: the words as typed after `cg`, the caret `at` (which
+    word, how far into it; word len(typed): just after the end), or none."""
     import shlex
 
-    message = e.format_message().rstrip(".")
-    message = message[:1].lower() + message[1:]
     shown, starts = "cg", []
     for word in typed:
         starts.append(len(shown) + 1)
         shown += " " + shlex.quote(word)
-    at = _culprit(e, typed)
     if at is None:
-        return _fail(CgError(message))
+        return CgError(message)
     word, offset = at
-    if word == len(typed):  # a value missing at the end: the caret after it
-        return _fail(CgError(message, shown, len(shown)))
+    if word == len(typed):
+        return CgError(message, shown, len(shown))
     quoted = shown[starts[word]] == "'" and typed[word][:1] != "'"
-    return _fail(CgError(message, shown, starts[word] + offset + quoted))
+    return CgError(message, shown, starts[word] + offset + quoted)
+
+
+class WordError(CgError):
+    """A CgError about one word of the command line (an unknown option, a name bound twice):
+    _fail shows the command line with a caret under the last word that is `word` or `word=…`."""
+
+    def __init__(self, message: str, word: str):
+        super().__init__(message)
+        self.word = word
 
 
 def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
@@ -296,11 +311,11 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
         if arg.startswith("--") and len(arg) > 2:
             name, eq, value = arg[2:].partition("=")
             if not _NAME.match(name):
-                raise CgError(_unknown_option(arg, known, "--" + name))
+                raise WordError(_unknown_option(arg, known, "--" + name), arg.partition("=")[0])
             if not eq:
                 if i + 1 >= len(args):
                     hint = _did_you_mean(arg, known)
-                    raise CgError(_unknown_option(arg, known) if hint or arg in known else f"{arg} needs a value: {arg} VALUE")
+                    raise WordError(_unknown_option(arg, known) if hint or arg in known else f"{arg} needs a value: {arg} VALUE", arg)
                 i += 1
                 value = args[i]
             bindings.append((name, value, "--" + name))
@@ -310,7 +325,7 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
     for item in var:
         name, eq, value = item.partition("=")
         if not eq or not _NAME.match(name.strip()):
-            raise CgError(f"-v/--var takes NAME=VALUE, got {item!r}")
+            raise WordError(f"-v/--var takes NAME=VALUE, got {item!r}", item)
         bindings.append((name.strip(), value, f"--var {name.strip()}"))
     return exprs, bindings
 
@@ -323,10 +338,10 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
         if name in graph.variables or len(name) < 3:  # x, t, e: names, not mistyped options
             continue
         if spelled in known:  # written after --
-            raise CgError(f"{spelled} is an option: give options before --")
+            raise WordError(f"{spelled} is an option: give options before --", spelled)
         hint = _did_you_mean(spelled, known)
         if hint:
-            raise CgError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)")
+            raise WordError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)", spelled)
 
 
 def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> str:
@@ -346,7 +361,7 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
     env: dict[str, float] = {}
     for name, value, spelled in bindings:
         if name in env:
-            raise CgError(f"{name} is bound twice ({spelled} {value})")
+            raise WordError(f"{name} is bound twice ({spelled} {value})", spelled)
         try:
             said: list[str] = []
             env[name] = api.points(value, said)
@@ -367,6 +382,11 @@ def _warn(messages: list[str]) -> None:
 
 
 def _fail(error: CgError) -> typer.Exit:
+    ctx = get_current_context(silent=True)
+    if isinstance(error, WordError) and ctx is not None:
+        typed = ctx.meta.get(_TYPED, [])
+        at = next((i for i in range(len(typed) - 1, -1, -1) if typed[i] == error.word or typed[i].startswith(error.word + "=")), None)
+        error = _on_command_line(error.message, typed, None if at is None else (at, 0))
     typer.echo(error.render(), err=True)
     return typer.Exit(EXIT_BAD_INPUT)
 

@@ -370,7 +370,7 @@ def test_json_on_an_ascii_only_terminal_is_the_same_json_in_escapes(args):
 def test_an_option_after_double_dash_is_read_as_a_binding_and_said_so(cg):
     code, out, err = cg(["grad", "--", "-x", "--x", "1", "--format", "plain"])
     assert code == 2
-    assert err == "cg: error: --format is an option: give options before --\n"
+    assert err == "cg: error: --format is an option: give options before --\n  cg grad -- -x --x 1 --format plain\n" + " " * 22 + "^\n"
     code, out, err = cg(["grad", "--format", "plain", "--", "-x", "--x", "1"])
     assert (code, out, err) == (0, "-1\nx -1\n", "")
 

@@ -109,6 +109,25 @@ def test_bad_bindings_and_usage(cg, args, message):
     assert err.startswith("cg: error: ") and message in err.splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    "args, caret_under",
+    [
+        (["grad", "x", "--x", "1", "--fromat", "json"], "--fromat"),
+        (["grad", "x", "--x", "1", "--x", "2"], "--x 2"),  # the second binding
+        (["grad", "x", "--x=1", "--x=2"], "--x=2"),
+        (["grad", "y", "--y"], "--y"),
+        (["grad", "x", "-v", "x"], "x"),  # the last x: -v's value
+        (["check", "x", "--x", "1", "--expct", "5"], "--expct"),
+    ],
+)
+def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under):
+    code, out, err = cg(args)
+    shown = "cg " + " ".join(args)
+    first, line, caret = err.splitlines()
+    assert (code, line) == (2, "  " + shown)
+    assert caret == " " * (2 + shown.rindex(caret_under)) + "^"
+
+
 def test_unbound_variable_points_at_its_first_use():
     code, out, err = run_cli(["grad", "x + y*y", "--x", "1"])
     assert err.splitlines()[1:] == ["  x + y*y", "      ^"]
