@@ -376,9 +376,17 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
     return env
 
 
+def _say(text: str, stream=None) -> None:
+    """A line to stdout (or `stream`). Not typer.echo: on an ASCII-only stream click writes UTF-8
+    bytes anyway; Python's stream writes what it cannot encode as a \\u escape (main)."""
+    stream = stream or sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
 def _warn(messages: list[str]) -> None:
     for message in messages:
-        typer.echo(f"cg: warning: {message}", err=True)
+        _say(f"cg: warning: {message}", sys.stderr)
 
 
 def _fail(error: CgError) -> typer.Exit:
@@ -387,7 +395,9 @@ def _fail(error: CgError) -> typer.Exit:
         typed = ctx.meta.get(_TYPED, [])
         at = next((i for i in range(len(typed) - 1, -1, -1) if typed[i] == error.word or typed[i].startswith(error.word + "=")), None)
         error = _on_command_line(error.message, typed, None if at is None else (at, 0))
-    typer.echo(error.render(), err=True)
+    from .render import ascii_only
+
+    _say(error.render(ascii_only(sys.stderr)), sys.stderr)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -719,13 +729,13 @@ def diff(
         data = {"expression": graph.source, "order": order, "wrt": list(derivatives), "derivatives": derivatives, "warnings": warnings}
         from .render import ascii_only
 
-        typer.echo(json.dumps(data, ensure_ascii=ascii_only(sys.stdout)))
+        _say(json.dumps(data, ensure_ascii=ascii_only(sys.stdout)))
     elif len(derivatives) == 1:
-        typer.echo(next(iter(derivatives.values())))
+        _say(next(iter(derivatives.values())))
     else:
         power = "" if order == 1 else f"^{order}"
         blocks = [f"# d{power}f/d{name}{power}\n{text}" for name, text in derivatives.items()]
-        typer.echo("\n\n".join(blocks))
+        _say("\n\n".join(blocks))
 
 
 @app.command(

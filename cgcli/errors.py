@@ -20,15 +20,16 @@ class CgError(Exception):
         self.source = source
         self.pos = pos
 
-    def render(self) -> str:
-        """One line saying what is wrong, then the input line with a caret under the spot."""
+    def render(self, ascii: bool = False) -> str:
+        """One line saying what is wrong, then the input line with a caret under the spot. With
+        `ascii`, for a stream that writes other characters as \\u escapes: the caret counts those."""
         lines = [f"cg: error: {self.message}"]
         if self.source is not None and self.pos is not None:
-            lines += caret_lines(self.source, self.pos)
+            lines += caret_lines(self.source, self.pos, ascii)
         return "\n".join(lines)
 
 
-def caret_lines(source: str, pos: int) -> list[str]:
+def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
     """The line of `source` holding offset `pos` and a caret under it.
 
     `pos` may equal len(source): the caret then stands just after the end.
@@ -51,6 +52,9 @@ def caret_lines(source: str, pos: int) -> list[str]:
         right = "…" if hi < len(line) else ""
         line, col = line[lo:hi] + right, col - lo
     shown = "".join(ch if ch.isprintable() else "?" for ch in line)
+    if ascii:
+        head = shown[:col].encode("ascii", "backslashreplace").decode("ascii")
+        shown, col = head + shown[col:].encode("ascii", "backslashreplace").decode("ascii"), len(head)
     indent = "  " + prefix + left
     under = _columns(shown[:col])
     if under and col < len(shown) and _columns(shown[col]) == 0:

@@ -508,3 +508,13 @@ def test_a_nan_point_shows_in_the_range_and_hessian_exits_3_for_a_nan_value(cg):
     code, out, err = cg(["hessian", "log(x)", "--x", "-1", "--format", "json"])
     assert code == 3 and '"value": "nan"' in out
     assert cg(["hessian", "log(x)", "--x", "-1", "--format", "plain"])[:2] == (0, "x -1\n")  # only the matrix is printed
+
+
+def test_an_ascii_only_terminal_gets_escapes_on_stderr_and_from_diff_with_the_caret_in_place():
+    ascii = {"PYTHONIOENCODING": "ascii"}
+    code, out, err = run_bin(["grad", "log(θ)", "--θ", "-1", "--format", "plain"], env=ascii)
+    assert (code, out) == (3, "nan\n\\u03b8 -1\n") and "'log(\\u03b8)'" in err and err.isascii()
+    code, out, err = run_bin(["grad", "θ*"], env=ascii)
+    assert err.splitlines()[1:] == ["  \\u03b8*", " " * 9 + "^"]
+    code, out, err = run_bin(["diff", "θ**2"], env=ascii)
+    assert (code, out) == (0, "2*\\u03b8\n")
