@@ -170,6 +170,8 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         elif arg[:2] in takes_value and arg[2:3] == "=":  # click would take -o=a.dot as the file '=a.dot'
             value, long = arg[3:], next(o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--")
             raise BadOptionUsage(arg, f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)")
+        elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and args[i + 1 : i + 2] == ["--"]:
+            raise BadOptionUsage(arg, f"{arg} needs a value: {arg} VALUE")  # click would drop the --
         elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
             joined.append(f"{arg}={args[i + 1]}")
             i += 1
@@ -262,6 +264,9 @@ def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
         values = "" if command == "diff" else " [--x VALUE ...]"
         raise CgError(f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)")
     if len(exprs) > 1:
+        short = next((w for w in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
+        if short:  # -o, -z: read as the expression -o unless it is an option, and cg {command} has none
+            raise WordError(f"unknown option {short}: cg {command} has no option {short} (for the expression {short}, quote it together with the rest)", short)
         raise CgError(f"more than one expression: {' '.join(exprs)!r}; quote the expression")
     if exprs[0] == "-":
         return _decode(sys.stdin.buffer.read())
@@ -369,6 +374,8 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
         except CgError as e:
             if spelled in known:  # cg grad -- -x --format plain: after --, every --name is a binding
                 hint = f"; {spelled} is an option: give options before --"
+            elif not spelled.startswith("--") or " " in spelled:  # -v x=…: not an option's spelling
+                hint = ""
             else:
                 hint = _did_you_mean(spelled, known)
                 hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""

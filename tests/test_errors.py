@@ -118,11 +118,17 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "y", "--y"], "--y"),
         (["grad", "x", "-v", "x"], "x"),  # the last x: -v's value
         (["check", "x", "--x", "1", "--expct", "5"], "--expct"),
+        # an option the command does not have, which click would hand over as the expression -o
+        (["hessian", "x*y", "--x", "1", "--y", "2", "-o", "h.csv"], "-o"),
+        (["grad", "x", "--x", "1", "-z"], "-z"),
+        (["eval", "x*2", "--x", "--", "--format", "plain"], "--x"),  # click would drop the --
     ],
 )
 def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under):
+    import shlex
+
     code, out, err = cg(args)
-    shown = "cg " + " ".join(args)
+    shown = "cg " + " ".join(shlex.quote(a) for a in args)
     first, line, caret = err.splitlines()
     assert (code, line) == (2, "  " + shown)
     assert caret == " " * (2 + shown.rindex(caret_under)) + "^"
