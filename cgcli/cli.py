@@ -468,6 +468,9 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         graph, fused_from, env = _load(ctx, expr, var, file, points_file)
         if output is not None and not output.endswith((".csv", ".npz")):
             raise CgError(f"-o {output}: write a .csv or a .npz file")
+        source = ctx.get_parameter_source("format")
+        if output is not None and fmt is not Format.csv and source is not None and source.name == "COMMANDLINE":
+            raise CgError(f"-o {output} writes the results to the file and prints nothing: --format {fmt.value} would have nothing to print")
         if fmt is Format.plain and _many(env):
             raise CgError("--format plain is for one point: use --format csv (or json) for many")
         # per-node values are needed only to show the nodes; without them a batch runs in chunks

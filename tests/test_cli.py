@@ -518,3 +518,11 @@ def test_an_ascii_only_terminal_gets_escapes_on_stderr_and_from_diff_with_the_ca
     assert err.splitlines()[1:] == ["  \\u03b8*", " " * 9 + "^"]
     code, out, err = run_bin(["diff", "θ**2"], env=ascii)
     assert (code, out) == (0, "2*\\u03b8\n")
+
+
+def test_output_file_with_a_format_that_would_print_is_an_error(cg, tmp_path):
+    target = tmp_path / "w.csv"
+    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "json"])
+    assert (code, out) == (2, "") and err.startswith(f"cg: error: -o {target} writes the results to the file and prints nothing") and not target.exists()
+    assert cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "csv"])[:2] == (0, "")
+    assert target.read_text().startswith("x,y,f,grad_x,grad_y\n")
