@@ -17,11 +17,13 @@ def ascii_only(out) -> bool:
     return not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
 
 
-def _console(out, **options):
-    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting)."""
+def _console(out, table: bool = False):
+    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting).
+    A `table` is as wide as it needs when piped (never cut to 80 columns) and folds long words
+    on a terminal, where it would otherwise cut them with '…'."""
     from rich.console import Console
 
-    return Console(file=out, highlight=False, markup=False, **options)
+    return Console(file=out, highlight=False, markup=False, width=None if not table or out.isatty() else 1_000_000)
 
 
 def number(v):
@@ -270,7 +272,7 @@ def write_functions(out: IO[str]) -> None:
 
     table = Table(title="cg functions and operators (x, y: the inputs; out: the result)")
     for column in ("function", "computes", "local gradient", "at kinks"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for op in TABLE:
         args = INPUT_NAMES[: op.arity]
         if op.symbol:
@@ -279,7 +281,7 @@ def write_functions(out: IO[str]) -> None:
             call = f"{op.name}({', '.join(args)})"
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         table.add_row(call, op.doc, grads, op.at_kinks)
-    console = _console(out)
+    console = _console(out, table=True)
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
@@ -293,12 +295,12 @@ def write_fusions(out: IO[str]) -> None:
 
     table = Table(title="cg --fuse gates (shapes match up to + and * order and the spellings of -z)")
     for column in ("gate", "replaces", "computes", "local gradient (x, y: the gate's inputs)"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for call, shapes in GATES.items():
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
-    _console(out).print(table)
+    _console(out, table=True).print(table)
 
 
 def explain_data(result: Result) -> dict:
@@ -396,7 +398,7 @@ def write_check_table(report, out: IO[str]) -> None:
 
     from . import check
 
-    console = _console(out, width=None if out.isatty() else 1_000_000)
+    console = _console(out, table=True)
     ascii = ascii_only(console.file)
     d = "d" if ascii else "∂"
 
@@ -514,7 +516,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console(out, width=None if out.isatty() else 1_000_000)
+    console = _console(out, table=True)
     ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:

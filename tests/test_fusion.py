@@ -172,3 +172,15 @@ def test_fusions_lists_every_gate_and_shape(cg):
         assert call in out
         for shape in shapes:
             assert shape in out
+
+
+def test_fusions_table_shows_every_shape_in_full_when_piped():
+    from conftest import run_bin
+
+    from cgcli.fusion import GATES
+
+    code, out, err = run_bin(["fusions"])
+    assert code == 0 and "…" not in out
+    for shapes in GATES.values():
+        for shape in shapes:
+            assert shape in out, shape
