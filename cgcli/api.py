@@ -120,8 +120,20 @@ def _as_graph(expr: str | Graph) -> Graph:
 
 
 def names(given) -> list[str]:
-    """Names given as a list, or as text: 'x' or 'x, y' (--wrt, gate lists)."""
-    return [n.strip() for n in given.split(",") if n.strip()] if isinstance(given, str) else list(given)
+    """Names given as a list, or as text: 'x' or 'x, y' (--wrt, gate lists). An empty name or one
+    named twice is an error: it would otherwise be dropped without a word."""
+    if not isinstance(given, str):
+        return list(given)
+    found, at = [], 0
+    for piece in given.split(","):
+        name = piece.strip()
+        if not name:
+            raise CgError(f"the list {given!r} has an empty name", given, at)
+        if name in found:
+            raise CgError(f"the list {given!r} names {name} twice", given, at + len(piece) - len(piece.lstrip()))
+        found.append(name)
+        at += len(piece) + 1
+    return found
 
 
 def points(text: str, warnings: list | None = None):

@@ -274,8 +274,9 @@ def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
 
 
 def _decode(data: bytes) -> str:
+    """A file's or standard input's bytes as text; a UTF-8 byte-order mark (Notepad's) is not text."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         shown = data.decode("utf-8", errors="replace")
         raise CgError("the input is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None

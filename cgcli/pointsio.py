@@ -73,7 +73,10 @@ def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
         k = names.index("")
         raise CgError(f"{where}: column {k + 1} of the header has no name", lines[0], len(",".join(lines[0].split(",")[:k])) + (k > 0))
     if len(set(names)) != len(names):
-        raise CgError(f"{where}: a column name repeats in the header", lines[0], 0)
+        k = next(k for k, name in enumerate(names) if name in names[:k])  # the repeat, not the first
+        raw = lines[0].split(",")
+        at = len(",".join(raw[:k])) + (k > 0) + len(raw[k]) - len(raw[k].lstrip())
+        raise CgError(f"{where}: the column name {names[k]!r} repeats in the header", lines[0], at)
     rows = [line for line in lines[1:] if line.strip()]  # blank lines hold no point
     if not rows:
         raise CgError(f"{where}: no points (the header is not followed by any row)")

@@ -26,6 +26,12 @@ def _console(out, table: bool = False):
     return Console(file=out, highlight=False, markup=False, width=None if not table or out.isatty() else 1_000_000)
 
 
+def _at_points(n: int | None) -> str:
+    if not n:
+        return ""
+    return " at 1 point" if n == 1 else f" at {n} points: first point [range]"
+
+
 def number(v):
     """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"; a list for an array."""
     if v is None:
@@ -194,7 +200,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         return parts + [(f"   #{node.id}", "dim")]
 
     # the tree as rows: (depth, last among its siblings, styled parts)
-    at_points = f" at {result.points} points: first point [range]" if result.points else ""
+    at_points = _at_points(result.points)
     rows = [(0, True, [("f", "bold"), f" = {show(result.value)}", (at_points, "dim")])]
     stack = [(graph.output, 1, True)]
     shown: set[int] = set()
@@ -525,7 +531,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
             s = s.encode("ascii", "backslashreplace").decode("ascii")
         return s
 
-    at_points = f" at {h.points} points: first point [range]" if h.points else ""
+    at_points = _at_points(h.points)
     console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points}")))
     table = Table()
     table.add_column("")

@@ -526,3 +526,20 @@ def test_output_file_with_a_format_that_would_print_is_an_error(cg, tmp_path):
     assert (code, out) == (2, "") and err.startswith(f"cg: error: -o {target} writes the results to the file and prints nothing") and not target.exists()
     assert cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "csv"])[:2] == (0, "")
     assert target.read_text().startswith("x,y,f,grad_x,grad_y\n")
+
+
+def test_small_things_said_not_dropped(cg, tmp_path):
+    # a byte-order mark starting a file or stdin is not part of the program
+    code, out, err = cg(["grad", "-", "--x", "1", "--format", "plain"], input="\ufeffx*2\n")
+    assert (code, out, err) == (0, "2\nx 2\n", "")
+    # a name twice in --wrt, or an empty one, is an error, not silently dropped
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,x"])
+    assert (code, out) == (2, "") and err.splitlines() == ["cg: error: the list 'x,x' names x twice", "  x,x", "    ^"]
+    assert cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"])[2].startswith("cg: error: the list 'x,,y' has an empty name")
+    # one point of a range is 'at 1 point'
+    assert cg(["grad", "x", "--x", "0:1:1"])[1].startswith("f = 0 [0 .. 0] at 1 point\n")
+    # a repeated column of a points file: the caret under the repeat
+    points = tmp_path / "dup.csv"
+    points.write_text("x, y,x\n1,2,3\n")
+    code, out, err = cg(["grad", "x*y", "--points", str(points)])
+    assert err.splitlines()[1:] == ["  x, y,x", "       ^"] and "the column name 'x' repeats" in err
