@@ -321,7 +321,7 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
             if not eq:
                 if i + 1 >= len(args):
                     hint = _did_you_mean(arg, known)
-                    raise WordError(_unknown_option(arg, known) if hint or arg in known else f"{arg} needs a value: {arg} VALUE", arg)
+                    raise WordError(_unknown_option(arg, known) if hint or arg in known or _elsewhere(arg) else f"{arg} needs a value: {arg} VALUE", arg)
                 i += 1
                 value = args[i]
             bindings.append((name, value, "--" + name))
@@ -345,6 +345,8 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
             continue
         if spelled in known:  # written after --
             raise WordError(f"{spelled} is an option: give options before --", spelled)
+        if _elsewhere(spelled):  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
+            raise WordError(_elsewhere(spelled), spelled)
         hint = _did_you_mean(spelled, known)
         if hint:
             raise WordError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)", spelled)
@@ -353,7 +355,19 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
 def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> str:
     if spelled in known:  # only after -- does an option reach cg as a word
         return f"{spelled} is an option: give options before --"
-    return f"unknown option {spelled}{_did_you_mean(word or spelled, known)}"
+    return _elsewhere(spelled) or f"unknown option {spelled}{_did_you_mean(word or spelled, known)}"
+
+
+def _elsewhere(option: str) -> str:
+    """'cg eval has no option --explain (cg grad has)' when another command has the option; else ''."""
+    ctx = get_current_context(silent=True)
+    group = ctx and ctx.parent and ctx.parent.command
+    if not ctx or not hasattr(group, "commands"):
+        return ""
+    have = [f"cg {name}" for name, command in group.commands.items() if option in _option_words(command)]
+    if not have or option in _option_words(ctx.command):
+        return ""
+    return f"cg {ctx.info_name} has no option {option} ({', '.join(have)} {'has' if len(have) == 1 else 'have'} it)"
 
 
 def _did_you_mean(word: str, known: list[str]) -> str:

@@ -194,3 +194,17 @@ def test_usage_errors_are_one_line_with_a_caret(cg, words, message, column, tmp_
 def test_no_arguments_still_shows_the_help(cg):
     code, out, err = cg([])
     assert "[OPTIONS] COMMAND [ARGS]" in out + err and "cg: error" not in out + err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "x*y", "--x", "1", "--y", "2", "--explain"], "cg eval has no option --explain (cg grad has it)"),
+        (["eval", "x", "--x", "1", "--wrt", "x"], "cg eval has no option --wrt (cg grad, cg diff, cg hessian have it)"),
+        (["grad", "x", "--x", "1", "--expect", "3"], "cg grad has no option --expect (cg check has it)"),
+    ],
+)
+def test_another_commands_option_is_named_as_such(cg, args, message):
+    code, out, err = cg(args)
+    assert (code, out, err.splitlines()[0]) == (2, "", f"cg: error: {message}")
+    assert cg(["eval", "wrt*2", "--wrt", "3", "--format", "plain"])[:2] == (0, "6\n")  # a variable of that name is fine
