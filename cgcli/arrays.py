@@ -109,15 +109,8 @@ def logsigmoid(x):
 
 
 def bce(x, y):
-    # as scalar.bce: relu(x) - x*y + log1p(exp(-|x|))
-    t = np.abs(x)
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    np.log1p(t, out=t)
-    out = np.maximum(x, 0.0)
-    out -= np.multiply(x, y)  # first: the large terms cancel exactly
-    out += t
-    return out
+    # as scalar.bce: relu(x) - x*y first (the large terms cancel exactly), then log1p(exp(-|x|))
+    return (np.maximum(x, 0.0) - np.multiply(x, y)) + np.log1p(np.exp(-np.abs(x)))
 
 
 def relu(x):

@@ -454,8 +454,12 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         if key != "case":
             raise CgError(f"{path}: unknown key {key!r} at the top level{_hint(key, ['case'])}: write each case as a [[case]] table")
     tables = doc.get("case")
+    if isinstance(tables, dict):
+        raise CgError(f"{path}: [case] is one table; write each case as a [[case]] table (two brackets), as a list of cases")
     if not isinstance(tables, list) or not tables:
         raise CgError(f"{path}: no cases: write each case as a [[case]] table with expr = \"...\"")
+    if not all(isinstance(table, dict) for table in tables):
+        raise CgError(f"{path}: case must hold tables ([[case]] with expr = \"...\"), got {tables!r}")
 
     cli = {key: getattr(options, key) for key in _SETTING_KEYS}
     cases, names = [], set()
@@ -471,6 +475,8 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         name = table.get("name", expr)
         if not isinstance(name, str) or not name.strip():
             raise where.error(f"name must be a non-empty text, got {name!r}")
+        if not name.isprintable():  # a report (JUnit XML, a terminal) cannot carry control characters
+            raise where.error(f"name must be printable text, got {name!r}")
         if name in names:
             raise where.error("another case has the same name: a report needs each name once")
         names.add(name)
@@ -479,6 +485,9 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
             value = table.get(key, {})
             if not isinstance(value, dict):
                 raise where.error(f"{key} must be a table such as {key} = {{ x = 1 }}, got {value!r}")
+            for var in value:
+                if not re.fullmatch(r"[^\W\d]\w*", var):  # what the grammar takes as a name (reports cannot carry others)
+                    raise where.error(f"{key}: {var!r} is not a variable name")
             tables_of[key] = value
         bindings = {var: _value(value, f"bindings {var}", where) for var, value in tables_of["bindings"].items()}
         raw = dict(cli, **{key: table[key] for key in _SETTING_KEYS if key in table})
@@ -583,8 +592,9 @@ class _PointOfBatch:
 
     def __init__(self, batch: _Batch, k: int):
         self.batch, self.k = batch, k
-        self.value = float(batch.value[k])
-        self.gradients = {var: float(g[k]) for var, g in batch.gradients.items()}
+        # _float_at: an expression with no variable has one value, not an array, at every point
+        self.value = _float_at(batch.value, k)
+        self.gradients = {var: _float_at(g, k) for var, g in batch.gradients.items()}
 
     def shifted(self, var: str, side: int) -> _Column:
         return _Column((self.batch.minus if side < 0 else self.batch.plus)[var], self.k)
@@ -594,7 +604,7 @@ class _PointOfBatch:
 
     def fine(self) -> tuple[float, dict, str]:
         r = self.batch.fine_result
-        return float(r.value[self.k]), {var: float(g[self.k]) for var, g in r.gradients.items()}, ""
+        return _float_at(r.value, self.k), {var: _float_at(g, self.k) for var, g in r.gradients.items()}, ""
 
 
 class _Column:

@@ -551,3 +551,29 @@ def test_user_text_in_the_report_is_never_read_as_rich_markup(cg, tmp_path):
     assert code == 1, err
     # in the summary table and in the case's own heading, as typed
     assert out.count("[bold red]loud[/bold red] case") == 2 and out.count("[x] and [i]") == 2, out
+
+
+def test_random_points_of_an_expression_without_variables(cg):
+    # every random point is the same point; the batch's value is one number, not an array
+    code, out, err = cg(["check", "2+3", "--expect", "5", "--random", "3", "--format", "json"])
+    assert code == 0 and json.loads(out)["status"] == "pass" and "Traceback" not in err
+    code, out, err = cg(["check", "bce(0.5, x)", "--random", "5", "--format", "json"])  # a constant input of bce in a batch
+    assert code == 0 and json.loads(out)["status"] == "pass"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("case = [1, 2]\n", "case must hold tables"),
+        ('[case]\nexpr = "x"\n', "[case] is one table; write each case as a [[case]] table"),
+        ('[[case]]\nname = "a\\u0007b"\nexpr = "x**2"\nbindings = { x = 1 }\n', "name must be printable text"),
+        ('[[case]]\nexpr = "x**2"\nbindings = { x = 1, "q\\u0001" = 2 }\n', "bindings: 'q\\x01' is not a variable name"),
+    ],
+)
+def test_case_files_of_the_wrong_shape_are_one_line(cg, tmp_path, text, message):
+    path = tmp_path / "cases.toml"
+    path.write_text(text)
+    junit = tmp_path / "report.xml"
+    code, out, err = cg(["check", "--cases", str(path), "--junit", str(junit)])
+    assert (code, out) == (2, "") and err.startswith(f"cg: error: {path}") and message in err and len(err.splitlines()) == 1
+    assert not junit.exists()
