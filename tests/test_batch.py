@@ -238,3 +238,19 @@ def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
 def test_a_picture_is_of_one_point(cg, tmp_path):
     code, out, err = cg(["graph", "x*y", "--x", "1,2", "--y", "2", "-o", str(tmp_path / "g.dot")])
     assert code == 2 and err == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)\n"
+
+
+def test_every_op_takes_a_constant_beside_an_array():
+    # a constant input of a gate stays one float in a batch (bce(0.5, x)); every op must broadcast it
+    from cgcli import arrays, scalar
+    from cgcli.ops import OPS
+
+    xs = np.array([-1.5, 0.25, 2.0])
+    for name, op in OPS.items():
+        if op.arity == 1:
+            continue
+        for args in ((0.5, xs), (xs, 0.5)):
+            with np.errstate(all="ignore"):
+                got = np.broadcast_to(getattr(arrays, name)(*args), xs.shape)
+            want = [getattr(scalar, name)(*(a[k] if np.ndim(a) else a for a in args)) for k in range(len(xs))]
+            np.testing.assert_allclose(got, want, rtol=4e-16, err_msg=f"{name}{args}")
