@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import engine
@@ -53,13 +54,15 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise CgError(f"unknown gate '{name}'{hint}; `cg fusions` lists them")
-    return fusion.fuse(_as_graph(expr), gates or None)
+    return fusion.fuse(_as_graph(expr), gates)  # None: every gate; []: none
 
 
 def constant(text: str, warnings: list | None = None) -> float:
     """The value of a constant expression such as '-2.5', '1e-3' or 'pi/4'. What parsing it had
     to say (a number too small for float64) is appended to `warnings`. The words inf, -inf and nan
     (as csv, JSON output and Python spell them) are values too, though not names in expressions."""
+    if not isinstance(text, str):
+        raise CgError(f"a constant expression is text, got {type(text).__name__}")
     special = _NOT_FINITE.get(text.strip().lower())
     if special is not None:
         return special
@@ -123,6 +126,8 @@ def names(given) -> list[str]:
     """Names given as a list, or as text: 'x' or 'x, y' (--wrt, gate lists). An empty name or one
     named twice is an error: it would otherwise be dropped without a word."""
     if not isinstance(given, str):
+        if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
+            raise CgError(f"names must be text ('x,y') or a list of texts, got {given!r}")
         return list(given)
     found, at = [], 0
     for piece in given.split(","):
@@ -176,6 +181,8 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     Returns the environment, the warnings, and the number of points (None for scalars).
     """
     env, warnings, n, first = {}, list(graph.warnings), None, None
+    if bindings is not None and not isinstance(bindings, Mapping):
+        raise CgError(f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}")
     for name, value in (bindings or {}).items():
         if name in CONSTANTS and name not in graph.variables:
             raise CgError(f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression")
@@ -184,12 +191,12 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             continue
         if isinstance(value, str):
             value = points(value, warnings)
+        if getattr(value, "ndim", None) == 0:  # a numpy scalar or 0-d array: one value
+            value = value.item()
         if hasattr(value, "__len__"):
             import numpy as np
 
-            if np.iscomplexobj(value):
-                raise CgError(f"{name} is complex: cg computes with real float64")
-            value = np.asarray(value, dtype=np.float64).reshape(-1)
+            value = _points_array(value, name)
             if not len(value):
                 raise CgError(f"{name} has no points")
             if n is not None and len(value) != n:
@@ -207,6 +214,29 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
         if name not in env:
             raise CgError(f"no value for the variable {name}: pass --{name} VALUE", graph.source, graph.nodes[node].start)
     return env, warnings, n
+
+
+def _points_array(value, name: str):
+    """Many points given through the Python API: a 1-D sequence or array of real numbers, as float64."""
+    import numpy as np
+
+    if isinstance(value, (Mapping, set, frozenset, bytes, bytearray, memoryview)) or isinstance(value, np.ma.MaskedArray):
+        raise CgError(f"{name}: a {type(value).__name__} is not a list of numbers")
+    try:
+        array = np.asarray(value)
+    except ValueError as e:  # ragged nesting
+        raise CgError(f"{name}: not a list of numbers ({e})") from None
+    if array.ndim != 1:
+        raise CgError(f"{name} has shape {array.shape}: give one value per point (a 1-D list or array)")
+    if array.dtype.kind == "c":
+        raise CgError(f"{name} is complex: cg computes with real float64")
+    if array.dtype.kind in "iu" and array.size and np.abs(array).max() > 2**53:
+        raise CgError(f"{name} holds integers beyond 2**53, which float64 cannot hold exactly")
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    if array.dtype.kind in "OU":  # None, big ints, texts such as 'pi/4': each as one value
+        return np.array([number(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())], dtype=np.float64)
+    raise CgError(f"{name}: an array of {array.dtype} is not numbers")
 
 
 def _backend(n: int | None):

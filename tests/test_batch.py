@@ -254,3 +254,38 @@ def test_every_op_takes_a_constant_beside_an_array():
                 got = np.broadcast_to(getattr(arrays, name)(*args), xs.shape)
             want = [getattr(scalar, name)(*(a[k] if np.ndim(a) else a for a in args)) for k in range(len(xs))]
             np.testing.assert_allclose(got, want, rtol=4e-16, err_msg=f"{name}{args}")
+
+
+@pytest.mark.parametrize(
+    "bindings, message",
+    [
+        ({"x": [1, 10**400]}, "x[1]: 1000"),
+        ({"x": [[1, 2], [3]]}, "x: not a list of numbers"),
+        ({"x": {}}, "x: a dict is not a list of numbers"),
+        ({"x": [1, None]}, "x[1]: None is not a number"),
+        ({"x": np.ones((2, 2))}, "x has shape (2, 2)"),
+        ({"x": b"12"}, "x: a bytes is not a list of numbers"),
+        ({"x": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, "a MaskedArray"),
+        ({"x": np.array([2**53 + 1])}, "beyond 2**53"),
+        ([("x", 1)], "bindings map each variable's name to its value"),
+    ],
+)
+def test_api_bad_points_raise_cgerror(bindings, message):
+    from cgcli import CgError
+
+    with pytest.raises(CgError) as e:
+        grad("x", bindings)
+    assert message in e.value.message
+
+
+def test_api_values_that_are_one_point_or_text():
+    assert grad("x*y", {"x": np.array(2.0), "y": [1, 2, 3]}).value.tolist() == [2.0, 4.0, 6.0]  # 0-d broadcasts
+    assert grad("x", {"x": ["pi", "1"]}).value.tolist() == [math.pi, 1.0]
+    assert len(fuse("1/(1+exp(-x))", []).op) == 6  # no gate named: nothing fused
+    from cgcli import CgError, constant
+
+    for bad in (3, None):
+        with pytest.raises(CgError):
+            constant(bad)
+    with pytest.raises(CgError):
+        grad("x", {"x": 1}, wrt=5)
