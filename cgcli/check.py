@@ -462,6 +462,7 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         raise CgError(f"{path}: case must hold tables ([[case]] with expr = \"...\"), got {tables!r}")
 
     cli = {key: getattr(options, key) for key in _SETTING_KEYS}
+    _settings(cli, _COMMAND_LINE)  # a bad --rtol is the command line's, not the first case's
     cases, names = [], set()
     for number, table in enumerate(tables, 1):
         label = repr(table["name"]) if isinstance(table.get("name"), str) and table["name"] else f"#{number}"

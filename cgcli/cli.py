@@ -406,6 +406,16 @@ def _say(text: str, stream=None) -> None:
     stream.flush()
 
 
+def _constant_option(text: str | None, option: str) -> float | None:
+    """An option's number, written as a constant expression (2**-20); an underflow is said."""
+    if text is None:
+        return None
+    said: list[str] = []
+    value = api.constant_within(text, text, 0, said, f"{option}: ")
+    _warn(f"{option}: {message}" for message in said)
+    return value
+
+
 def _warn(messages: list[str]) -> None:
     for message in messages:
         _say(f"cg: warning: {message}", sys.stderr)
@@ -632,9 +642,9 @@ def check(
     expr: Optional[str] = ExprArg,
     var: List[str] = VarOpt,
     file: Optional[Path] = FileOpt,
-    eps: Optional[float] = typer.Option(None, "--eps", help="Finite-difference step h.  [default: 1e-6]", show_default=False),
-    rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]", show_default=False),
-    atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance.  [default: 1e-5]", show_default=False),
+    eps: Optional[str] = typer.Option(None, "--eps", metavar="H", help="Finite-difference step h.  [default: 1e-6]", show_default=False),
+    rtol: Optional[str] = typer.Option(None, "--rtol", metavar="R", help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]", show_default=False),
+    atol: Optional[str] = typer.Option(None, "--atol", metavar="A", help="Absolute tolerance.  [default: 1e-5]", show_default=False),
     expect: Optional[str] = typer.Option(None, "--expect", metavar="VALUE", help="Assert the value of EXPR.", show_default=False),
     expect_grad: List[str] = typer.Option([], "--expect-grad", metavar="NAME=VALUE", help="Assert a gradient (repeatable)."),
     against: List[str] = typer.Option([], "--against", metavar="NAME=EXPR", help="Compare ∂f/∂NAME with a derivative written by hand (repeatable)."),
@@ -659,6 +669,7 @@ def check(
             raise CgError(f"--format {format}: cg check writes table or json")
         args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, var, known)
+        eps, rtol, atol = (_constant_option(text, option) for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol")))
         options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
         if cases is not None:
             given = [name for name, value in [("expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
