@@ -301,7 +301,7 @@ def derivative_graph(graph: Graph, wrt: str) -> Graph:
         upstream = _total(tidy, contributions.pop(node.id, None))
         if upstream is None:
             continue
-        formulas = engine.local_gradients(node.op)
+        formulas = engine.local_gradients(node.op, symbolic=True)
         at = {name: new[i] for name, i in zip(INPUT_NAMES, node.inputs)} | {"out": new[node.id]}
         for i, formula in zip(node.inputs, formulas):
             if depends[i]:

@@ -115,17 +115,19 @@ def _position(name: str):
     return "out" if name == "out" else INPUT_NAMES.index(name)
 
 
-_formulas: dict[str, tuple[Formula, ...]] = {}
+_formulas: dict[tuple[str, bool], tuple[Formula, ...]] = {}
 
 
-def local_gradients(op: str) -> tuple[Formula, ...]:
-    """The op's local gradient for each input, compiled on first use."""
-    found = _formulas.get(op)
+def local_gradients(op: str, symbolic: bool = False) -> tuple[Formula, ...]:
+    """The op's local gradient for each input, compiled on first use. `symbolic`: the forms
+    derivative expressions are built from (ops.Op.symbolic)."""
+    found = _formulas.get((op, symbolic))
     if found is None:
         from .syntax import parse  # syntax needs ops, not engine: no cycle at import
 
-        found = tuple(Formula(text, parse(text)) for text in OPS[op].grads)
-        _formulas[op] = found
+        texts = OPS[op].symbolic_grads if symbolic else OPS[op].grads
+        found = tuple(Formula(text, parse(text)) for text in texts)
+        _formulas[op, symbolic] = found
     return found
 
 

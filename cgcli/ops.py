@@ -24,11 +24,20 @@ class Op:
     doc: str
     at_kinks: str = ""
     symbol: str = ""  # infix spelling, for operators
+    # what cg diff and cg hessian build derivative expressions from, where it is not `grads`:
+    # a form careful in float64 can have a derivative that cancels (d/dx of (1-x)*(1+x) is
+    # (1-x) - (1+x), 0 near x = 0), where the textbook form's is -2*x
+    symbolic: tuple[str, ...] = ()
+
+    @property
+    def symbolic_grads(self) -> tuple[str, ...]:
+        return self.symbolic or self.grads
 
 
-def _op(name, grads, doc, at_kinks="", symbol=""):
+def _op(name, grads, doc, at_kinks="", symbol="", symbolic=""):
     grads = (grads,) if isinstance(grads, str) else tuple(grads)
-    return Op(name, len(grads), grads, doc, at_kinks, symbol)
+    symbolic = (symbolic,) if isinstance(symbolic, str) and symbolic else tuple(symbolic)
+    return Op(name, len(grads), grads, doc, at_kinks, symbol, symbolic)
 
 
 # fmt: off
@@ -55,17 +64,18 @@ TABLE = [
     _op("cos",     "-sin(x)",                                     "cosine"),
     _op("tan",     "1+out**2",                                    "tangent"),
     # (1-x)*(1+x), not 1-x**2: near ±1, x**2 rounds before the subtraction cancels
-    _op("asin",    "1/sqrt((1-x)*(1+x))",                         "arcsine; nan outside [-1, 1]"),
-    _op("acos",    "-1/sqrt((1-x)*(1+x))",                        "arccosine; nan outside [-1, 1]"),
+    _op("asin",    "1/sqrt((1-x)*(1+x))",                         "arcsine; nan outside [-1, 1]", symbolic="1/sqrt(1-x**2)"),
+    _op("acos",    "-1/sqrt((1-x)*(1+x))",                        "arccosine; nan outside [-1, 1]", symbolic="-1/sqrt(1-x**2)"),
     _op("atan",    "1/(1+x**2)",                                  "arctangent"),
     # hypot, not x**2+y**2, which underflows below 1e-154 and overflows above 1e154
     _op("atan2",   ("y/hypot(x,y)/hypot(x,y)", "-x/hypot(x,y)/hypot(x,y)"), "angle of the point (y, x): atan2(y, x)", at_kinks="nan at (0, 0)"),
     _op("sinh",    "cosh(x)",                                     "hyperbolic sine"),
     _op("cosh",    "sinh(x)",                                     "hyperbolic cosine"),
-    _op("tanh",    "(1/cosh(x))**2",                              "hyperbolic tangent"),  # not 1-out**2: 0 once out rounds to ±1 (|x| > 19)
+    # not 1-out**2, which is 0 once out rounds to ±1 (|x| > 19); its derivative, though, is the tidy one
+    _op("tanh",    "(1/cosh(x))**2",                              "hyperbolic tangent", symbolic="1-out**2"),
     _op("asinh",   "1/hypot(x,1)",                                "inverse hyperbolic sine"),
     _op("acosh",   "1/(sqrt(x-1)*sqrt(x+1))",                     "inverse hyperbolic cosine; nan below 1"),
-    _op("atanh",   "1/((1-x)*(1+x))",                             "inverse hyperbolic tangent; nan outside [-1, 1]"),
+    _op("atanh",   "1/((1-x)*(1+x))",                             "inverse hyperbolic tangent; nan outside [-1, 1]", symbolic="1/(1-x**2)"),
     _op("sigmoid", "out*sigmoid(-x)",                             "1 / (1 + exp(-x)), computed without overflow"),
     _op("softplus", "sigmoid(x)",                                 "log(1 + exp(x)), computed without overflow"),
     _op("relu",    "sign(out)",                                   "max(x, 0)", at_kinks="relu'(0) = 0"),
@@ -80,7 +90,7 @@ TABLE = [
     _op("logaddexp", ("sigmoid(x-y)", "sigmoid(y-x)"),            "log(exp(x) + exp(y)) (log-sum-exp of two), without overflow"),
     _op("logsigmoid", "sigmoid(-x)",                              "log(sigmoid(x)), without overflow"),
     # (1-y)*sigmoid(x) - y*sigmoid(-x) is sigmoid(x)-y without its cancellation at y = 1, x large
-    _op("bce",     ("(1-y)*sigmoid(x)-y*sigmoid(-x)", "-x"),      "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y, computed as relu(x) - x*y + log1p(exp(-abs(x)))"),
+    _op("bce",     ("(1-y)*sigmoid(x)-y*sigmoid(-x)", "-x"),      "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y"),
 ]
 # fmt: on
 

@@ -19,8 +19,7 @@ def ascii_only(out) -> bool:
 
 def _console(out, table: bool = False):
     """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting).
-    A `table` is as wide as it needs when piped (never cut to 80 columns) and folds long words
-    on a terminal, where it would otherwise cut them with '…'."""
+    A `table` of numbers is as wide as it needs when piped, so that no number is split."""
     from rich.console import Console
 
     return Console(file=out, highlight=False, markup=False, width=None if not table or out.isatty() else 1_000_000)
@@ -286,8 +285,10 @@ def write_functions(out: IO[str]) -> None:
         else:
             call = f"{op.name}({', '.join(args)})"
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
+        if op.symbolic:  # what cg diff and cg hessian differentiate further
+            grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
         table.add_row(call, op.doc, grads, op.at_kinks)
-    console = _console(out, table=True)
+    console = _console(out)  # 80 columns when piped; long words fold, never cut
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
@@ -306,7 +307,7 @@ def write_fusions(out: IO[str]) -> None:
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
-    _console(out, table=True).print(table)
+    _console(out).print(table)
 
 
 def explain_data(result: Result) -> dict:

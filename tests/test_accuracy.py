@@ -70,3 +70,25 @@ def test_pow_one_half_in_a_batch_follows_ieee_pow_like_one_point():
         one = cgcli.evaluate(cgcli.parse("x**0.5"), {"x": x}).value
         many = cgcli.evaluate(cgcli.parse("x**0.5"), {"x": np.array([x, x])}).value
         assert repr(float(many[0])) == repr(one) == repr(math.pow(x, 0.5))
+
+
+# second derivatives: cg hessian backprops through the expression of ∂f/∂x, which cg diff
+# builds from the ops' symbolic forms (ops.Op.symbolic): their own derivatives do not cancel
+SECOND = [
+    ("atanh(x)", 1e-17, lambda x: 2 * x / (1 - x**2) ** 2),
+    ("asin(x)", 1e-12, lambda x: x / (1 - x**2) ** mp(1.5)),
+    ("acos(x)", 0.5, lambda x: -x / (1 - x**2) ** mp(1.5)),
+    ("tanh(x)", 800.0, lambda x: -2 * mpmath.tanh(x) / mpmath.cosh(x) ** 2),
+    ("tanh(x)", 0.5, lambda x: -2 * mpmath.tanh(x) / mpmath.cosh(x) ** 2),
+    ("asinh(x)", 1e-10, lambda x: -x / (x**2 + 1) ** mp(1.5)),
+    ("acosh(x)", 3.0, lambda x: -x / (x**2 - 1) ** mp(1.5)),
+]
+
+
+@pytest.mark.parametrize("expr, x, exact", SECOND)
+def test_second_derivatives_keep_their_digits(expr, x, exact):
+    from cgcli.derive import hessian
+
+    names, matrix = hessian(cgcli.parse(expr), {"x": x})
+    want = float(exact(mp(x)))
+    assert matrix[0][0] == pytest.approx(want, rel=1e-14, abs=0) or matrix[0][0] == want == 0

@@ -174,13 +174,15 @@ def test_fusions_lists_every_gate_and_shape(cg):
             assert shape in out
 
 
-def test_fusions_table_shows_every_shape_in_full_when_piped():
+def test_fusions_table_never_cuts_a_shape():
     from conftest import run_bin
 
     from cgcli.fusion import GATES
 
-    code, out, err = run_bin(["fusions"])
-    assert code == 0 and "…" not in out
+    for columns in ("40", "80"):  # narrow: long shapes fold onto more lines, never end in '…'
+        code, out, err = run_bin(["fusions"], env={"COLUMNS": columns})
+        assert code == 0 and "…" not in out
+    code, out, err = run_bin(["fusions"], env={"COLUMNS": "1000"})
     for shapes in GATES.values():
         for shape in shapes:
             assert shape in out, shape
