@@ -22,9 +22,11 @@ neg = np.negative
 
 
 def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and y not an integer
-    # x**2 and x**1 (a square and its local gradient 2*x**1) are the common cases: 3x faster
-    # than np.power, and the same numbers (x*x is x² correctly rounded)
-    if not np.ndim(y) and np.ndim(x):
+    if not np.ndim(y):
+        if not np.ndim(x):  # one base beside many points: numpy's scalar power takes shortcuts IEEE pow does not
+            return scalar.pow(float(x), float(y))
+        # x**2 and x**1 (a square and its local gradient 2*x**1) are the common cases: 3x faster
+        # than np.power, and the same numbers (x*x is x² correctly rounded)
         if y == 2.0:
             return np.square(x)
         if y == 1.0:

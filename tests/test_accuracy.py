@@ -70,6 +70,9 @@ def test_pow_one_half_in_a_batch_follows_ieee_pow_like_one_point():
         one = cgcli.evaluate(cgcli.parse("x**0.5"), {"x": x}).value
         many = cgcli.evaluate(cgcli.parse("x**0.5"), {"x": np.array([x, x])}).value
         assert repr(float(many[0])) == repr(one) == repr(math.pow(x, 0.5))
+        # the base one value beside a variable with many points: the batch calls pow with a float base
+        beside = cgcli.evaluate(cgcli.parse("z + x**0.5"), {"x": x, "z": np.array([0.0, 0.0])}).value
+        assert repr(float(beside[0])) == repr(0.0 + math.pow(x, 0.5))
 
 
 # second derivatives: cg hessian backprops through the expression of ∂f/∂x, which cg diff
