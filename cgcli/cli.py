@@ -154,13 +154,16 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         arg, before = args[i], joined[-1]
         # the word after an option that takes a value is that value (-v --v, --format json), and
         # after an unknown cluster such as -2f click may give it to -f: either way, leave it to click
+        attached = before[:2] in takes_value and len(before) > 2 and before[:2] != "--"  # -oa.csv has its value
         value_of_before = before in takes_value or (
-            before[:1] == "-" and before not in ("-", *known, *stand_ins) and before[:2] != "--"  # "-": stdin
+            before[:1] == "-" and before not in ("-", *known, *stand_ins) and before[:2] != "--" and not attached  # "-": stdin
         )
         if arg == "--":
             joined += args[i:]
             break
         word = arg.partition("=")[0] if arg[:2] == "--" else arg
+        if arg[:2] in once and len(arg) > 2 and arg[:2] != "--" and not value_of_before and not _expression_word(arg, takes_value):
+            word = arg[:2]  # -oa.csv: -o with its value attached
         if not value_of_before and word in once:
             if once[word] in given:
                 raise BadOptionUsage(arg, f"{word} is given twice: give it once")

@@ -174,6 +174,7 @@ USAGE_CASES = [
     (["check", "x", "--x", "1", "--expect", "5", "--expect", "1"], "--expect is given twice: give it once", 28),
     (["grad", "x", "--x", "1", "--wrt", "x", "--wrt=x"], "--wrt is given twice: give it once", 24),
     (["grad", "x", "--x", "1", "-o", "a.csv", "--output", "b.csv"], "--output is given twice: give it once", 25),
+    (["grad", "x", "--x", "1,2", "-oa.csv", "-ob.csv"], "-o is given twice: give it once", 26),
 ]
 
 
