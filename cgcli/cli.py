@@ -15,10 +15,11 @@ try:  # typer 0.2x's own copy of click
     from typer._click.exceptions import BadOptionUsage, NoArgsIsHelpError, UsageError
     from typer._click.globals import get_current_context
 except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 8.2)
+    from click import exceptions as _click_exceptions
     from click import get_current_context
     from click.exceptions import BadOptionUsage, UsageError
 
-    NoArgsIsHelpError = getattr(__import__("click.exceptions").exceptions, "NoArgsIsHelpError", ())
+    NoArgsIsHelpError = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 from . import __version__, api
 from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, CgError
@@ -119,15 +120,28 @@ def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
             for o in param.opts:
                 if word.startswith(f"{o}="):
                     return i, len(o) + 1  # --format=xml
-                if o[:2] == word[:2] and not o.startswith("--") and len(word) > 2:
-                    return i, 2  # -Fxml
+        if "Missing" in e.format_message():  # cg graph x without -o FILE
+            return len(typed), 0
     if option:
-        for i, word in reversed(list(enumerate(typed))):  # the last: an option given twice is wrong the second time
-            if word == option or word.startswith(option + "="):
-                missing = "requires an argument" in e.format_message() and i + 1 == len(typed)
-                return (len(typed), 0) if missing else (i, 0)
-    if e.format_message().startswith("No such command"):
+        i = _last_word(typed, option)  # the last: an option given twice is wrong the second time
+        if i is not None:
+            missing = "requires an argument" in e.format_message() and i + 1 == len(typed)
+            return (len(typed), 0) if missing else (i, 0)
+    message = e.format_message()
+    if message.startswith("No such command"):
         return next(((i, 0) for i, word in enumerate(typed) if not word.startswith("-")), None)
+    extra = re.search(r"unexpected extra argument\S* \(([^)\s]+)", message)  # cg functions extra
+    if extra:
+        i = _last_word(typed, extra.group(1))
+        return None if i is None else (i, 0)
+    return None
+
+
+def _last_word(typed: list[str], word: str) -> int | None:
+    """The last of the typed words that is `word`, `word=…` (--x=1) or `…=word` (--var=x)."""
+    for i in range(len(typed) - 1, -1, -1):
+        if typed[i] == word or typed[i].startswith(word + "=") or typed[i].endswith("=" + word):
+            return i
     return None
 
 
@@ -384,7 +398,7 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
     env: dict[str, float] = {}
     for name, value, spelled in bindings:
         if name in env:
-            raise WordError(f"{name} is bound twice ({spelled} {value})", spelled)
+            raise WordError(f"{name} is bound twice ({spelled} {value})", spelled if " " not in spelled else f"{name}={value}")
         try:
             said: list[str] = []
             env[name] = api.points(value, said)
@@ -428,7 +442,7 @@ def _fail(error: CgError) -> typer.Exit:
     ctx = get_current_context(silent=True)
     if isinstance(error, WordError) and ctx is not None:
         typed = ctx.meta.get(_TYPED, [])
-        at = next((i for i in range(len(typed) - 1, -1, -1) if typed[i] == error.word or typed[i].startswith(error.word + "=")), None)
+        at = _last_word(typed, error.word)
         error = _on_command_line(error.message, typed, None if at is None else (at, 0))
     from .render import ascii_only
 

@@ -122,6 +122,8 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["hessian", "x*y", "--x", "1", "--y", "2", "-o", "h.csv"], "-o"),
         (["grad", "x", "--x", "1", "-z"], "-z"),
         (["eval", "x*2", "--x", "--", "--format", "plain"], "--x"),  # click would drop the --
+        (["grad", "x", "--var=x"], "--var=x"),
+        (["grad", "x", "-v", "x=1", "-v", "x=2"], "x=2"),
     ],
 )
 def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under):
@@ -175,6 +177,8 @@ USAGE_CASES = [
     (["grad", "x", "--x", "1", "--wrt", "x", "--wrt=x"], "--wrt is given twice: give it once", 24),
     (["grad", "x", "--x", "1", "-o", "a.csv", "--output", "b.csv"], "--output is given twice: give it once", 25),
     (["grad", "x", "--x", "1,2", "-oa.csv", "-ob.csv"], "-o is given twice: give it once", 26),
+    (["functions", "extra"], "got unexpected extra argument", 13),
+    (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", None),
 ]
 
 
