@@ -63,9 +63,8 @@ def constant(text: str, warnings: list | None = None) -> float:
     (as csv, JSON output and Python spell them) are values too, though not names in expressions."""
     if not isinstance(text, str):
         raise CgError(f"a constant expression is text, got {type(text).__name__}")
-    special = _NOT_FINITE.get(text.strip().lower())
-    if special is not None:
-        return special
+    if text.strip().lstrip("+-").lower() in ("inf", "infinity", "nan"):
+        return float(text)
     graph = parse(text)
     if graph.variables:
         name, node = next(iter(graph.variables.items()))
@@ -73,10 +72,6 @@ def constant(text: str, warnings: list | None = None) -> float:
     if warnings is not None:
         warnings += graph.warnings
     return engine.forward(graph, {}).values[graph.output]
-
-
-_NOT_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf, "+infinity": math.inf,
-               "-infinity": -math.inf, "nan": math.nan, "+nan": math.nan, "-nan": math.nan}
 
 
 def constant_within(text: str, piece: str, offset: int, warnings: list | None = None, what: str = "") -> float:

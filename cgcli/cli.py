@@ -476,6 +476,8 @@ def _load(ctx, expr, var, file, points_file=None):
     known = _options_of(ctx)
     args, fuse = _take_fuse(_words(ctx, expr))
     exprs, bindings = _split_bindings(args, var, known)
+    if points_file == "-" and (exprs == ["-"] or str(file) == "-"):
+        raise CgError("standard input can hold the expression or the points, not both: put one of them in a file")
     graph = api.parse(_read_source(exprs, file, ctx.info_name))
     _no_mistyped_options(graph, bindings, known)
     fine_nodes = len(graph.nodes)

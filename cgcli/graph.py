@@ -46,12 +46,13 @@ class Graph:
 
     def add(self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool) -> int:
         i = len(self.op)
-        self.op.append(op)
-        self.inputs.append(inputs)
-        self.start.append(start)
-        self.end.append(end)
-        self.needs_grad.append(needs_grad)
+        for append, v in zip(self.appenders(), (op, inputs, start, end, needs_grad)):
+            append(v)
         return i
+
+    def appenders(self) -> tuple:
+        """Each column's append, in the order of _COLUMNS (op, inputs, start, end, needs_grad)."""
+        return tuple(getattr(self, field).append for field in _COLUMNS)
 
     def text(self, node: "Node | int", limit: int | None = _TEXT_LIMIT) -> str:
         """The source text a node (or node id) came from; the middle is elided past `limit` characters."""
@@ -148,7 +149,7 @@ class GraphBuilder:
         # the node keeps anyway (a key (op, inputs) would cost 56 bytes more per node)
         self._shared: dict[str, dict] = defaultdict(dict)
         # the columns' appends, looked up once: apply runs once per gate, 400,000 times for a 100,000-term sum
-        self._append = (graph.op.append, graph.inputs.append, graph.start.append, graph.end.append, graph.needs_grad.append)
+        self._append = graph.appenders()
 
     def var(self, name: str, start: int, end: int) -> int:
         found = self.graph.variables.get(name)
@@ -172,7 +173,7 @@ class GraphBuilder:
         graph = self.graph
         n = len(graph.op)
         i = self._shared[op].setdefault(inputs, n)
-        if i == n:  # a new node: Graph.add, written out
+        if i == n:  # a new node: Graph.add, written out with the appends looked up once
             add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
             add_op(op)
             add_inputs(inputs)

@@ -25,10 +25,14 @@ def _console(out, table: bool = False):
     return Console(file=out, highlight=False, markup=False, width=None if not table or out.isatty() else 1_000_000)
 
 
+def _points(n: int) -> str:
+    return "1 point" if n == 1 else f"{n} points"
+
+
 def _at_points(n: int | None) -> str:
     if not n:
         return ""
-    return " at 1 point" if n == 1 else f" at {n} points: first point [range]"
+    return f" at {_points(n)}" + (": first point [range]" if n > 1 else "")
 
 
 def number(v):
@@ -52,7 +56,7 @@ def show(v) -> str:
         return f"{fmt(v[0])} [nan .. nan]"
     lo, hi = np.nanmin(v), np.nanmax(v)
     if nans:  # the range of the others, and how many are nan: a nan point never hides
-        return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}; nan at {nans} point{'s' * (nans > 1)}]"
+        return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}; nan at {_points(nans)}]"
     return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}]"
 
 

@@ -23,9 +23,16 @@ def cg_binary() -> str:
     return found
 
 
+def _runner() -> CliRunner:
+    try:  # click before 8.2 mixes stderr into stdout unless told not to
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click 8.2 and typer's own copy keep them apart, and take no such argument
+        return CliRunner()
+
+
 def run_cli(args, input=None, env=None):
     """cg in-process through typer's CliRunner: (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(app, list(args), input=input, env=env)
+    result = _runner().invoke(app, list(args), input=input, env=env)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr

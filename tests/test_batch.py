@@ -289,3 +289,9 @@ def test_api_values_that_are_one_point_or_text():
             constant(bad)
     with pytest.raises(CgError):
         grad("x", {"x": 1}, wrt=5)
+
+
+def test_standard_input_holds_the_expression_or_the_points_not_both(cg):
+    for words in (["-"], ["-f", "-"]):
+        code, out, err = cg(["grad", *words, "--points", "-"], input="x\n1\n")
+        assert (code, out) == (2, "") and err.startswith("cg: error: standard input can hold the expression or the points, not both")
