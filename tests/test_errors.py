@@ -166,7 +166,7 @@ USAGE_CASES = [
     (["grad", "(x", "--format", "j son"], "invalid value for '--format': 'j son'", 23),
     (["check", "x", "--x", "1", "--random", "abc"], "invalid value for '--random': 'abc' is not a valid int", 26),
     (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", None),
-    (["gradd", "x"], "no such command 'gradd'. Did you mean 'grad', 'graph'?", 3),
+    (["gradd", "x"], "no such command 'gradd'", 3),  # newer click adds ". Did you mean 'grad', 'graph'?"
     (["functions", "--bogus"], "no such option: --bogus", 13),
     (["--bogus"], "no such option: --bogus", 3),
     # click would write a file named '=a.csv'
