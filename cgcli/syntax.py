@@ -166,8 +166,14 @@ def run_tables(tokens, callbacks):
                 elif how is _LIST:
                     push_value(children)
                 else:
-                    kids = []
-                    for i, splice in keep:
+                    parts = keep
+                    if keep and keep[0] == (0, True) and type(children[0]) is list:
+                        # a list this loop made (statements, arguments so far): grow it in place,
+                        # a copy per statement would make 10,000 statements cost 10,000² steps
+                        kids, parts = children[0], keep[1:]
+                    else:
+                        kids = []
+                    for i, splice in parts:
                         if splice:
                             kids.extend(children[i])
                         else:
