@@ -546,8 +546,8 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
 
         if along is not None:
             _warn(["--dir: a file of points has no column for the directional derivative; use --format json or tree to see it"])
-        cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
         try:
+            cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
             if output is None:
                 pointsio.write_csv(cols, out)
             elif output.endswith(".npz"):

@@ -123,9 +123,10 @@ def columns(result, names: list[str], env: dict) -> dict[str, np.ndarray]:
     """The columns of a batch result: the variables, f, then grad_<name> for each gradient."""
     n = result.points
     out = {name: np.broadcast_to(np.asarray(env[name], dtype=np.float64), (n,)) for name in names}
-    out["f"] = np.asarray(result.value, dtype=np.float64)
-    for name, g in result.gradients.items():
-        out[f"grad_{name}"] = np.asarray(g, dtype=np.float64)
+    for column, values in [("f", result.value), *((f"grad_{name}", g) for name, g in result.gradients.items())]:
+        if column in out:  # a variable named f or grad_x: one column would silently replace the other
+            raise CgError(f"the variable {column} has the name of an output column ({column}): a file of points cannot hold both; rename the variable")
+        out[column] = np.asarray(values, dtype=np.float64)
     return out
 
 

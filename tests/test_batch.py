@@ -295,3 +295,9 @@ def test_standard_input_holds_the_expression_or_the_points_not_both(cg):
     for words in (["-"], ["-f", "-"]):
         code, out, err = cg(["grad", *words, "--points", "-"], input="x\n1\n")
         assert (code, out) == (2, "") and err.startswith("cg: error: standard input can hold the expression or the points, not both")
+
+
+@pytest.mark.parametrize("args", [["f*2", "--f", "3,4", "--format", "csv"], ["x**2+grad_x", "--x", "2", "--grad_x", "7", "--format", "csv"]])
+def test_a_variable_named_like_an_output_column_is_an_error_not_a_lost_column(cg, args):
+    code, out, err = cg(["grad", *args])
+    assert (code, out) == (2, "") and "has the name of an output column" in err
