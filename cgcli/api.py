@@ -296,7 +296,7 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     result = Result(graph, values, None, {}, warnings, points=n)
     if with_grad:
         result.trace = [] if trace else None
-        bwd = engine.backward(graph, values, backend, trace=result.trace, saved=fwd.saved)
+        bwd = engine.backward(graph, values, backend, trace=result.trace, saved=fwd.saved, clean=fwd.clean)
         result.grads = bwd.values
         result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in wanted}
         result.warnings += [bwd.warning] if bwd.warning else []
@@ -321,7 +321,7 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
         value[start : start + CHUNK] = fwd.values[graph.output]
         found = [fwd.warning]
         if with_grad:
-            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward)
+            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward, clean=fwd.clean)
             for name in wanted:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g

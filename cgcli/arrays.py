@@ -149,14 +149,19 @@ def looks_finite(v) -> bool:
     return not getattr(_state, "flagged", False)
 
 
-def first_new_nonfinite(v, args) -> int | None:
+def all_finite(v) -> bool:
+    return bool(np.isfinite(v).all())
+
+
+def first_new_nonfinite(v, args, strict: bool = False) -> int | None:
     """The first point where v is ±inf although every input is finite there, or nan although no
     input is nan there; or None.
 
     Only looked for after numpy flagged an event: a clean operation cannot create nan or inf
-    from finite inputs, so the common case costs nothing.
+    from finite inputs, so the common case costs nothing. `strict`: look anyway (backprop
+    when some value is already inf: a local gradient made from it raises no flag).
     """
-    if not getattr(_state, "flagged", False):
+    if not strict and not getattr(_state, "flagged", False):
         return None
     _state.flagged = False
     new_inf, new_nan = np.isinf(v), np.isnan(v)  # inf from finite inputs; nan from inputs with no nan

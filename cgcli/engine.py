@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 from . import scalar
 from .graph import Graph
@@ -139,6 +140,7 @@ class Pass:
     values: list
     warning: str | None = None  # where the first nan or inf appeared
     saved: dict | None = None  # node id → its local gradients, where a kernel computed them with the value
+    clean: bool = True  # every value finite: no nan or inf came in, none appeared
 
 
 def forward(
@@ -195,7 +197,8 @@ def forward(
     if too_large is not None and (warning is None or too_large < warned_at):
         v = values[too_large]
         warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
-    return Pass(values, warning, saved)
+    clean = warning is None and all(backend.all_finite(env[name]) for name in graph.variables)
+    return Pass(values, warning, saved, clean)
 
 
 def backward(
@@ -206,11 +209,15 @@ def backward(
     first_point: int = 0,
     saved: dict | None = None,
     drop: list | None = None,
+    clean: bool = True,
 ) -> Pass:
     """∂f/∂node for every node that depends on a variable (None for the others).
 
     `saved`: local gradients that forward's kernels computed (Pass.saved), used instead of the formulas.
     `drop` (Lifetimes.backward): values to let go of after each gate; each gate's own gradient goes too.
+    `clean` (Pass.clean of forward): no value is nan or inf, so a batch's floating-point flags tell
+    where one appears; otherwise a local gradient can be inf without any flag (-out/y at out = inf)
+    and each contribution is looked at.
     With a `trace` list, every step is appended to it as it happens:
     (gate id, input id, upstream, local gradient, contribution).
     """
@@ -221,6 +228,9 @@ def backward(
     warning = None
     rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; is it x, y or out; its function)
     looks_finite, add, mul, neg, batch = backend.looks_finite, backend.add, backend.mul, backend.neg, backend.BATCH
+    first_new_nonfinite = backend.first_new_nonfinite
+    if not clean:
+        looks_finite, first_new_nonfinite = backend.all_finite, partial(first_new_nonfinite, strict=True)
     with backend.watching():
         for node_id in range(len(ops) - 1, -1, -1):
             upstream = grads[node_id]
@@ -256,7 +266,7 @@ def backward(
                     contribution = lg if upstream is ONE else mul(upstream, lg)
                     owned = not (upstream is ONE and is_an_input and not kept)
                 if warning is None and not looks_finite(contribution):
-                    point = backend.first_new_nonfinite(contribution, [upstream])
+                    point = first_new_nonfinite(contribution, [upstream])
                     if point is not None:
                         warning = (
                             f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node_id} "
@@ -275,7 +285,7 @@ def backward(
                         grads[i] = add(grads[i], contribution)
                         fresh[i] = True
                     if warning is None and not looks_finite(grads[i]):  # the sum at a fork can overflow where no part did
-                        point = backend.first_new_nonfinite(grads[i], [contribution])
+                        point = first_new_nonfinite(grads[i], [contribution])
                         if point is not None:
                             warning = (
                                 f"gradient {fmt(backend.at(grads[i], point))} first appears at node #{i} "

@@ -26,9 +26,10 @@ def watching():
 
 
 looks_finite = math.isfinite  # the engine's cheap test before first_new_nonfinite
+all_finite = math.isfinite
 
 
-def first_new_nonfinite(v, args):
+def first_new_nonfinite(v, args, strict=False):  # strict: arrays' twin needs it; one point always looks
     """0 (a single point) when v is ±inf although every input is finite, or nan although no input
     is nan (inf*0 at x = inf); else None."""
     if v != v:

@@ -301,3 +301,11 @@ def test_standard_input_holds_the_expression_or_the_points_not_both(cg):
 def test_a_variable_named_like_an_output_column_is_an_error_not_a_lost_column(cg, args):
     code, out, err = cg(["grad", *args])
     assert (code, out) == (2, "") and "has the name of an output column" in err
+
+
+@pytest.mark.parametrize("expr, x", [("1/(x-3)", 3.0), ("exp(x)*x", 1000.0), ("log(x)*x", 0.0)])
+def test_many_points_give_the_warnings_one_point_gives(expr, x):
+    # a local gradient made from an inf value (-out/y at out = inf) raises no floating-point flag
+    one = grad(expr, {"x": x}).warnings
+    many = grad(expr, {"x": np.array([x, 4.0])}).warnings
+    assert len(one) == 2 and many == [w + " at point 0" for w in one]
