@@ -440,10 +440,14 @@ def _warn(messages: list[str]) -> None:
 
 def _fail(error: CgError) -> typer.Exit:
     ctx = get_current_context(silent=True)
-    if isinstance(error, WordError) and ctx is not None:
+    if ctx is not None and error.source is None:
+        # about a word of the command line: a WordError's, or the option the message starts with (--wrt z: …)
         typed = ctx.meta.get(_TYPED, [])
-        at = _last_word(typed, error.word)
-        error = _on_command_line(error.message, typed, None if at is None else (at, 0))
+        option = re.match(r"--?[^\W\d][\w-]*", error.message)
+        word = error.word if isinstance(error, WordError) else option and option.group()
+        at = word and _last_word(typed, word)
+        if at is not None or isinstance(error, WordError):
+            error = _on_command_line(error.message, typed, None if at is None else (at, 0))
     from .render import ascii_only
 
     _say(error.render(ascii_only(sys.stderr)), sys.stderr)

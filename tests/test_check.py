@@ -357,7 +357,14 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
 )
 def test_bad_input_is_exit_2_with_one_line(cg, args, message):
     code, out, err = cg(["check", *args])
-    assert (code, out, err) == (2, "", message)
+    expected, lines = message.splitlines(), err.splitlines()
+    assert (code, out, lines[0]) == (2, "", expected[0])
+    if len(expected) > 1:  # the input with a caret
+        assert lines == expected
+    elif expected[0].startswith("cg: error: -"):  # about an option: the command line, a caret under it
+        assert len(lines) == 3 and lines[1] == "  cg check " + " ".join(shlex.quote(a) for a in args) and lines[2].strip() == "^"
+    else:
+        assert len(lines) == 1
 
 
 def test_warnings_name_what_has_no_effect(cg):
@@ -479,7 +486,8 @@ def test_a_bad_case_file_is_exit_2_naming_the_case_and_key(cg, tmp_path, text, m
 
 def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path):
     code, out, err = cg(["check", "--cases", str(tmp_path / "c.toml"), "x", "--x", "1", "--expect", "1"])
-    assert (code, err) == (2, f"cg: error: --cases runs the cases of {tmp_path / 'c.toml'}: give no expression, bindings, --expect (they belong in a [[case]])\n")
+    assert (code, err.splitlines()[0]) == (2, f"cg: error: --cases runs the cases of {tmp_path / 'c.toml'}: give no expression, bindings, --expect (they belong in a [[case]])")
+    assert err.splitlines()[2] == " " * 11 + "^"  # under --cases in the command line
     code, out, err = cg(["check", "--cases", str(tmp_path / "missing.toml")])
     assert (code, err) == (2, f"cg: error: cannot read {tmp_path / 'missing.toml'}: No such file or directory\n")
 

@@ -408,7 +408,9 @@ def test_the_diff_to_eval_pipeline_works_for_a_negative_derivative(cg):
 )
 def test_explain_is_for_one_point_in_tree_or_json(cg, args, message):
     code, out, err = cg(["grad", "x*y", "--y", "1", *args])
-    assert (code, out, err) == (2, "", f"cg: error: {message}\n")
+    first, line, caret = err.splitlines()
+    assert (code, out, first, line) == (2, "", f"cg: error: {message}", "  cg grad 'x*y' --y 1 " + " ".join(args))
+    assert caret == " " * line.index("--explain") + "^"
 
 
 def test_a_direction_component_may_hold_commas_in_parentheses(cg):
