@@ -44,12 +44,6 @@ class Graph:
     def nodes(self) -> "Nodes":
         return Nodes(self)
 
-    def add(self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool) -> int:
-        i = len(self.op)
-        for append, v in zip(self.appenders(), (op, inputs, start, end, needs_grad)):
-            append(v)
-        return i
-
     def appenders(self) -> tuple:
         """Each column's append, in the order of _COLUMNS (op, inputs, start, end, needs_grad)."""
         return tuple(getattr(self, field).append for field in _COLUMNS)
@@ -154,7 +148,8 @@ class GraphBuilder:
     def var(self, name: str, start: int, end: int) -> int:
         found = self.graph.variables.get(name)
         if found is None:
-            found = self.graph.variables[name] = self.graph.add("var", (), start, end, True)
+            found = self.graph.variables[name] = len(self.graph.op)
+            self._new("var", (), start, end, True)
             self.graph.name[found] = name
         return found
 
@@ -165,7 +160,7 @@ class GraphBuilder:
         n = len(graph.op)
         i = self._shared["const"].setdefault(key, n)  # one lookup, found or not
         if i == n:
-            graph.add("const", (), start, end, False)
+            self._new("const", (), start, end, False)
             graph.value[i] = value
         return i
 
@@ -173,7 +168,7 @@ class GraphBuilder:
         graph = self.graph
         n = len(graph.op)
         i = self._shared[op].setdefault(inputs, n)
-        if i == n:  # a new node: Graph.add, written out with the appends looked up once
+        if i == n:  # a new node: _new, written out (a call per gate costs 5% of parsing)
             add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
             add_op(op)
             add_inputs(inputs)
@@ -187,6 +182,15 @@ class GraphBuilder:
             else:
                 add_needs_grad(False)
         return i
+
+    def _new(self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool) -> None:
+        """A node at the end of every column."""
+        add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
+        add_op(op)
+        add_inputs(inputs)
+        add_start(start)
+        add_end(end)
+        add_needs_grad(needs_grad)
 
     def label(self, node_id: int, name: str) -> None:
         self.graph.name.setdefault(node_id, name)
