@@ -101,7 +101,7 @@ def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None)
 
 class WordError(CgError):
     """A CgError about one word of the command line (an unknown option, a name bound twice):
-    _fail shows the command line with a caret under the last word that is `word` or `word=…`."""
+    _fail shows the command line with a caret under that word (_last_word finds it)."""
 
     def __init__(self, message: str, word: str):
         super().__init__(message)
@@ -362,8 +362,9 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
             continue
         if spelled in known:  # written after --
             raise WordError(f"{spelled} is an option: give options before --", spelled)
-        if _elsewhere(spelled):  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
-            raise WordError(_elsewhere(spelled), spelled)
+        elsewhere = _elsewhere(spelled)
+        if elsewhere:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
+            raise WordError(elsewhere, spelled)
         hint = _did_you_mean(spelled, known)
         if hint:
             raise WordError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)", spelled)
@@ -376,7 +377,7 @@ def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> 
 
 
 def _elsewhere(option: str) -> str:
-    """'cg eval has no option --explain (cg grad has)' when another command has the option; else ''."""
+    """'cg eval has no option --explain (cg grad has it)' when another command has the option; else ''."""
     ctx = get_current_context(silent=True)
     group = ctx and ctx.parent and ctx.parent.command
     if not ctx or not hasattr(group, "commands"):
