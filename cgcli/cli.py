@@ -22,7 +22,7 @@ except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 
     NoArgsIsHelpError = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 from . import __version__, api
-from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, CgError
+from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, U_ESCAPE, CgError
 
 EPILOG = """\
 Examples:
@@ -260,7 +260,7 @@ def main(
     for stream in (sys.stdout, sys.stderr):
         # a character the terminal cannot show is written as \u03b8, never a crash, never dropped
         if ascii_only(stream) and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors=U_ESCAPE)
 
 
 # ---------------------------------------------------------------------------

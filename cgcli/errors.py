@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 # Exit codes, documented in the README and in `cg --help`.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -9,6 +11,16 @@ EXIT_BAD_INPUT = 2
 EXIT_NOT_FINITE = 3
 
 _WINDOW = 72  # characters of a long input line shown around the caret
+
+
+def _u_escape(error: UnicodeEncodeError) -> tuple[str, int]:
+    """What a stream cannot encode, as \\u03b8 (Python's backslashreplace writes \\xd7 below U+0100)."""
+    text = error.object[error.start : error.end]
+    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in text), error.end
+
+
+U_ESCAPE = "cg-u-escape"  # the error handler's name, for str.encode and stream.reconfigure
+codecs.register_error(U_ESCAPE, _u_escape)
 
 
 class CgError(Exception):
@@ -53,8 +65,8 @@ def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
         line, col = line[lo:hi] + right, col - lo
     shown = "".join(ch if ch.isprintable() else "?" for ch in line)
     if ascii:
-        head = shown[:col].encode("ascii", "backslashreplace").decode("ascii")
-        shown, col = head + shown[col:].encode("ascii", "backslashreplace").decode("ascii"), len(head)
+        head = shown[:col].encode("ascii", U_ESCAPE).decode("ascii")
+        shown, col = head + shown[col:].encode("ascii", U_ESCAPE).decode("ascii"), len(head)
     indent = "  " + prefix + left
     under = _columns(shown[:col])
     if under and col < len(shown) and _columns(shown[col]) == 0:

@@ -7,6 +7,7 @@ from typing import IO
 
 from .api import Result
 from .engine import fmt, local_values
+from .errors import U_ESCAPE
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
@@ -175,7 +176,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
     def clean(s: str) -> str:
         s = s.replace("\n", " \\n " if ascii else " ⏎ ")
         if ascii:
-            s = s.replace("…", "...").encode("ascii", "backslashreplace").decode("ascii")
+            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
         return s
 
     graph, values, grads = result.graph, result.values, result.grads
@@ -365,7 +366,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
         lines += [f"∂f/∂{name} = {fmt(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
         if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
-            text = text.replace("∂", "d").replace("×", "x").encode("ascii", "backslashreplace").decode("ascii")
+            text = text.replace("∂", "d").replace("×", "x").encode("ascii", U_ESCAPE).decode("ascii")
         out.write(text)
         return
 
@@ -418,7 +419,7 @@ def write_check_table(report, out: IO[str]) -> None:
         if limit is not None and len(s) > limit:
             s = s[: limit // 2] + " … " + s[-(limit // 2) :]
         if ascii:
-            s = s.replace("…", "...").encode("ascii", "backslashreplace").decode("ascii")
+            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
         return s
 
     def status(word: str) -> Text:
@@ -533,7 +534,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     def clean(s: str) -> str:
         if ascii:
             s = s.replace("∂²", "d2").replace("∂", "d").replace("…", "...")
-            s = s.encode("ascii", "backslashreplace").decode("ascii")
+            s = s.encode("ascii", U_ESCAPE).decode("ascii")
         return s
 
     at_points = _at_points(h.points)

@@ -384,7 +384,7 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
         return CgError(f"unexpected character {tok.text!r}", source, tok.start)
     prev, lexer = _lex_up_to(source, tok)
     if tok.type == "$END":
-        end = len(source)
+        end = len(source.rstrip("\r\n"))  # just after the last character, also in a file that ends with a newline
         if "NUMBER" in e.expected:
             return CgError("unexpected end of input: expected a number, a name or '('", source, end)
         if lexer.open:

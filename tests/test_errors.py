@@ -213,3 +213,13 @@ def test_another_commands_option_is_named_as_such(cg, args, message):
     code, out, err = cg(args)
     assert (code, out, err.splitlines()[0]) == (2, "", f"cg: error: {message}")
     assert cg(["eval", "wrt*2", "--wrt", "3", "--format", "plain"])[:2] == (0, "6\n")  # a variable of that name is fine
+
+
+def test_end_of_a_file_with_its_last_newline_points_after_the_last_character(cg):
+    code, out, err = cg(["grad", "-", "--x", "1"], input="a = x\n(a + 1\n")
+    assert (code, err.splitlines()[1:]) == (2, ["  line 2: (a + 1", " " * 16 + "^"])
+
+
+def test_an_ascii_only_stderr_gets_u_escapes_for_every_character():
+    code, out, err = run_bin(["grad", "x/0", "--x", "1", "--format", "plain"], env={"PYTHONIOENCODING": "ascii"})
+    assert "upstream 1 \\u00d7 local gradient inf" in err and "\\x" not in err
