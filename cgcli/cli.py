@@ -515,9 +515,11 @@ OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the
 def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points_file=None, output=None, direction=None):
     try:
         graph, fused_from, env = _load(ctx, expr, var, file, points_file)
-        if output is not None and not output.endswith((".csv", ".npz")):
+        if output is not None and not output.lower().endswith((".csv", ".npz")):
             raise CgError(f"-o {output}: write a .csv or a .npz file")
         source = ctx.get_parameter_source("format")
+        if not nodes and (fmt is not Format.json or output is not None):  # --no-nodes would change nothing
+            raise CgError("--no-nodes leaves the node list out of --format json; there is none to leave out here")
         if output is not None and fmt is not Format.csv and source is not None and source.name == "COMMANDLINE":
             raise CgError(f"-o {output} writes the results to the file and prints nothing: --format {fmt.value} would have nothing to print")
         if fmt is Format.plain and _many(env):
@@ -555,7 +557,7 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
             cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
             if output is None:
                 pointsio.write_csv(cols, out)
-            elif output.endswith(".npz"):
+            elif output.lower().endswith(".npz"):
                 pointsio.write_npz(cols, output)
             else:
                 with open(output, "w", encoding="utf-8") as f:

@@ -139,6 +139,7 @@ def write_csv(cols: dict[str, np.ndarray], out) -> None:
 
 def write_npz(cols: dict[str, np.ndarray], path: str) -> None:
     try:
-        np.savez(path, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
+        with open(path, "wb") as f:  # a file, not a name: np.savez would append .npz to a.NPZ
+            np.savez(f, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
     except OSError as e:
         raise CgError(f"cannot write {path}: {e.strerror or e}") from None

@@ -309,3 +309,11 @@ def test_many_points_give_the_warnings_one_point_gives(expr, x):
     one = grad(expr, {"x": x}).warnings
     many = grad(expr, {"x": np.array([x, 4.0])}).warnings
     assert len(one) == 2 and many == [w + " at point 0" for w in one]
+
+
+def test_an_npz_file_is_written_under_the_name_given_and_no_nodes_is_for_json(cg, tmp_path):
+    target = tmp_path / "out.NPZ"  # np.savez given a name would write out.NPZ.npz
+    assert cg(["grad", "x", "--x", "1,2", "-o", str(target)])[:2] == (0, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.NPZ"] and np.load(target)["grad_x"].tolist() == [1.0, 1.0]
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--no-nodes"])
+    assert (code, out) == (2, "") and err.startswith("cg: error: --no-nodes leaves the node list out of --format json")
