@@ -290,7 +290,7 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     if n is not None and not keep_nodes and not trace and n > CHUNK:
         return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings)
     fwd = engine.forward(graph, env, backend, save=with_grad)
-    warnings += [fwd.warning] if fwd.warning else []
+    warnings += [w for w in (fwd.warning, fwd.later) if w]
     values = fwd.values
     values[graph.output] = _spread(values[graph.output], n)
     result = Result(graph, values, None, {}, warnings, points=n)
@@ -319,13 +319,13 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
         fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad, drop=lifetimes.forward)
         value[start : start + CHUNK] = fwd.values[graph.output]
-        found = [fwd.warning]
+        found = [("value", fwd.warning), ("nan after an inf", fwd.later)]
         if with_grad:
             bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward, clean=fwd.clean)
             for name in wanted:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g
-            found.append(bwd.warning)
+            found.append(("gradient", bwd.warning))
         return found
 
     starts = range(0, n, CHUNK)
@@ -337,9 +337,8 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
             found = list(pool.map(chunk, starts))
     else:
         found = [chunk(start) for start in starts]
-    seen = set(warnings)
-    for w in (w for ws in found for w in ws):  # the first of each kind, in the order of the points
-        kind = w and w.split(" ", 1)[0]
+    seen: set[str] = set()
+    for kind, w in (pair for pairs in found for pair in pairs):  # the first of each kind, in the order of the points
         if w and kind not in seen:
             seen.add(kind)
             warnings.append(w)

@@ -153,9 +153,9 @@ def all_finite(v) -> bool:
     return bool(np.isfinite(v).all())
 
 
-def first_new_nonfinite(v, args, strict: bool = False) -> int | None:
+def first_new_nonfinite(v, args, strict: bool = False, nan_only: bool = False) -> int | None:
     """The first point where v is ±inf although every input is finite there, or nan although no
-    input is nan there; or None.
+    input is nan there (only that with nan_only); or None.
 
     Only looked for after numpy flagged an event: a clean operation cannot create nan or inf
     from finite inputs, so the common case costs nothing. `strict`: look anyway (backprop
@@ -164,7 +164,7 @@ def first_new_nonfinite(v, args, strict: bool = False) -> int | None:
     if not strict and not getattr(_state, "flagged", False):
         return None
     _state.flagged = False
-    new_inf, new_nan = np.isinf(v), np.isnan(v)  # inf from finite inputs; nan from inputs with no nan
+    new_inf, new_nan = np.isinf(v) & (not nan_only), np.isnan(v)  # inf from finite inputs; nan from inputs with no nan
     for a in args:
         if np.ndim(a):
             new_inf &= np.isfinite(a)

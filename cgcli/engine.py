@@ -141,6 +141,7 @@ class Pass:
     warning: str | None = None  # where the first nan or inf appeared
     saved: dict | None = None  # node id → its local gradients, where a kernel computed them with the value
     clean: bool = True  # every value finite: no nan or inf came in, none appeared
+    later: str | None = None  # after an inf: where a nan first appears from it (log(0)*0), if it does
 
 
 def forward(
@@ -160,7 +161,8 @@ def forward(
     looks_finite, ops = backend.looks_finite, graph.op
     for name, node_id in graph.variables.items():
         values[node_id] = env[name]
-    too_large = warned_at = None  # the first constant that is not finite (a literal such as 1e309); the first gate
+    too_large = warned_at = later = None  # the first constant that is not finite (a literal such as 1e309); the first gate
+    done = False  # a nan has been named (or the first warning was one)
     for node_id, v in graph.value.items():
         values[node_id] = v
         if check and not math.isfinite(v) and (too_large is None or node_id < too_large):
@@ -180,16 +182,20 @@ def forward(
                     v = f(values[inputs[0]])
                 else:
                     v = f(*[values[i] for i in inputs])
-                if check and warning is None and not looks_finite(v):
+                if check and not done and not looks_finite(v):
                     args = [values[i] for i in inputs]
-                    point = backend.first_new_nonfinite(v, args)
+                    # after the first inf, only a nan is news: inf*0 makes one that would otherwise hide
+                    point = backend.first_new_nonfinite(v, args, nan_only=warning is not None)
                     if point is not None:
-                        shown = ", ".join(fmt(backend.at(a, point)) for a in args)
-                        warned_at = node_id
-                        warning = (
-                            f"value {fmt(backend.at(v, point))} first appears at node #{node_id} ({op}) "
+                        shown, value = ", ".join(fmt(backend.at(a, point)) for a in args), backend.at(v, point)
+                        message = (
+                            f"value {fmt(value)} first appears at node #{node_id} ({op}) "
                             f"'{graph.text(node_id)}' from input {shown}" + _at_point(backend, point + first_point)
                         )
+                        if warning is None:
+                            warning, warned_at, done = message, node_id, value != value
+                        else:
+                            later, done = message, True
                 values[node_id] = v
                 if drop:
                     for i in drop[node_id]:
@@ -198,7 +204,7 @@ def forward(
         v = values[too_large]
         warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
     clean = warning is None and all(backend.all_finite(env[name]) for name in graph.variables)
-    return Pass(values, warning, saved, clean)
+    return Pass(values, warning, saved, clean, later)
 
 
 def backward(
