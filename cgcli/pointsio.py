@@ -139,7 +139,12 @@ def write_csv(cols: dict[str, np.ndarray], out) -> None:
 
 def write_npz(cols: dict[str, np.ndarray], path: str) -> None:
     try:
-        with open(path, "wb") as f:  # a file, not a name: np.savez would append .npz to a.NPZ
+        f = open(path, "wb")  # a file, not a name: np.savez would append .npz to a.NPZ
+    except OSError as e:
+        raise CgError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with f:
             np.savez(f, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
     except OSError as e:
+        Path(path).unlink(missing_ok=True)  # not a half-written file under the user's name
         raise CgError(f"cannot write {path}: {e.strerror or e}") from None

@@ -160,8 +160,10 @@ def test_write_npz_gives_a_reason_when_the_os_error_has_no_strerror(tmp_path, mo
         raise OSError("the disk said no")
 
     monkeypatch.setattr(np, "savez", savez)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(CgError, match=r"^cannot write o\.npz: the disk said no$"):
         pointsio.write_npz({"f": np.zeros(2)}, "o.npz")
+    assert list(tmp_path.iterdir()) == []  # no half-written file left behind
 
 
 @pytest.mark.parametrize("header, column, caret", [("x,y,", 3, 4), ("x,,y", 2, 2), (",x,y", 1, 0)])
