@@ -221,17 +221,11 @@ def _points_array(value, name: str):
         array = np.asarray(value)
     except ValueError as e:  # ragged nesting
         raise CgError(f"{name}: not a list of numbers ({e})") from None
-    if array.ndim != 1:
-        raise CgError(f"{name} has shape {array.shape}: give one value per point (a 1-D list or array)")
-    if array.dtype.kind == "c":
-        raise CgError(f"{name} is complex: cg computes with real float64")
-    if array.dtype.kind in "iu" and array.size and np.abs(array).max() > 2**53:
-        raise CgError(f"{name} holds integers beyond 2**53, which float64 cannot hold exactly")
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64)
-    if array.dtype.kind in "OU":  # None, big ints, texts such as 'pi/4': each as one value
+    if array.dtype.kind in "OU" and array.ndim == 1:  # None, big ints, texts such as 'pi/4': each as one value
         return np.array([number(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())], dtype=np.float64)
-    raise CgError(f"{name}: an array of {array.dtype} is not numbers")
+    from .pointsio import column
+
+    return column(array, name)  # the checks a .npz member gets: real numbers, 1-D, exact
 
 
 def _backend(n: int | None):

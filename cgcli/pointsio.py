@@ -42,15 +42,16 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
                 array = np.asarray(data[name])
             except Exception as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
                 raise CgError(f"cannot read {path}: array {name}: {e}") from None
-            cols[name] = _npz_column(array, f"{path}: array {name}")
+            cols[name] = column(array, f"{path}: array {name}")
     if not cols or any(np.ndim(c) and not len(c) for c in cols.values()):
         raise CgError(f"{path}: no points")
     return cols
 
 
-def _npz_column(a: np.ndarray, where: str) -> np.ndarray | float:
-    """One array as float64 values. Bool, integer and float arrays convert exactly (integers up to
-    2**53 in size); complex, wider floats, strings and other dtypes are errors, never rounded or cut."""
+def column(a: np.ndarray, where: str) -> np.ndarray | float:
+    """One array of points (a .npz member, or points given to the Python API) as float64 values.
+    Bool, integer and float arrays convert exactly (integers up to 2**53 in size); complex, wider
+    floats, strings and other dtypes are errors, never rounded or cut. A 0-d array is one float."""
     if a.dtype.kind == "c":
         raise CgError(f"{where} is complex: cg computes with real float64")
     if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8:
