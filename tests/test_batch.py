@@ -268,6 +268,8 @@ def test_every_op_takes_a_constant_beside_an_array():
         ({"x": b"12"}, "x: a bytes is not a list of numbers"),
         ({"x": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, "a MaskedArray"),
         ({"x": np.array([2**53 + 1])}, "beyond 2**53"),
+        ({"x": np.array([-(2**63)])}, "beyond 2**53"),  # its absolute value overflows int64
+        ({"x": np.array([1.0], dtype=np.longdouble)}, "give numbers (bool, integer or float up to float64)"),
         ([("x", 1)], "bindings map each variable's name to its value"),
     ],
 )
