@@ -33,7 +33,6 @@ import difflib
 import functools
 import math
 import random as _random
-import re
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from . import api, scalar
 from .engine import fmt
 from .errors import EXIT_CHECK_FAILED, EXIT_NOT_FINITE, EXIT_OK, CgError
 from .graph import Graph
+from .syntax import NAME
 
 EPS, RTOL, ATOL = 1e-6, 1e-3, 1e-5  # torch.autograd.gradcheck's defaults
 BOX = (-3.0, 3.0)  # where random points are drawn, unless --box says otherwise
@@ -55,7 +55,6 @@ STATUSES = (PASS, KINK, FAIL, NONFINITE)
 # The kinds of check, in the order a point's rows are listed.
 CHECKS = ("numeric", "hand-written", "expect", "fuse")
 
-_NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
 # ---------------------------------------------------------------------------
@@ -240,7 +239,7 @@ def _pairs(items: list[str], label: str) -> dict[str, str]:
     for item in items:
         name, eq, value = item.partition("=")
         name = name.strip()
-        if not eq or not _NAME.match(name) or not value.strip():
+        if not eq or not NAME.match(name) or not value.strip():
             raise CgError(f"{label} takes NAME=VALUE, got {item!r}")
         if name in found:
             raise CgError(f"{label} {name} is given twice")
@@ -261,7 +260,7 @@ def _box(items, label: str, where: _Where) -> dict[str, tuple[float, float]]:
         name, eq, span = item.partition("=") if "=" in item else ("", "", item)
         name = name.strip()
         lo, colon, hi = span.partition(":")
-        if (eq and not _NAME.match(name)) or not colon or not lo.strip() or not hi.strip():
+        if (eq and not NAME.match(name)) or not colon or not lo.strip() or not hi.strip():
             raise where.error(f"{label} takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got {item!r}")
         ends = tuple(_value(end, f"{label} {item}", where) for end in (lo, hi))
         if not all(math.isfinite(v) for v in ends) or ends[0] > ends[1]:
@@ -487,7 +486,7 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
             if not isinstance(value, dict):
                 raise where.error(f"{key} must be a table such as {key} = {{ x = 1 }}, got {value!r}")
             for var in value:
-                if not re.fullmatch(r"[^\W\d]\w*", var):  # what the grammar takes as a name (reports cannot carry others)
+                if not NAME.match(var):  # what the grammar takes as a name (reports cannot carry others)
                     raise where.error(f"{key}: {var!r} is not a variable name")
             tables_of[key] = value
         bindings = {var: _value(value, f"bindings {var}", where) for var, value in tables_of["bindings"].items()}

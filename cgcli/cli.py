@@ -23,6 +23,7 @@ except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 
 
 from . import __version__, api
 from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, U_ESCAPE, CgError
+from .syntax import NAME
 
 EPILOG = """\
 Examples:
@@ -39,7 +40,6 @@ printed gradient is not finite (the output is still printed).
 
 # Bindings such as --x 1 are not options typer knows: they arrive as extra arguments.
 BINDINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
-_NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
 class _Commands(TyperGroup):
@@ -187,9 +187,9 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
         elif arg[:2] in takes_value and arg[2:3] == "=":  # click would take -o=a.dot as the file '=a.dot'
             value, long = arg[3:], next(o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--")
             raise BadOptionUsage(arg, f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)")
-        elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and args[i + 1 : i + 2] == ["--"]:
+        elif arg.startswith("--") and NAME.match(arg[2:]) and arg not in known and args[i + 1 : i + 2] == ["--"]:
             raise BadOptionUsage(arg, f"{arg} needs a value: {arg} VALUE")  # click would drop the --
-        elif arg.startswith("--") and _NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
+        elif arg.startswith("--") and NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
             joined.append(f"{arg}={args[i + 1]}")
             i += 1
         elif arg[:1] == "-" and arg[:2] != "--" and arg not in known and _expression_word(arg, takes_value):
@@ -333,7 +333,7 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
         arg = args[i]
         if arg.startswith("--") and len(arg) > 2:
             name, eq, value = arg[2:].partition("=")
-            if not _NAME.match(name):
+            if not NAME.match(name):
                 raise WordError(_unknown_option(arg, known, "--" + name), arg.partition("=")[0])
             if not eq:
                 if i + 1 >= len(args):
@@ -347,7 +347,7 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
         i += 1
     for item in var:
         name, eq, value = item.partition("=")
-        if not eq or not _NAME.match(name.strip()):
+        if not eq or not NAME.match(name.strip()):
             raise WordError(f"-v/--var takes NAME=VALUE, got {item!r}", item)
         bindings.append((name.strip(), value, f"--var {name.strip()}"))
     return exprs, bindings
@@ -777,7 +777,7 @@ def diff(
             raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
         warnings = list(graph.warnings)
         for name in names:
-            if not _NAME.match(name):
+            if not NAME.match(name):
                 raise CgError(f"--wrt {name}: not a variable name")
             if name not in graph.variables:
                 warnings.append(f"--wrt {name}: the expression does not use {name}, so its derivative is 0")

@@ -27,6 +27,7 @@ _SHOWN = {
     "$END": "end of input",
     "_NL": "a new line",
 }
+NAME = re.compile(r"[^\W\d]\w*\Z")  # a whole text that is one NAME of grammar/cg.lark: a variable's name
 _TOKEN = re.compile(_tables.TOKEN_RE)
 _SKIP = re.compile(_tables.SKIP_RE)  # blanks and comments, which each token swallows after itself
 # Kinds of token are small numbers: the parser's action for (state, kind) is actions[state][kind].
