@@ -9,8 +9,13 @@
    the graph, so the CLI's time splits into parse / grad / the rest.
 3. Reference in the same run: PyTorch building the same graph with a Python
    loop over scalar tensors, then backward() (skipped if torch is missing).
-4. A remark, not a timing: Python's own compile() fails on the same text.
-5. sin(sin(...sin(x)...)) and ((((x+1)+1)...)+1), 10,000 deep, through the
+4. Where parsing's time goes, in one child: the grammar's regular expression
+   alone (tokens, nothing else), cg's LALR loop over lark's tables with
+   callbacks that build nothing, and lark's own LALR parser
+   (lark.Lark(grammar/cg.lark, parser="lalr").parse, which builds a parse
+   tree; one run, it is slow; --no-lark skips it).
+5. A remark, not a timing: Python's own compile() fails on the same text.
+6. sin(sin(...sin(x)...)) and ((((x+1)+1)...)+1), 10,000 deep, through the
    CLI: time, and assert that cg exits 0 (and answers right).
 
 With --profile, cProfile's top functions (by own time, with their share of
@@ -27,6 +32,7 @@ asserted; it exits 1 if cg fails or answers wrong.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -168,12 +174,52 @@ def worker_profile(args) -> None:
         print_profile(prof, f"{label} of the {args.terms:,}-term sum", args.top)
 
 
-WORKERS = {"split": worker_split, "torch": worker_torch, "compile": worker_compile}
+class _Nothing:
+    """Parser callbacks that build nothing: what is left is the loop over lark's tables."""
+
+    def binary(self, op, left, right):
+        return left
+
+    def __getattr__(self, rule):
+        return lambda children: children
 
 
-def in_child(python: str, kind: str, terms: int, runs: int) -> tuple[dict, object]:
+def worker_floors(args) -> dict:
+    """Tokens alone, the table loop alone (cgcli.syntax internals), and lark's own parser."""
+    import gc
+    from pathlib import Path
+
+    from cgcli import syntax
+
+    text = sum_text(args.terms)
+    gc.disable()  # as cg's parse does
+    out = {"tokens": [], "loop": [], "lark": None}
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        for m in syntax.tokens(text):
+            m.lastindex
+        out["tokens"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        syntax.run_tables(syntax.tokens(text), _Nothing())
+        out["loop"].append(time.perf_counter() - start)
+    if args.lark:
+        import lark
+
+        grammar = Path(__file__).resolve().parent.parent / "grammar" / "cg.lark"
+        parser = lark.Lark(grammar.read_text(encoding="utf-8"), parser="lalr")
+        start = time.perf_counter()
+        parser.parse(text)
+        out["lark"] = time.perf_counter() - start
+        out["lark_version"] = lark.__version__
+    return out
+
+
+WORKERS = {"split": worker_split, "torch": worker_torch, "compile": worker_compile, "floors": worker_floors}
+
+
+def in_child(python: str, kind: str, terms: int, runs: int, lark: bool = False) -> tuple[dict, object]:
     """Run this file's worker `kind` under `python`; its JSON answer and its Run."""
-    r = run([python, __file__, "--worker", kind, "--terms", str(terms), "--runs", str(runs)])
+    r = run([python, __file__, "--worker", kind, "--terms", str(terms), "--runs", str(runs), *(["--lark"] if lark else [])])
     if r.returncode != 0:
         err = r.stderr.decode("utf-8", "replace")
         hint = f"\n{python} cannot import cgcli: pass --python with cg's Python" if "No module named 'cgcli'" in err else ""
@@ -257,6 +303,18 @@ def bench_torch(python: str, terms: int, runs: int, split: dict | None) -> None:
         print(f"    cg grad alone                          {split['grad'] / torch_wall:6.2f}x {split['grad_cpu'] / torch_cpu:6.2f}x")
 
 
+def bench_floors(python: str, terms: int, runs: int, split: dict, lark: bool) -> None:
+    print(f"\n== where parsing's time goes, {plural(runs, 'run')} (lark's own parser: 1 run)")
+    data, _ = in_child(python, "floors", terms, runs, lark)
+    tokens, loop = median(data["tokens"]), median(data["loop"])
+    print(f"  tokens alone          {secs(tokens)}   (the grammar's regular expression, re.finditer)")
+    print(f"  + the table loop      {secs(loop)}   (cg's LALR loop over lark's tables, callbacks that build nothing)")
+    print(f"  + building the graph  {secs(split['parse'])}   (cg's parse, from the in-process part above)")
+    if data["lark"] is not None:
+        print(f"  lark {data['lark_version']}'s own LALR parser  {secs(data['lark'])}   (a parse tree only, no graph; "
+              f"{data['lark'] / split['parse']:.1f}x cg's whole parse)")
+
+
 def remark_compile(python: str, terms: int) -> None:
     data, r = in_child(python, "compile", terms, 1)
     if data["raised"]:
@@ -288,6 +346,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each (default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed CLI runs first (default 1)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    ap.add_argument("--no-lark", dest="lark", action="store_false", help="skip lark's own parser (about 20 s)")
+    ap.add_argument("--lark", action="store_true", help=argparse.SUPPRESS)  # a floors worker's
     args = ap.parse_args(argv)
     if serve(args, WORKERS, worker_profile):
         return 0
@@ -299,6 +359,7 @@ def main(argv=None) -> int:
         print("\n== reference: PyTorch skipped (--no-torch)")
     else:
         bench_torch(python, args.terms, args.runs, split)
+    bench_floors(python, args.terms, args.runs, split, args.lark)
     remark_compile(python, args.terms)
     ok &= bench_nested(cg, args.depth, args.runs, args.warmup)
     return finish(args, python, __file__, ["--terms", str(args.terms)], ok)
