@@ -193,9 +193,9 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
 
             value = _points_array(value, name)
             if not len(value):
-                raise CgError(f"{name} has no points")
+                raise CgError(f"{name} has no points", binding=name)
             if n is not None and len(value) != n:
-                raise CgError(f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length")
+                raise CgError(f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length", binding=name)
             n, first = len(value), name
             bad = np.flatnonzero(~np.isfinite(value))
             if bad.size:

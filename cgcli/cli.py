@@ -145,6 +145,19 @@ def _last_word(typed: list[str], word: str) -> int | None:
     return None
 
 
+def _binding_word(typed: list[str], name: str) -> int | None:
+    """The typed word that binds `name`: --x (its value follows), --x=…, -v x=…, or else the file
+    given to --points."""
+    at = _last_word(typed, f"--{name}")
+    if at is not None:
+        return at + 1 if typed[at] == f"--{name}" and at + 1 < len(typed) else at
+    at = next((i for i in range(len(typed) - 1, 0, -1) if typed[i].startswith(f"{name}=") and typed[i - 1] in ("-v", "--var")), None)
+    if at is not None:
+        return at
+    at = _last_word(typed, "--points")
+    return None if at is None else at + 1 if typed[at] == "--points" and at + 1 < len(typed) else at
+
+
 _STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
 _TYPED = "cg: the words as typed"  # ctx.meta key: the command line after `cg`, for usage errors
 
@@ -447,6 +460,8 @@ def _fail(error: CgError) -> typer.Exit:
         option = re.match(r"--?[^\W\d][\w-]*", error.message)
         word = error.word if isinstance(error, WordError) else option and option.group()
         at = word and _last_word(typed, word)
+        if error.binding and at is None:
+            at = _binding_word(typed, error.binding)
         if at is not None or isinstance(error, WordError):
             error = _on_command_line(error.message, typed, None if at is None else (at, 0))
     from .render import ascii_only

@@ -124,6 +124,10 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["eval", "x*2", "--x", "--", "--format", "plain"], "--x"),  # click would drop the --
         (["grad", "x", "--var=x"], "--var=x"),
         (["grad", "x", "-v", "x=1", "-v", "x=2"], "x=2"),
+        # arrays of different lengths: the caret under the second binding's points
+        (["grad", "x+y", "--x", "1,2", "--y", "1,2,3"], "1,2,3"),
+        (["grad", "x+y", "--x", "1,2", "--y=1,2,3"], "--y=1,2,3"),
+        (["eval", "x+y", "--y", "0:1:3", "-v", "x=1,2"], "x=1,2"),
     ],
 )
 def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under):

@@ -172,3 +172,14 @@ def test_a_header_column_without_a_name_is_an_error(tmp_path, header, column, ca
     path.write_text(f"{header}\n1,2,3\n")
     code, out, err = run_cli(["grad", "x*y", "--points", str(path), "--format", "csv"])
     assert code == 2 and err.splitlines() == [f"cg: error: {path}: column {column} of the header has no name", f"  {header}", " " * (2 + caret) + "^"]
+
+
+def test_a_column_longer_than_a_binding_points_at_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short path: the command line fits on one line
+    src = write(tmp_path / "p.csv", b"y\n1\n2\n") and "p.csv"
+    shown = f"cg eval x+y --x 1,2,3 --points {src}"
+    assert error_lines(run_cli(["eval", "x+y", "--x", "1,2,3", "--points", src])) == [
+        "cg: error: x has 3 points but y has 2: arrays must have the same length",
+        "  " + shown,
+        " " * (2 + shown.index(src)) + "^",
+    ]
