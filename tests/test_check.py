@@ -156,6 +156,12 @@ def test_a_kink_where_backprop_agrees_with_no_side_fails(cg):
     assert "backprop agrees with no difference (left 0, right 2)" in row["note"]
 
 
+def test_hypot_through_its_tip_is_a_kink_not_a_failure():
+    code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e-7", "--y", "0")
+    assert code == 0, report
+    assert [c["status"] for c in rows(report)] == ["kink", "pass"]
+
+
 def test_away_from_kinks_nothing_is_said():
     code, report, err = check_json(run_cli, "relu(x) + abs(y) + max(x, y)", "--x", "1", "--y", "-2")
     assert code == 0
@@ -177,6 +183,9 @@ def test_away_from_kinks_nothing_is_said():
         ("atan2(x, -1)", -1e-6, 1e-6, True),  # across the cut
         ("atan2(x, 1)", -1e-6, 1e-6, False),  # no cut on this side
         ("atan2(-1, x)", -1e-6, 1e-6, False),  # y changes sign where atan2 is smooth
+        ("hypot(x, 0)", -1e-6, 1e-6, True),  # through the cone's tip
+        ("hypot(x, 1e-300)", -1e-6, 1e-6, False),  # beside it: smooth
+        ("hypot(x, 0)", 1e-6, 2e-6, False),
         ("exp(x)", -1.0, 1.0, False),
     ],
 )
