@@ -328,9 +328,10 @@ def _take_fuse(args: list[str]) -> tuple[list[str], str | None]:
                 raise CgError("--fuse is given twice")
             fuse = arg.partition("=")[2] or "all"
             following = args[i + 1] if i + 1 < len(args) else ""
-            if arg == "--fuse" and re.fullmatch(r"\w+(,\w+)*", following):
+            if arg == "--fuse" and re.fullmatch(r"[\w\s,]+", following):
                 names = following.split(",")
-                if all(n in gate_names() for n in names) or any(_did_you_mean(n, gate_names()) for n in names):
+                # a list (no expression has a comma outside parentheses), or gates (or nearly: a typo)
+                if len(names) > 1 or names[0] in gate_names() or _did_you_mean(names[0], gate_names()):
                     fuse, i = following, i + 1
         else:
             rest.append(arg)
@@ -406,6 +407,14 @@ def _did_you_mean(word: str, known: list[str]) -> str:
 
     close = difflib.get_close_matches(word, known, n=1)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _fused(graph, fuse: str):
+    """The graph with the gates --fuse names (or all) fused; an error names --fuse, as cg check's do."""
+    try:
+        return api.fuse(graph, None if fuse == "all" else api.names(fuse))
+    except CgError as e:
+        raise CgError(f"--fuse: {e.message}", e.source, e.pos) from None
 
 
 def _bind(bindings, known: list[str]) -> dict[str, float]:
@@ -502,7 +511,7 @@ def _load(ctx, expr, var, file, points_file=None):
     _no_mistyped_options(graph, bindings, known)
     fine_nodes = len(graph.nodes)
     if fuse is not None:
-        graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
+        graph = _fused(graph, fuse)
     env = _bind(bindings, known)
     if points_file is not None:
         from .pointsio import read_points
@@ -786,7 +795,7 @@ def diff(
             raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
         graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:
-            graph = api.fuse(graph, None if fuse == "all" else api.names(fuse))
+            graph = _fused(graph, fuse)
         names = api.names(wrt) if wrt else list(graph.variables)
         if not names:
             raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)

@@ -128,6 +128,9 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "x+y", "--x", "1,2", "--y", "1,2,3"], "1,2,3"),
         (["grad", "x+y", "--x", "1,2", "--y=1,2,3"], "--y=1,2,3"),
         (["eval", "x+y", "--y", "0:1:3", "-v", "x=1,2"], "x=1,2"),
+        # a gate that does not exist, as cg check says it
+        (["grad", "sigmoid(x)", "--x", "1", "--fuse", "sigmod"], "--fuse"),
+        (["diff", "sigmoid(x)", "--fuse=sigmoid,relu"], "--fuse"),
     ],
 )
 def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under):
@@ -138,6 +141,12 @@ def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under
     first, line, caret = err.splitlines()
     assert (code, line) == (2, "  " + shown)
     assert caret == " " * (2 + shown.rindex(caret_under)) + "^"
+
+
+def test_a_gate_list_with_an_empty_name_points_into_the_list():
+    code, out, err = run_cli(["grad", "sigmoid(x)", "--x", "1", "--fuse", "sigmoid,,softplus"])
+    assert code == 2
+    assert err.splitlines() == ["cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name", "  sigmoid,,softplus", "          ^"]
 
 
 def test_unbound_variable_points_at_its_first_use():

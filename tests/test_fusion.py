@@ -162,7 +162,7 @@ def test_cli_fuse_spellings(args):
 def test_cli_unknown_gate_is_an_error(cg):
     code, out, err = cg(["grad", "x", "--x", "1", "--fuse", "sigmoidd"])
     assert code == 2
-    assert err.startswith("cg: error: unknown gate 'sigmoidd' (did you mean sigmoid?)")
+    assert err.startswith("cg: error: --fuse: unknown gate 'sigmoidd' (did you mean sigmoid?)")
 
 
 def test_fusions_lists_every_gate_and_shape(cg):
