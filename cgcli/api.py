@@ -180,7 +180,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
         raise CgError(f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}")
     for name, value in (bindings or {}).items():
         if name in CONSTANTS and name not in graph.variables:
-            raise CgError(f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression")
+            raise CgError(f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression", binding=name)
         if name not in graph.variables:
             warnings.append(f"binding {name} is not used by the expression")
             continue

@@ -199,11 +199,12 @@ class _Where:
     def __call__(self, key: str) -> str:
         return key if self.file else "--" + key.replace("_", "-")
 
-    def error(self, message: str, source: str | None = None, pos: int | None = None) -> CgError:
-        return CgError(self.prefix + message, source, pos)
+    def error(self, message: str, source: str | None = None, pos: int | None = None, binding: str | None = None) -> CgError:
+        """`binding`: the variable whose binding is wrong, when the command line bound it."""
+        return CgError(self.prefix + message, source, pos, None if self.file else binding)
 
     def wrap(self, error: CgError, what: str = "") -> CgError:
-        return CgError(self.prefix + what + error.message, error.source, error.pos)
+        return CgError(self.prefix + what + error.message, error.source, error.pos, None if self.file else error.binding)
 
 
 _COMMAND_LINE = _Where()
@@ -347,7 +348,8 @@ def _build(
         if hasattr(value, "__len__"):  # a list or range of points (cg grad --x 1,2,3)
             raise where.error(
                 f"{var} is bound to {len(value)} points: cg check checks one bound point; "
-                f"for more use {where('random')} N, or {'one case per point' if where.file else 'a case file'}"
+                f"for more use {where('random')} N, or {'one case per point' if where.file else 'a case file'}",
+                binding=var,
             )
     bound: dict[str, float] | None = dict(bindings)
     if not bindings and settings.random and variables:

@@ -101,7 +101,8 @@ def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None)
 
 class WordError(CgError):
     """A CgError about one word of the command line (an unknown option, a name bound twice):
-    _fail shows the command line with a caret under that word (_last_word finds it)."""
+    _fail shows the command line with a caret under that word (_last_word finds it), or after
+    the end for the word "" (something is missing)."""
 
     def __init__(self, message: str, word: str):
         super().__init__(message)
@@ -283,21 +284,21 @@ def main(
 def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
     if file is not None:
         if exprs:
-            raise CgError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})")
+            raise WordError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})", exprs[0])
         if str(file) == "-":
             return _decode(sys.stdin.buffer.read())
         try:
             return _decode(Path(file).read_bytes())
         except OSError as e:
-            raise CgError(f"cannot read {file}: {e.strerror}") from None
+            raise WordError(f"cannot read {file}: {e.strerror}", str(file)) from None
     if not exprs:
         values = "" if command == "diff" else " [--x VALUE ...]"
-        raise CgError(f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)")
+        raise WordError(f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)", "")
     if len(exprs) > 1:
         short = next((w for w in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
         if short:  # -o, -z: read as the expression -o unless it is an option, and cg {command} has none
             raise WordError(f"unknown option {short}: cg {command} has no option {short} (for the expression {short}, quote it together with the rest)", short)
-        raise CgError(f"more than one expression: {' '.join(exprs)!r}; quote the expression")
+        raise WordError(f"more than one expression: {' '.join(exprs)!r}; quote the expression", exprs[1])
     if exprs[0] == "-":
         return _decode(sys.stdin.buffer.read())
     return exprs[0]
@@ -469,6 +470,8 @@ def _fail(error: CgError) -> typer.Exit:
         option = re.match(r"--?[^\W\d][\w-]*", error.message)
         word = error.word if isinstance(error, WordError) else option and option.group()
         at = word and _last_word(typed, word)
+        if isinstance(error, WordError) and error.word == "":  # something missing: the caret after the end
+            at = len(typed)
         if error.binding and at is None:
             at = _binding_word(typed, error.binding)
         if at is not None or isinstance(error, WordError):
@@ -728,7 +731,7 @@ def check(
             specs = checks.load_cases(cases, options)
         else:
             if not exprs and file is None:
-                raise CgError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml")
+                raise WordError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml", "")
             graph = api.parse(_read_source(exprs, file, ctx.info_name))
             _no_mistyped_options(graph, bindings, known)
             specs = [checks.from_command_line(graph, _bind(bindings, known), expect, expect_grad, against, options)]

@@ -344,7 +344,7 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
     [
         (["x*y", "--x", "1"], "cg: error: no value for the variable y: pass --y VALUE\n  x*y\n    ^\n"),
         (["2x"], "cg: error: implicit multiplication is not supported: write 2*x\n  2x\n   ^\n"),
-        ([], "cg: error: no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml\n"),
+        ([], "cg: error: no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml\n  cg check\n          ^\n"),
         (["x", "--x", "1", "--expect-grad", "z=1"], "cg: error: --expect-grad z: the expression has no variable z\n"),
         (["x", "--x", "1", "--expect-grad", "6"], "cg: error: --expect-grad takes NAME=VALUE, got '6'\n"),
         (["x", "--x", "1", "--expect", "abc"], "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n"),
@@ -360,8 +360,8 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
         (["x", "--x", "1", "--format", "plain"], "cg: error: --format plain: cg check writes table or json\n"),
         (["x*y", "--random", "2", "--expect", "3"], "cg: error: --expect needs the bound point: bind every variable\n"),
         (["x", "--x", "1", "--fuse", "sigmoidd"], "cg: error: --fuse: unknown gate 'sigmoidd' (did you mean sigmoid?); `cg fusions` lists them\n"),
-        (["x*y", "--x", "1,2,3", "--y", "2"], "cg: error: x is bound to 3 points: cg check checks one bound point; for more use --random N, or a case file\n"),
-        (["x", "--e", "1", "--x", "1"], "cg: error: e is the constant 2.718281828459045; to use another value write 'e = …; ' before the expression\n"),
+        (["x*y", "--x", "1,2,3", "--y", "2"], "cg: error: x is bound to 3 points: cg check checks one bound point; for more use --random N, or a case file\n  cg check 'x*y' --x 1,2,3 --y 2\n                     ^\n"),
+        (["x", "--e", "1", "--x", "1"], "cg: error: e is the constant 2.718281828459045; to use another value write 'e = …; ' before the expression\n  cg check x --e 1 --x 1\n                 ^\n"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(cg, args, message):

@@ -128,6 +128,9 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "x+y", "--x", "1,2", "--y", "1,2,3"], "1,2,3"),
         (["grad", "x+y", "--x", "1,2", "--y=1,2,3"], "--y=1,2,3"),
         (["eval", "x+y", "--y", "0:1:3", "-v", "x=1,2"], "x=1,2"),
+        (["grad", "x", "+", "y"], "+"),  # more than one expression: where the second starts
+        (["grad", "x", "-f", "nofile.cg"], "x"),
+        (["grad", "-f", "nofile.cg"], "nofile.cg"),
         # a gate that does not exist, as cg check says it
         (["grad", "sigmoid(x)", "--x", "1", "--fuse", "sigmod"], "--fuse"),
         (["diff", "sigmoid(x)", "--fuse=sigmoid,relu"], "--fuse"),
@@ -149,6 +152,14 @@ def test_a_gate_list_with_an_empty_name_points_into_the_list():
     assert err.splitlines() == ["cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name", "  sigmoid,,softplus", "          ^"]
 
 
+@pytest.mark.parametrize("args", [["grad", "--x", "1"], ["check", "--x", "1"]])
+def test_no_expression_puts_the_caret_after_the_end(cg, args):
+    code, out, err = cg(args)
+    shown = "cg " + " ".join(args)
+    assert code == 2
+    assert err.splitlines()[1:] == ["  " + shown, " " * (2 + len(shown)) + "^"]
+
+
 def test_unbound_variable_points_at_its_first_use():
     code, out, err = run_cli(["grad", "x + y*y", "--x", "1"])
     assert err.splitlines()[1:] == ["  x + y*y", "      ^"]
@@ -168,7 +179,8 @@ def test_unknown_option_format_value_is_a_usage_error(cg):
 @pytest.mark.parametrize("command, usage", [("eval", "cg eval EXPR [--x VALUE ...]"), ("hessian", "cg hessian EXPR [--x VALUE ...]"), ("diff", "cg diff EXPR")])
 def test_no_expression_names_the_command_that_needs_one(command, usage):
     code, out, err = run_cli([command])
-    assert (code, err) == (2, f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n")
+    shown = f"cg {command}"
+    assert (code, err) == (2, f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n  {shown}\n{' ' * (2 + len(shown))}^\n")
 
 
 # click's own usage errors, in cg's form: (words after cg, the message's start, the caret's column
