@@ -217,11 +217,16 @@ def _number(value, label: str, positive: bool = False) -> float:
     return float(value)
 
 
-def _integer(value, label: str, minimum: int | None = None) -> int:
+def _integer(value, label: str, minimum: int | None = None, maximum: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
         at_least = f" >= {minimum}" if minimum is not None else ""
         raise CgError(f"{label} must be an integer{at_least}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise CgError(f"{label} must be at most {maximum:,}, got {value:,}")
     return value
+
+
+MAX_RANDOM = 10**6  # random points per case: a million take about a minute and 1 GB
 
 
 def _value(value, label: str, where: _Where) -> float:
@@ -304,7 +309,7 @@ def _settings(raw: dict, where: _Where) -> Settings:
         if raw.get("atol") is not None:
             s.atol = _number(raw["atol"], where("atol"))
         if raw.get("random") is not None:
-            s.random = _integer(raw["random"], where("random"), minimum=0)
+            s.random = _integer(raw["random"], where("random"), minimum=0, maximum=MAX_RANDOM)
         if raw.get("seed") is not None:
             s.seed = _integer(raw["seed"], where("seed"))
     except CgError as e:

@@ -355,6 +355,8 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
         (["x", "--x", "1", "--random", "2", "--box", "3:-3"], "cg: error: --box 3:-3: the box must be finite with LO <= HI\n"),
         (["x", "--x", "1", "--random", "2", "--box", "3"], "cg: error: --box takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got '3'\n"),
         (["x", "--x", "1", "--random", "-1"], "cg: error: --random must be an integer >= 0, got -1\n"),
+        # 10**11 random points ran until the system killed cg (exit 137, nothing said)
+        (["x", "--random", "100000000000"], "cg: error: --random must be at most 1,000,000, got 100,000,000,000\n"),
         (["x", "--x", "1", "--rtol", "-1"], "cg: error: --rtol must be a finite number >= 0, got -1.0\n"),
         (["x", "--x", "1", "--eps", "0"], "cg: error: --eps must be a finite number > 0, got 0.0\n"),
         (["x", "--x", "1", "--format", "plain"], "cg: error: --format plain: cg check writes table or json\n"),
