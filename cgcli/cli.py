@@ -146,6 +146,17 @@ def _last_word(typed: list[str], word: str) -> int | None:
     return None
 
 
+def _option_with_value(typed: list[str], option: str, value: str, otherwise: int | None) -> int | None:
+    """The last typed `option value…` or `option=value…` (--expect-grad y=1 for '--expect-grad y'),
+    else `otherwise`."""
+    for i in range(len(typed) - 1, -1, -1):
+        if typed[i] == option and i + 1 < len(typed) and typed[i + 1].startswith(value):
+            return i
+        if typed[i].startswith(f"{option}={value}"):
+            return i
+    return otherwise
+
+
 def _binding_word(typed: list[str], name: str) -> int | None:
     """The typed word that binds `name`: --x (its value follows), --x=…, -v x=…, or else the file
     given to --points."""
@@ -467,9 +478,11 @@ def _fail(error: CgError) -> typer.Exit:
     if ctx is not None and error.source is None:
         # about a word of the command line: a WordError's, or the option the message starts with (--wrt z: …)
         typed = ctx.meta.get(_TYPED, [])
-        option = re.match(r"--?[^\W\d][\w-]*", error.message)
-        word = error.word if isinstance(error, WordError) else option and option.group()
+        option = re.match(r"(--?[^\W\d][\w-]*)(?: ([^\s:]+))?", error.message)  # --wrt z: …, --box 3:1: …
+        word = error.word if isinstance(error, WordError) else option and option.group(1)
         at = word and _last_word(typed, word)
+        if option and not isinstance(error, WordError) and option.group(2):  # that one of a repeated option
+            at = _option_with_value(typed, option.group(1), option.group(2), at)
         if isinstance(error, WordError) and error.word == "":  # something missing: the caret after the end
             at = len(typed)
         if error.binding and at is None:

@@ -131,6 +131,10 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "x", "+", "y"], "+"),  # more than one expression: where the second starts
         (["grad", "x", "-f", "nofile.cg"], "x"),
         (["grad", "-f", "nofile.cg"], "nofile.cg"),
+        # an option given twice with different values: under the one that is wrong
+        (["check", "x", "--x", "1", "--expect-grad", "y=1", "--expect-grad", "x=1"], "--expect-grad y=1"),
+        (["check", "x", "--x", "1", "--against", "y=1", "--against", "x=1"], "--against y=1"),
+        (["check", "x", "--random", "2", "--box", "3:1", "--box", "x=0:1"], "--box 3:1"),
         # a gate that does not exist, as cg check says it
         (["grad", "sigmoid(x)", "--x", "1", "--fuse", "sigmod"], "--fuse"),
         (["diff", "sigmoid(x)", "--fuse=sigmoid,relu"], "--fuse"),
