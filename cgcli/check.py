@@ -285,7 +285,10 @@ def _fuse(value, label: str, where: _Where) -> tuple[bool, list[str] | None]:
     if value is True or value == "all":
         return True, None
     if isinstance(value, str):
-        names = [n.strip() for n in value.split(",") if n.strip()]
+        try:
+            names = api.names(value)  # an empty name or one named twice is an error, as in cg grad --fuse
+        except CgError as e:
+            raise where.wrap(e, f"{label}: ") from None
     elif isinstance(value, list) and all(isinstance(n, str) for n in value):
         names = [n.strip() for n in value]
     else:

@@ -421,6 +421,16 @@ def _did_you_mean(word: str, known: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def _wrt(wrt: str | None) -> list[str] | None:
+    """The names --wrt gives, or None; an error names --wrt."""
+    if not wrt:
+        return None
+    try:
+        return api.names(wrt)
+    except CgError as e:
+        raise CgError(f"--wrt: {e.message}", e.source, e.pos) from None
+
+
 def _fused(graph, fuse: str):
     """The graph with the gates --fuse names (or all) fused; an error names --fuse, as cg check's do."""
     try:
@@ -571,7 +581,7 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
                 raise CgError("--explain shows steps: use it with --format tree (the default) or json")
             if explain and _many(env):
                 raise CgError("--explain shows the steps at one point: give each variable one value")
-            result = api.grad(graph, env, wrt=api.names(wrt) if wrt else None, trace=explain, keep_nodes=keep)
+            result = api.grad(graph, env, wrt=_wrt(wrt), trace=explain, keep_nodes=keep)
         else:
             result = api.evaluate(graph, env, keep_nodes=keep)
         along = None
@@ -812,7 +822,7 @@ def diff(
         graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:
             graph = _fused(graph, fuse)
-        names = api.names(wrt) if wrt else list(graph.variables)
+        names = _wrt(wrt) or list(graph.variables)
         if not names:
             raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
         warnings = list(graph.warnings)
@@ -874,7 +884,7 @@ def hessian(
         graph, _, env = _load(ctx, expr, var, file, points)
         if format == "plain" and _many(env):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
-        result = derive.hessian_at(graph, env, api.names(wrt) if wrt else None)
+        result = derive.hessian_at(graph, env, _wrt(wrt))
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)

@@ -164,6 +164,21 @@ def test_no_expression_puts_the_caret_after_the_end(cg, args):
     assert err.splitlines()[1:] == ["  " + shown, " " * (2 + len(shown)) + "^"]
 
 
+@pytest.mark.parametrize(
+    "args, lines",
+    [
+        (["grad", "x", "--x", "1", "--wrt", "x,x"], ["cg: error: --wrt: the list 'x,x' names x twice", "  x,x", "    ^"]),
+        (["hessian", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"], ["cg: error: --wrt: the list 'x,,y' has an empty name", "  x,,y", "    ^"]),
+        # cg check took a gate twice, and dropped an empty name, without a word
+        (["check", "x", "--x", "1", "--fuse=sigmoid,sigmoid"], ["cg: error: --fuse: the list 'sigmoid,sigmoid' names sigmoid twice", "  sigmoid,sigmoid", "          ^"]),
+        (["check", "x", "--x", "1", "--fuse=sigmoid,,softplus"], ["cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name", "  sigmoid,,softplus", "          ^"]),
+    ],
+)
+def test_name_lists_say_which_option_they_belong_to(cg, args, lines):
+    code, out, err = cg(args)
+    assert (code, err.splitlines()) == (2, lines)
+
+
 def test_unbound_variable_points_at_its_first_use():
     code, out, err = run_cli(["grad", "x + y*y", "--x", "1"])
     assert err.splitlines()[1:] == ["  x + y*y", "      ^"]
