@@ -454,7 +454,7 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CgError(f"cannot read {path}: {e.strerror}") from None
+        raise CgError(f"cannot read {path}: {e.strerror}", word=str(path)) from None
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -105,8 +105,7 @@ class WordError(CgError):
     the end for the word "" (something is missing)."""
 
     def __init__(self, message: str, word: str):
-        super().__init__(message)
-        self.word = word
+        super().__init__(message, word=word)
 
 
 def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
@@ -144,6 +143,23 @@ def _last_word(typed: list[str], word: str) -> int | None:
         if typed[i] == word or typed[i].startswith(word + "=") or typed[i].endswith("=" + word):
             return i
     return None
+
+
+def _place(error: CgError, typed: list[str]) -> int | None:
+    """Which typed word an error without a text of its own is about: the word it names ("" for
+    after the end), where the variable it names was bound, or the option its message starts with
+    (--wrt z: …; of a repeated option, the one with that value: --box 3:1: …)."""
+    if error.word == "":
+        return len(typed)
+    if error.word is not None:
+        return _last_word(typed, error.word)
+    if error.binding:
+        return _binding_word(typed, error.binding)
+    option = re.match(r"(--?[^\W\d][\w-]*)(?: ([^\s:]+))?", error.message)
+    if not option:
+        return None
+    at = _last_word(typed, option.group(1))
+    return at if not option.group(2) else _option_with_value(typed, option.group(1), option.group(2), at)
 
 
 def _option_with_value(typed: list[str], option: str, value: str, otherwise: int | None) -> int | None:
@@ -486,19 +502,9 @@ def _warn(messages: list[str]) -> None:
 def _fail(error: CgError) -> typer.Exit:
     ctx = get_current_context(silent=True)
     if ctx is not None and error.source is None:
-        # about a word of the command line: a WordError's, or the option the message starts with (--wrt z: …)
-        typed = ctx.meta.get(_TYPED, [])
-        option = re.match(r"(--?[^\W\d][\w-]*)(?: ([^\s:]+))?", error.message)  # --wrt z: …, --box 3:1: …
-        word = error.word if isinstance(error, WordError) else option and option.group(1)
-        at = word and _last_word(typed, word)
-        if option and not isinstance(error, WordError) and option.group(2):  # that one of a repeated option
-            at = _option_with_value(typed, option.group(1), option.group(2), at)
-        if isinstance(error, WordError) and error.word == "":  # something missing: the caret after the end
-            at = len(typed)
-        if error.binding and at is None:
-            at = _binding_word(typed, error.binding)
-        if at is not None or isinstance(error, WordError):
-            error = _on_command_line(error.message, typed, None if at is None else (at, 0))
+        at = _place(error, ctx.meta.get(_TYPED, []))
+        if at is not None or error.word is not None:
+            error = _on_command_line(error.message, ctx.meta.get(_TYPED, []), None if at is None else (at, 0))
     from .render import ascii_only
 
     _say(error.render(ascii_only(sys.stderr)), sys.stderr)
@@ -544,7 +550,7 @@ def _load(ctx, expr, var, file, points_file=None):
 
         for name, column in read_points(points_file).items():
             if name in env:
-                raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})")
+                raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})", word=str(points_file))
             env[name] = column
     return graph, (fine_nodes if fuse is not None else None), env
 
@@ -613,7 +619,7 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
                 with open(output, "w", encoding="utf-8") as f:
                     pointsio.write_csv(cols, f)
         except OSError as e:
-            raise _fail(CgError(f"cannot write {output}: {e.strerror or e}")) from None
+            raise _fail(CgError(f"cannot write {output}: {e.strerror or e}", word=str(output))) from None
         except CgError as e:
             raise _fail(e) from None
     elif fmt is Format.json:
@@ -749,8 +755,13 @@ def check(
         options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
         if cases is not None:
             given = [name for name, value in [("expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
-            if given:
-                raise CgError(f"--cases runs the cases of {cases}: give no {', '.join(given)} (they belong in a [[case]])")
+            if given:  # the caret under the first of them
+                first = exprs[0] if exprs else "-f" if file else None if bindings else given[0]
+                raise CgError(
+                    f"--cases runs the cases of {cases}: give no {', '.join(given)} (they belong in a [[case]])",
+                    binding=bindings[0][0] if first is None else None,
+                    word=first,
+                )
             specs = checks.load_cases(cases, options)
         else:
             if not exprs and file is None:
@@ -763,7 +774,7 @@ def check(
             try:
                 junit.write_bytes(checks.junit_xml(report))
             except OSError as e:
-                raise CgError(f"cannot write {junit}: {e.strerror}") from None
+                raise CgError(f"cannot write {junit}: {e.strerror}", word=str(junit)) from None
     except CgError as e:
         raise _fail(e) from None
     _warn(report.warnings)
@@ -813,12 +824,12 @@ def diff(
         var = next((i for i, w in enumerate(exprs) if i and (w == "-v" or w.startswith("-v") and "=" in w)), None)
         if var is not None:  # -v x=1: cg eval's option (cg diff has none; click would read -v as the expression -v)
             given = " ".join(exprs[var : var + 2]) if exprs[var] == "-v" else exprs[var]
-            raise CgError(f"cg diff prints a formula and takes no values ({given}): bind them in cg eval \"$(cg diff …)\" {given}")
+            raise WordError(f"cg diff prints a formula and takes no values ({given}): bind them in cg eval \"$(cg diff …)\" {given}", exprs[var])
         if bindings:
             name, value, spelled = bindings[0]
             if spelled in known or _did_you_mean(spelled, known):
-                raise CgError(_unknown_option(spelled, known))
-            raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}")
+                raise WordError(_unknown_option(spelled, known), spelled)
+            raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}", binding=name)
         graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:
             graph = _fused(graph, fuse)
@@ -938,7 +949,7 @@ def graph(
             raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
         graph, _, env = _load(ctx, expr, var, file)
         if _many(env):
-            raise CgError(f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)")
+            raise CgError(f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)", binding=_many(env))
         result = api.grad(graph, env, trace=True)
         if kind == "mmd":
             data = picture.to_mermaid(result, digits).encode()
@@ -949,7 +960,7 @@ def graph(
         try:
             output.write_bytes(data)
         except OSError as e:
-            raise CgError(f"cannot write {output}: {e.strerror}") from None
+            raise CgError(f"cannot write {output}: {e.strerror}", word=str(output)) from None
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)

@@ -24,15 +24,17 @@ codecs.register_error(U_ESCAPE, _u_escape)
 
 
 class CgError(Exception):
-    """Bad input: a message, and optionally the text and the offset it is about, or the variable
-    whose binding is wrong (the command line then shows where it was bound)."""
+    """Bad input: a message, and optionally the text and the offset it is about, or what on the
+    command line it is about: the variable whose binding is wrong, or a word as typed (a file's
+    name; "" for something missing at the end). The command line then shows a caret there."""
 
-    def __init__(self, message: str, source: str | None = None, pos: int | None = None, binding: str | None = None):
+    def __init__(self, message: str, source: str | None = None, pos: int | None = None, binding: str | None = None, word: str | None = None):
         super().__init__(message)
         self.message = message
         self.source = source
         self.pos = pos
         self.binding = binding
+        self.word = word
 
     def render(self, ascii: bool = False) -> str:
         """One line saying what is wrong, then the input line with a caret under the spot. With

@@ -224,10 +224,12 @@ def test_single_points_and_batches_agree_on_zeros_signs_and_infinities():
 
 
 @pytest.mark.parametrize("name", ["o.csv", "o.npz"])
-def test_an_output_file_that_cannot_be_written_is_one_line(cg, tmp_path, name):
-    target = tmp_path / "missing" / name
-    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "-o", str(target)])
-    assert (code, out) == (2, "") and err == f"cg: error: cannot write {target}: No such file or directory\n"
+def test_an_output_file_that_cannot_be_written_is_one_line(cg, tmp_path, name, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short path: the command line fits on one line
+    target = f"missing/{name}"
+    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "-o", target])
+    shown = f"cg grad 'x*y' --x 1,2 --y 2 -o {target}"
+    assert (code, out) == (2, "") and err.splitlines() == [f"cg: error: cannot write {target}: No such file or directory", "  " + shown, " " * (2 + shown.index(target)) + "^"]
 
 
 def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
@@ -238,7 +240,8 @@ def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
 
 def test_a_picture_is_of_one_point(cg, tmp_path):
     code, out, err = cg(["graph", "x*y", "--x", "1,2", "--y", "2", "-o", str(tmp_path / "g.dot")])
-    assert code == 2 and err == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)\n"
+    assert code == 2 and err.splitlines()[0] == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)"
+    assert err.splitlines()[1].startswith("  cg graph 'x*y' --x 1,2 ") and err.splitlines()[2] == " " * 21 + "^"  # under x's points
 
 
 def test_every_op_takes_a_constant_beside_an_array():

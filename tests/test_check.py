@@ -501,12 +501,15 @@ def test_a_bad_case_file_is_exit_2_naming_the_case_and_key(cg, tmp_path, text, m
     assert not junit.exists()
 
 
-def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path):
-    code, out, err = cg(["check", "--cases", str(tmp_path / "c.toml"), "x", "--x", "1", "--expect", "1"])
-    assert (code, err.splitlines()[0]) == (2, f"cg: error: --cases runs the cases of {tmp_path / 'c.toml'}: give no expression, bindings, --expect (they belong in a [[case]])")
-    assert err.splitlines()[2] == " " * 11 + "^"  # under --cases in the command line
-    code, out, err = cg(["check", "--cases", str(tmp_path / "missing.toml")])
-    assert (code, err) == (2, f"cg: error: cannot read {tmp_path / 'missing.toml'}: No such file or directory\n")
+def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # short paths: the command line fits on one line
+    code, out, err = cg(["check", "--cases", "c.toml", "x", "--x", "1", "--expect", "1"])
+    assert (code, err.splitlines()[0]) == (2, "cg: error: --cases runs the cases of c.toml: give no expression, bindings, --expect (they belong in a [[case]])")
+    assert err.splitlines()[1:] == ["  cg check --cases c.toml x --x 1 --expect 1", " " * 26 + "^"]  # under the expression
+    code, out, err = cg(["check", "--cases", "c.toml", "--x", "1"])
+    assert err.splitlines()[1:] == ["  cg check --cases c.toml --x 1", " " * 30 + "^"]  # under the binding
+    code, out, err = cg(["check", "--cases", "missing.toml"])
+    assert (code, err.splitlines()) == (2, ["cg: error: cannot read missing.toml: No such file or directory", "  cg check --cases missing.toml", " " * 19 + "^"])
 
 
 def test_junit_for_one_expression(cg, tmp_path):

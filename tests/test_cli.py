@@ -536,8 +536,8 @@ def test_small_things_said_not_dropped(cg, tmp_path):
     assert (code, out, err) == (0, "2\nx 2\n", "")
     # a name twice in --wrt, or an empty one, is an error, not silently dropped
     code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,x"])
-    assert (code, out) == (2, "") and err.splitlines() == ["cg: error: the list 'x,x' names x twice", "  x,x", "    ^"]
-    assert cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"])[2].startswith("cg: error: the list 'x,,y' has an empty name")
+    assert (code, out) == (2, "") and err.splitlines() == ["cg: error: --wrt: the list 'x,x' names x twice", "  x,x", "    ^"]
+    assert cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"])[2].startswith("cg: error: --wrt: the list 'x,,y' has an empty name")
     # one point of a range is 'at 1 point'
     assert cg(["grad", "x", "--x", "0:1:1"])[1].startswith("f = 0 [0 .. 0] at 1 point\n")
     # a repeated column of a points file: the caret under the repeat

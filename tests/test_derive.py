@@ -375,7 +375,8 @@ def test_diff_usage_errors_and_warnings(cg):
     code, out, err = cg(["diff", "x*y", "--wrt", "x", "--x", "1"])
     assert code == 2 and "takes no values" in err and out == ""
     code, out, err = cg(["diff", "x*y", "-v", "x=1"])  # cg eval's -v: said as such, not "more than one expression"
-    assert (code, out, err) == (2, "", 'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff …)" -v x=1\n')
+    assert (code, out, err) == (2, "", 'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff …)" -v x=1\n'
+                                       "  cg diff 'x*y' -v x=1\n" + " " * 16 + "^\n")
     assert cg(["diff", "-v"])[:2] == (0, "-1\n")  # the expression -v
     code, out, err = cg(["diff", "--", "-x", "--wrt", "x"])
     assert (code, out, err.splitlines()) == (2, "", ["cg: error: --wrt is an option: give options before --", "  cg diff -- -x --wrt x", " " * 16 + "^"])

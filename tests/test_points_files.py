@@ -20,6 +20,15 @@ def error_lines(result):
     return err.splitlines()
 
 
+def about_file(result, src: str):
+    """error_lines of an error about the file itself: its one line, after checking that the
+    command line follows with a caret under the file's name."""
+    first, line, caret = error_lines(result)
+    assert line.startswith("  cg ") and caret.strip() == "^"
+    assert line[caret.index("^") :].startswith(str(src)[:20])
+    return [first]
+
+
 def write(path, data: bytes):
     path.write_bytes(data)
     return str(path)
@@ -126,20 +135,20 @@ def test_arrays_that_float64_would_change_are_refused(tmp_path, array, message):
 @pytest.mark.parametrize("data", [b"not a zip file", b"", b"PK\x03\x04 truncated"])
 def test_a_file_that_is_no_npz_says_so(cg, tmp_path, data):
     src = write(tmp_path / "p.npz", data)
-    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src} is not a valid .npz file"]
+    assert about_file(cg(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src} is not a valid .npz file"]
 
 
 def test_a_npy_file_named_npz_says_so(tmp_path):
     src = tmp_path / "p.npz"
     with open(src, "wb") as f:
         np.save(f, np.arange(3.0))
-    [line] = error_lines(run_cli(["grad", "x*y", "--points", str(src)]))
+    [line] = about_file(run_cli(["grad", "x*y", "--points", str(src)]), str(src))
     assert line.startswith(f"cg: error: {src} is not a valid .npz file (")
 
 
 def test_an_object_array_keeps_numpys_reason(tmp_path):
     src = npz(tmp_path, x=np.array([1, None], dtype=object), y=np.arange(2.0))
-    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [
+    assert about_file(run_cli(["grad", "x*y", "--points", src]), src) == [
         f"cg: error: cannot read {src}: array x: Object arrays cannot be loaded when allow_pickle=False"
     ]
 
@@ -147,12 +156,12 @@ def test_an_object_array_keeps_numpys_reason(tmp_path):
 @pytest.mark.parametrize("arrays", [{"x": np.zeros(0), "y": np.zeros(0)}, {"x": np.float64(1), "y": np.zeros(0)}, {}])
 def test_a_npz_without_points(tmp_path, arrays):
     src = npz(tmp_path, **arrays)
-    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points"]
+    assert about_file(run_cli(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src}: no points"]
 
 
 def test_zero_points_through_the_installed_cg(tmp_path):
     src = npz(tmp_path, x=np.zeros(0), y=np.zeros(0))
-    assert error_lines(run_bin(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points"]
+    assert about_file(run_bin(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src}: no points"]
 
 
 def test_write_npz_gives_a_reason_when_the_os_error_has_no_strerror(tmp_path, monkeypatch):
@@ -182,4 +191,19 @@ def test_a_column_longer_than_a_binding_points_at_the_file(tmp_path, monkeypatch
         "cg: error: x has 3 points but y has 2: arrays must have the same length",
         "  " + shown,
         " " * (2 + shown.index(src)) + "^",
+    ]
+
+
+def test_a_csv_that_is_not_utf8_points_at_the_byte(tmp_path):
+    src = write(tmp_path / "p.csv", b"x\n1\n\xff2\n")  # 'cannot read …: utf-8 codec can't decode byte 0xff in position 4'
+    assert error_lines(run_cli(["grad", "x", "--points", src])) == [f"cg: error: {src} is not valid UTF-8 text", "  line 3: \ufffd2", "          ^"]
+
+
+def test_a_column_that_is_also_bound_points_at_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "p.csv", b"x\n1\n")
+    assert error_lines(run_cli(["grad", "x", "--x=1", "--points", "p.csv"])) == [
+        "cg: error: x is bound twice (--x and a column of p.csv)",
+        "  cg grad x --x=1 --points p.csv",
+        " " * 27 + "^",
     ]
