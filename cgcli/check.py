@@ -8,9 +8,7 @@ with a reference, under torch.autograd.gradcheck's rule and defaults:
 The references:
 
 * `numeric`: the central finite difference (f(x+h) − f(x−h)) / ((x+h) − (x−h)),
-  h = eps·max(1, |x|) (eps 1e-6), for every variable at every point: gradcheck's
-  absolute step where |x| ≤ 1, a relative one beyond (at x = 1e9 an absolute 1e-6
-  moves f = x² by less than its own rounding);
+  h = eps (1e-6), for every variable at every point;
 * `hand-written`: a derivative written by hand (--against x=EXPR), evaluated
   with the same bindings;
 * `expect`: a value or gradient stated up front (--expect, --expect-grad), at
@@ -548,8 +546,7 @@ class _OnePoint:
 
     def shifted(self, var: str, side: int) -> list:
         """Every node's value with var moved by a step h to one side (-1 or 1)."""
-        x = self.env[var]
-        x = x + side * step(x, self.case.settings.eps)
+        x = self.env[var] + side * self.case.settings.eps
         return api.evaluate(self.case.graph, {**self.env, var: x}).values
 
     def hand(self, var: str) -> tuple[float, str]:
@@ -579,9 +576,8 @@ class _Batch:
         result = api.grad(graph, env)
         self.value, self.gradients = result.value, result.gradients
         # x + (-1)*h is x - h exactly, as _OnePoint computes it
-        h = {var: step(env[var], eps) for var in graph.variables}
-        self.minus = {var: api.evaluate(graph, {**env, var: env[var] - h[var]}).values for var in graph.variables}
-        self.plus = {var: api.evaluate(graph, {**env, var: env[var] + h[var]}).values for var in graph.variables}
+        self.minus = {var: api.evaluate(graph, {**env, var: env[var] - eps}).values for var in graph.variables}
+        self.plus = {var: api.evaluate(graph, {**env, var: env[var] + eps}).values for var in graph.variables}
         self.hands = {
             var: api.evaluate(d, {v: env[v] for v in d.variables}).value for var, d in case.against.items()
         }  # fmt: skip
@@ -675,21 +671,11 @@ def _check_point(case: Case, index: int, point: Point, at: _OnePoint | _PointOfB
     return rows
 
 
-def step(x, eps: float):
-    """The finite difference's h at x: eps·max(1, |x|) (eps where x is not finite), for one
-    point or an array of them, with the same numbers either way."""
-    if isinstance(x, float):
-        return eps * max(1.0, abs(x)) if math.isfinite(x) else eps
-    import numpy as np
-
-    return np.where(np.isfinite(x), eps * np.maximum(1.0, np.abs(x)), eps)
-
-
 def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row:
     """Backprop's ∂f/∂var beside the central difference, with the kink check."""
     s, graph, why = case.settings, case.graph, at.why
     x = env[var]
-    xm, xp = x - step(x, s.eps), x + step(x, s.eps)
+    xm, xp = x - s.eps, x + s.eps
     if xp == xm:
         note = f"the step is lost: {var} ± h == {var} at {var} = {fmt(x)}; use a larger --eps"
         return Row(index, "numeric", var, at.gradients[var], math.nan, NONFINITE, note)

@@ -724,7 +724,7 @@ def check(
     expr: Optional[str] = ExprArg,
     var: List[str] = VarOpt,
     file: Optional[Path] = FileOpt,
-    eps: Optional[str] = typer.Option(None, "--eps", metavar="H", help="Finite-difference step: h = H·max(1, |x|).  [default: 1e-6]", show_default=False),
+    eps: Optional[str] = typer.Option(None, "--eps", metavar="H", help="Finite-difference step h.  [default: 1e-6]", show_default=False),
     rtol: Optional[str] = typer.Option(None, "--rtol", metavar="R", help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]", show_default=False),
     atol: Optional[str] = typer.Option(None, "--atol", metavar="A", help="Absolute tolerance.  [default: 1e-5]", show_default=False),
     expect: Optional[str] = typer.Option(None, "--expect", metavar="VALUE", help="Assert the value of EXPR.", show_default=False),

@@ -50,9 +50,9 @@ def test_backprop_beside_the_central_difference_matches_the_api(cg):
     assert (code, report["status"], report["exit_code"]) == (0, "pass", 0)
     r = grad(expr, env)
     assert [(c["check"], c["wrt"]) for c in rows(report)] == [("numeric", v) for v in env]
+    h = 1e-6
     for c in rows(report):
         v = c["wrt"]
-        h = 1e-6 * max(1, abs(env[v]))  # eps·max(1, |x|)
         assert c["cg"] == r.gradients[v]  # backprop's gradient, exactly
         plus, minus = dict(env, **{v: env[v] + h}), dict(env, **{v: env[v] - h})
         central = (evaluate(expr, plus).value - evaluate(expr, minus).value) / ((env[v] + h) - (env[v] - h))
@@ -334,7 +334,7 @@ def test_a_gradient_that_is_not_finite_is_exit_3(cg):
 
 
 def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
-    code, report, err = check_json(run_cli, "x", "--x", "1e20", "--eps", "1e-18")  # h = 100 < the gap between floats there
+    code, report, err = check_json(run_cli, "x", "--x", "1e20")
     assert code == 3
     assert "the step is lost" in rows(report)[0]["note"]
 
@@ -591,11 +591,8 @@ def test_random_points_of_an_expression_without_variables(cg):
 
 
 
-@pytest.mark.parametrize("random", [[], ["--random", "5", "--box", "1e8:1e10"]])
-def test_the_step_grows_with_x(cg, random):
-    # an absolute step of 1e-6 at x = 1e9 moves x² by less than its rounding: a right gradient failed
-    code, report, err = check_json(cg, "x**2 + 3*x", "--x", "1e9", *random)
+@pytest.mark.parametrize("expr, x", [("sin(x)", "1e5"), ("sin(x)", "1e7"), ("tanh(x-1e6)", "1e6")])
+def test_a_right_gradient_far_from_0_passes(expr, x):
+    # a step that grew with |x| (0.1 at 1e5) made these fail by truncation: the step stays absolute
+    code, report, err = check_json(run_cli, expr, "--x", x)
     assert (code, report["status"]) == (0, "pass"), report
-    numeric = [c for c in rows(report) if c["check"] == "numeric"]
-    assert len(numeric) == 1 + (5 if random else 0)
-    assert all(abs(c["reference"] - c["cg"]) <= 1e-9 * abs(c["cg"]) for c in numeric)
