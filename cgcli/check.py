@@ -17,7 +17,8 @@ The references:
   gradients are also compared with the fine-grained graph's.
 
 When the step from x−h to x+h crosses a kink (relu, abs, sign, max, min,
-floor, ceil change branch, atan2 crosses its cut, or hypot passes (0, 0)), the central difference
+floor, ceil change branch, atan2 crosses its cut, or hypot's inputs pass
+within a step of (0, 0)), the central difference
 is no evidence either way: the check's status is `kink` when backprop agrees
 with the central, the left (f(x)−f(x−h))/h or the right (f(x+h)−f(x))/h
 difference, and `fail` when it agrees with none.
@@ -727,8 +728,13 @@ def _crossed(op: str, a: list, b: list) -> bool:
         return math.ceil(a[0]) != math.ceil(b[0])
     if op == "atan2":  # atan2(x, y) jumps by 2π where x changes sign while y < 0
         return (a[1] < 0 or b[1] < 0) and math.copysign(1, a[0]) != math.copysign(1, b[0])
-    if op == "hypot":  # a cone's tip at (0, 0): the step from a to b passes through it
-        return a[0] * b[1] == a[1] * b[0] and a[0] * b[0] + a[1] * b[1] <= 0
+    if op == "hypot":  # a cone's tip at (0, 0): the step passes it closer than its own length
+        d0, d1 = b[0] - a[0], b[1] - a[1]
+        length2 = d0 * d0 + d1 * d1
+        if length2 == 0:
+            return False
+        t = min(1.0, max(0.0, -(a[0] * d0 + a[1] * d1) / length2))  # the point of the segment a→b nearest to (0, 0)
+        return math.hypot(a[0] + t * d0, a[1] + t * d1) < math.sqrt(length2)
     return False
 
 

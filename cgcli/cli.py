@@ -155,20 +155,20 @@ def _place(error: CgError, typed: list[str]) -> int | None:
         return _last_word(typed, error.word)
     if error.binding:
         return _binding_word(typed, error.binding)
-    option = re.match(r"(--?[^\W\d][\w-]*)(?: ([^\s:]+))?", error.message)
+    option = re.match(r"--?[^\W\d][\w-]*", error.message)
     if not option:
         return None
-    at = _last_word(typed, option.group(1))
-    return at if not option.group(2) else _option_with_value(typed, option.group(1), option.group(2), at)
+    at = _last_word(typed, option.group())
+    value = re.match(r" (\S+?): ", error.message[option.end() :])  # '--box 3:1: …' → 3:1
+    return at if value is None else _option_with_value(typed, option.group(), value.group(1), at)
 
 
 def _option_with_value(typed: list[str], option: str, value: str, otherwise: int | None) -> int | None:
     """The last typed `option value…` or `option=value…` (--expect-grad y=1 for '--expect-grad y'),
     else `otherwise`."""
     for i in range(len(typed) - 1, -1, -1):
-        if typed[i] == option and i + 1 < len(typed) and typed[i + 1].startswith(value):
-            return i
-        if typed[i].startswith(f"{option}={value}"):
+        given = typed[i + 1] if typed[i] == option and i + 1 < len(typed) else typed[i].partition("=")[2] if typed[i].startswith(option + "=") else None
+        if given is not None and (given == value or given.startswith(value + "=")):  # 3:1, or y=1 for 'y'
             return i
     return otherwise
 

@@ -159,7 +159,10 @@ def test_a_kink_where_backprop_agrees_with_no_side_fails(cg):
 def test_hypot_through_its_tip_is_a_kink_not_a_failure():
     code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e-7", "--y", "0")
     assert code == 0, report
-    assert [c["status"] for c in rows(report)] == ["kink", "pass"]
+    assert [c["status"] for c in rows(report)] == ["kink", "kink"]  # y's step passes the tip too
+    for expr in ("hypot(x, 0.1*x)", "hypot(sin(x), x)", "hypot(x, x*x)"):  # exact collinearity was required
+        code, report, err = check_json(run_cli, expr, "--x", "1e-7")
+        assert (code, [c["status"] for c in rows(report)]) == (0, ["kink"]), expr
 
 
 def test_away_from_kinks_nothing_is_said():
@@ -184,7 +187,10 @@ def test_away_from_kinks_nothing_is_said():
         ("atan2(x, 1)", -1e-6, 1e-6, False),  # no cut on this side
         ("atan2(-1, x)", -1e-6, 1e-6, False),  # y changes sign where atan2 is smooth
         ("hypot(x, 0)", -1e-6, 1e-6, True),  # through the cone's tip
-        ("hypot(x, 1e-300)", -1e-6, 1e-6, False),  # beside it: smooth
+        ("hypot(x, 1e-300)", -1e-6, 1e-6, True),  # beside it, closer than the step: no evidence either
+        ("hypot(x, 0.1*x)", -1e-6, 1e-6, True),  # through it along a line that is not an axis
+        ("hypot(sin(x), x)", -1e-6, 1e-6, True),  # along a curve
+        ("hypot(x, 1)", -1e-6, 1e-6, False),  # far from it
         ("hypot(x, 0)", 1e-6, 2e-6, False),
         ("exp(x)", -1.0, 1.0, False),
     ],

@@ -135,6 +135,7 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["check", "x", "--x", "1", "--expect-grad", "y=1", "--expect-grad", "x=1"], "--expect-grad y=1"),
         (["check", "x", "--x", "1", "--against", "y=1", "--against", "x=1"], "--against y=1"),
         (["check", "x", "--random", "2", "--box", "3:1", "--box", "x=0:1"], "--box 3:1"),
+        (["check", "x", "--random", "2", "--box", "3:1", "--box", "30:40"], "--box 3:1"),  # not a prefix of 30:40
         (["grad", "f", "--f", "1", "-o", "out.csv"], "1"),  # a variable named as an output column
         (["diff", "x", "--formt", "json"], "--formt"),
         (["diff", "x*y", "--x", "1"], "1"),  # cg diff takes no values
