@@ -969,4 +969,10 @@ def graph(
 
 def run() -> None:
     """Entry point of the `cg` script."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        # the reader went away (cg … | head -1): stop there, as other Unix tools do (the shell sees
+        # 141), not a "cannot write" error or click's exit code 1 (cg's "a check failed")
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app(prog_name="cg")

@@ -3,6 +3,8 @@
 import json
 import math
 import re
+import signal
+import subprocess
 
 import pytest
 
@@ -545,3 +547,21 @@ def test_small_things_said_not_dropped(cg, tmp_path):
     points.write_text("x, y,x\n1,2,3\n")
     code, out, err = cg(["grad", "x*y", "--points", str(points)])
     assert err.splitlines()[1:] == ["  x, y,x", "       ^"] and "the column name 'x' repeats" in err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE on this system")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "x**2", "--x", "0:1:200000", "--format", "csv"],  # said "cannot write None: Broken pipe", exit 2
+        ["check", "(x+y)**2", "--x", "1", "--y", "2", "--random", "3000", "--format", "json"],  # exit 1: "a check failed"
+    ],
+)
+def test_a_reader_that_goes_away_stops_cg_quietly(args):
+    from conftest import cg_binary
+
+    proc = subprocess.Popen([cg_binary(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)  # the output is far larger than a pipe holds: cg is still writing
+    proc.stdout.close()  # as `| head -c 10` does
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=120), err) == (-signal.SIGPIPE, b"")  # the shell shows 141
