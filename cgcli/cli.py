@@ -400,7 +400,7 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
     bindings to many expressions), unless it looks like one of the command's options: --expct 5
     would otherwise make cg check check nothing and pass."""
     for name, _, spelled in bindings:
-        if name in graph.variables or len(name) < 3:  # x, t, e: names, not mistyped options
+        if name in graph.variables or len(name) < 3 or spelled.startswith("--var "):  # x, t, e, -v foo=1: names, not mistyped options
             continue
         if spelled in known:  # written after --
             raise WordError(f"{spelled} is an option: give options before --", spelled)

@@ -565,3 +565,10 @@ def test_a_reader_that_goes_away_stops_cg_quietly(args):
     proc.stdout.close()  # as `| head -c 10` does
     err = proc.stderr.read()
     assert (proc.wait(timeout=120), err) == (-signal.SIGPIPE, b"")  # the shell shows 141
+
+
+@pytest.mark.parametrize("name", ["foo", "wrt", "exp"])
+def test_a_name_bound_with_v_is_a_binding_not_a_mistyped_option(cg, name):
+    # -v foo=1 said "unknown option --var foo (did you mean --var?)"
+    code, out, err = cg(["grad", "x", "-v", f"{name}=1", "--x", "1", "--format", "plain"])
+    assert (code, out, err) == (0, "1\nx 1\n", f"cg: warning: binding {name} is not used by the expression\n")
