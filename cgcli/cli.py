@@ -152,7 +152,7 @@ def _place(error: CgError, typed: list[str]) -> int | None:
     if error.word == "":
         return len(typed)
     if error.word is not None:
-        return _last_word(typed, error.word)
+        return _last_word(typed, error.word) if _last_word(typed, error.word) is not None else _path_word(typed, error.word)
     if error.binding:
         return _binding_word(typed, error.binding)
     option = re.match(r"--?[^\W\d][\w-]*", error.message)
@@ -161,6 +161,17 @@ def _place(error: CgError, typed: list[str]) -> int | None:
     at = _last_word(typed, option.group())
     value = re.match(r" (\S+?): ", error.message[option.end() :])  # '--box 3:1: …' → 3:1
     return at if value is None else _option_with_value(typed, option.group(), value.group(1), at)
+
+
+def _path_word(typed: list[str], path: str) -> int | None:
+    """The typed word that gives the file `path` as Path() shows it (./a.cg is a.cg), also glued
+    to an option (-o/tmp/a.csv, --output=a.csv)."""
+    for i in range(len(typed) - 1, -1, -1):
+        w = typed[i]
+        for given in (w, w.partition("=")[2] if w[:2] == "--" else "", w[2:] if w[:1] == "-" and w[:2] != "--" else ""):
+            if given and str(Path(given)) == path:
+                return i
+    return None
 
 
 def _option_with_value(typed: list[str], option: str, value: str, otherwise: int | None) -> int | None:
@@ -179,7 +190,11 @@ def _binding_word(typed: list[str], name: str) -> int | None:
     at = _last_word(typed, f"--{name}")
     if at is not None:
         return at + 1 if typed[at] == f"--{name}" and at + 1 < len(typed) else at
-    at = next((i for i in range(len(typed) - 1, 0, -1) if typed[i].startswith(f"{name}=") and typed[i - 1] in ("-v", "--var")), None)
+    at = next(
+        (i for i in range(len(typed) - 1, -1, -1)
+         if typed[i].startswith(f"{name}=") and i and typed[i - 1] in ("-v", "--var") or typed[i].startswith((f"-v{name}=", f"--var={name}="))),
+        None,
+    )  # fmt: skip
     if at is not None:
         return at
     at = _last_word(typed, "--points")

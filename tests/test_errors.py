@@ -131,6 +131,10 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "x", "+", "y"], "+"),  # more than one expression: where the second starts
         (["grad", "x", "-f", "nofile.cg"], "x"),
         (["grad", "-f", "nofile.cg"], "nofile.cg"),
+        (["grad", "-f", "./nofile.cg"], "./nofile.cg"),  # shown by Path() as nofile.cg
+        (["grad", "x", "--x", "1,2", "-o/nonexistent/out.csv"], "-o/nonexistent/out.csv"),
+        (["grad", "x*y", "-vx=1,2", "-vy=1,2,3"], "-vy=1,2,3"),
+        (["grad", "x*y", "-v", "x=1,2,3", "--var=y=1,2"], "--var=y=1,2"),
         # an option given twice with different values: under the one that is wrong
         (["check", "x", "--x", "1", "--expect-grad", "y=1", "--expect-grad", "x=1"], "--expect-grad y=1"),
         (["check", "x", "--x", "1", "--against", "y=1", "--against", "x=1"], "--against y=1"),
