@@ -283,15 +283,12 @@ def _fuse(value, label: str, where: _Where) -> tuple[bool, list[str] | None]:
         return False, None
     if value is True or value == "all":
         return True, None
-    if isinstance(value, str):
+    names = []
+    if isinstance(value, str) or isinstance(value, list) and all(isinstance(n, str) for n in value):
         try:
             names = api.names(value)  # an empty name or one named twice is an error, as in cg grad --fuse
         except CgError as e:
             raise where.wrap(e, f"{label}: ") from None
-    elif isinstance(value, list) and all(isinstance(n, str) for n in value):
-        names = [n.strip() for n in value]
-    else:
-        names = []
     if not names:
         raise where.error(f"{label} must be true, false, \"all\" or gate names such as \"sigmoid,softplus\", got {value!r}")
     return True, names

@@ -602,3 +602,20 @@ def test_a_right_gradient_far_from_0_passes(expr, x):
     # a step that grew with |x| (0.1 at 1e5) made these fail by truncation: the step stays absolute
     code, report, err = check_json(run_cli, expr, "--x", x)
     assert (code, report["status"]) == (0, "pass"), report
+
+
+@pytest.mark.parametrize("given, message", [(["x", "x"], "names x twice"), (["x", " "], "has an empty name")])
+def test_name_lists_given_as_lists_are_checked_as_text_is(given, message):
+    from cgcli import api
+
+    with pytest.raises(api.CgError, match=message):
+        api.grad("x*y", {"x": 1, "y": 2}, wrt=given)  # wrt=['x', 'x'] dropped the repeat without a word
+    with pytest.raises(api.CgError, match=message.replace("x", "sigmoid")):
+        api.fuse("sigmoid(x)", [g.replace("x", "sigmoid") for g in given])
+
+
+def test_a_case_files_gate_list_is_checked_as_the_command_lines(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[[case]]\nexpr = "sigmoid(x)"\nbindings = { x = 1 }\nfuse = ["sigmoid", "sigmoid"]\n')
+    code, out, err = run_cli(["check", "--cases", str(path)])
+    assert (code, err) == (2, f"cg: error: {path}: case #1: fuse: the list ['sigmoid', 'sigmoid'] names sigmoid twice\n")
