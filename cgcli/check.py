@@ -41,7 +41,7 @@ from pathlib import Path
 
 from . import api, scalar
 from .engine import fmt
-from .errors import EXIT_CHECK_FAILED, EXIT_NOT_FINITE, EXIT_OK, CgError
+from .errors import EXIT_CHECK_FAILED, EXIT_NOT_FINITE, EXIT_OK, CgError, text_of
 from .graph import Graph
 from .syntax import NAME
 
@@ -451,10 +451,9 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         data = path.read_bytes()
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror}", word=str(path)) from None
+    text = text_of(data, f"the case file {path}")
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CgError(f"{path}: the case file is not UTF-8 text") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise CgError(f"{path}: not valid TOML: {e}") from None
     for key in doc:

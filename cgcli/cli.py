@@ -22,7 +22,7 @@ except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 
     NoArgsIsHelpError = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 from . import __version__, api
-from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, U_ESCAPE, CgError
+from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, U_ESCAPE, CgError, text_of
 from .syntax import NAME
 
 EPILOG = """\
@@ -347,12 +347,7 @@ def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
 
 
 def _decode(data: bytes) -> str:
-    """A file's or standard input's bytes as text; a UTF-8 byte-order mark (Notepad's) is not text."""
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        shown = data.decode("utf-8", errors="replace")
-        raise CgError("the input is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
+    return text_of(data, "the input")
 
 
 def _take_fuse(args: list[str]) -> tuple[list[str], str | None]:

@@ -45,6 +45,16 @@ class CgError(Exception):
         return "\n".join(lines)
 
 
+def text_of(data: bytes, what: str) -> str:
+    """A file's or standard input's bytes as text; a UTF-8 byte-order mark (Notepad's) is not text.
+    Bytes that are not UTF-8: "`what` is not valid UTF-8 text", the caret at the first of them."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        shown = data.decode("utf-8", errors="replace")
+        raise CgError(f"{what} is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
+
+
 def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
     """The line of `source` holding offset `pos` and a caret under it.
 

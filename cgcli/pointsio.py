@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CgError
+from .errors import CgError, text_of
 
 
 def read_points(path: str) -> dict[str, np.ndarray | float]:
@@ -22,12 +22,7 @@ def read_points(path: str) -> dict[str, np.ndarray | float]:
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
     where = "standard input" if path == "-" else path
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        shown = data.decode("utf-8", errors="replace")
-        raise CgError(f"{where} is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
-    return _parse_csv(text, where)
+    return _parse_csv(text_of(data, where), where)
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray | float]:

@@ -619,3 +619,12 @@ def test_a_case_files_gate_list_is_checked_as_the_command_lines(tmp_path):
     path.write_text('[[case]]\nexpr = "sigmoid(x)"\nbindings = { x = 1 }\nfuse = ["sigmoid", "sigmoid"]\n')
     code, out, err = run_cli(["check", "--cases", str(path)])
     assert (code, err) == (2, f"cg: error: {path}: case #1: fuse: the list ['sigmoid', 'sigmoid'] names sigmoid twice\n")
+
+
+def test_a_case_file_that_is_not_utf8_points_at_the_byte_and_a_bom_is_no_text(tmp_path):
+    bad, bom = tmp_path / "bad.toml", tmp_path / "bom.toml"
+    bad.write_bytes(b'[[case]]\nexpr = "x"\n# \xff\n')
+    bom.write_bytes(b'\xef\xbb\xbf[[case]]\nexpr = "x"\nbindings = { x = 1 }\n')  # said "not valid TOML" before
+    code, out, err = run_cli(["check", "--cases", str(bad)])
+    assert (code, err.splitlines()) == (2, [f"cg: error: the case file {bad} is not valid UTF-8 text", "  line 3: # \ufffd", "            ^"])
+    assert run_cli(["check", "--cases", str(bom)])[0] == 0
