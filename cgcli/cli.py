@@ -95,7 +95,7 @@ def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None)
     word, offset = at
     if word == len(typed):
         return CgError(message, shown, len(shown))
-    quoted = shown[starts[word]] == "'" and typed[word][:1] != "'"
+    quoted = shown[starts[word]] == "'" and typed[word][:1] != "'" and typed[word] != ""  # '' : under its first quote
     return CgError(message, shown, starts[word] + offset + quoted)
 
 
@@ -475,6 +475,8 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
             env[name] = api.points(value, said)
             _warn(f"{spelled}: {message}" for message in said)
         except CgError as e:
+            if e.source is not None and not e.source.strip():  # --x '': the command line shows where
+                raise CgError(f"{spelled}: no value", binding=name) from None
             if spelled in known:  # cg grad -- -x --format plain: after --, every --name is a binding
                 hint = f"; {spelled} is an option: give options before --"
             elif not spelled.startswith("--") or " " in spelled:  # -v x=…: not an option's spelling

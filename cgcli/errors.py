@@ -67,6 +67,8 @@ def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
     end = source.find("\n", pos)
     end = len(source) if end == -1 else end
     line, col = source[start:end], pos - start
+    if line.endswith("\r") and col < len(line):  # a CRLF file's line ends before its \r
+        line = line[:-1]
     prefix = ""
     if start or end < len(source):
         prefix = f"line {source.count(chr(10), 0, start) + 1}: "

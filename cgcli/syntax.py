@@ -400,6 +400,10 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
         if prev.type == "NAME" and prev.text in FUNCTIONS and tok.type != "LPAR":
             return CgError(f"function arguments need parentheses: write {prev.text}({tok.text})", source, pos)
         if prev.type == "NUMBER" and tok.type == "NAME":
+            if prev.text == "0" and tok.text[:1] in "xXbBoO" and tok.start == prev.end:
+                return CgError(f"numbers are decimal: {prev.text}{tok.text} (hexadecimal, binary, octal) is not supported", source, prev.start)
+            if tok.text[:1] == "_" and tok.start == prev.end:
+                return CgError(f"digits cannot be grouped with '_': write {prev.text}{tok.text.replace('_', '')}", source, pos)
             return CgError(f"implicit multiplication is not supported: write {prev.text}*{tok.text}", source, pos)
         if tok.type == "LPAR" or prev.type == "RPAR":
             return CgError(f"implicit multiplication is not supported: write '*' between {_show(prev)} and {_show(tok)}", source, pos)

@@ -275,3 +275,31 @@ def test_end_of_a_file_with_its_last_newline_points_after_the_last_character(cg)
 def test_an_ascii_only_stderr_gets_u_escapes_for_every_character():
     code, out, err = run_bin(["grad", "x/0", "--x", "1", "--format", "plain"], env={"PYTHONIOENCODING": "ascii"})
     assert "upstream 1 \\u00d7 local gradient inf" in err and "\\x" not in err
+
+
+@pytest.mark.parametrize(
+    "text, lines",
+    [
+        ("0x10", ["cg: error: numbers are decimal: 0x10 (hexadecimal, binary, octal) is not supported", "  0x10", "  ^"]),  # said "write 0*x10"
+        ("1_000*x", ["cg: error: digits cannot be grouped with '_': write 1000", "  1_000*x", "   ^"]),
+        ("2x", ["cg: error: implicit multiplication is not supported: write 2*x", "  2x", "   ^"]),
+    ],
+)
+def test_numbers_written_as_in_other_languages(text, lines):
+    code, out, err = run_cli(["grad", text, "--x", "1"])
+    assert (code, err.splitlines()) == (2, lines)
+
+
+def test_an_empty_binding_points_at_it_on_the_command_line(cg):
+    code, out, err = cg(["grad", "x**2", "--x", ""])
+    assert (code, err.splitlines()) == (2, ["cg: error: --x: no value", "  cg grad 'x**2' --x ''", " " * 21 + "^"])
+
+
+def test_a_crlf_line_is_shown_without_its_cr():
+    code, out, err = run_cli(["grad", "-", "--x", "1", "--y", "2"], input="a = x*y\r\na + (\r\n")
+    assert (code, err.splitlines()[1:]) == (2, ["  line 2: a + (", " " * 15 + "^"])
+
+
+def test_an_empty_command_has_the_caret_under_its_first_quote(cg):
+    code, out, err = cg([""])
+    assert (code, err.splitlines()[1:]) == (2, ["  cg ''", "     ^"])
