@@ -69,9 +69,10 @@ def constant(text: str, warnings: list | None = None) -> float:
     if graph.variables:
         name, node = next(iter(graph.variables.items()))
         raise CgError(f"{text!r} is not a constant expression: it uses the name {name!r}", text, graph.nodes[node].start)
-    if warnings is not None:
-        warnings += graph.warnings
-    return engine.forward(graph, {}).values[graph.output]
+    fwd = engine.forward(graph, {})
+    if warnings is not None:  # 1e-400 becomes 0; 1e400 or exp(1000) is inf: said where
+        warnings += graph.warnings + [w for w in (fwd.warning, fwd.later) if w]
+    return fwd.values[graph.output]
 
 
 def constant_within(text: str, piece: str, offset: int, warnings: list | None = None, what: str = "") -> float:

@@ -326,10 +326,17 @@ def test_a_range_whose_width_overflows_still_has_its_ends():
 def test_a_binding_that_over_or_underflows_is_said(cg):
     code, out, err = cg(["grad", "x", "--x", "1e-400", "--format", "plain"])
     assert code == 0 and err == "cg: warning: --x: the number 1e-400 is too small for float64: it becomes 0\n"
+    # an overflow is said where it happens, as in an expression (it was only "variable x is inf")
     code, out, err = cg(["grad", "x", "--x", "1e308*10", "--format", "plain"])
-    assert code == 3 and err == "cg: warning: variable x is inf\n"
+    assert code == 3 and err == "cg: warning: --x: value inf first appears at node #2 (mul) '1e308*10' from input 1e+308, 10\ncg: warning: variable x is inf\n"
+    code, out, err = cg(["grad", "x", "--x", "1e400", "--format", "plain"])
+    assert code == 3 and err == "cg: warning: --x: value inf first appears at node #0 (const) '1e400': too large for float64\ncg: warning: variable x is inf\n"
     code, out, err = cg(["grad", "x", "--x", "1,1e308*10,-1e999", "--format", "csv"])
-    assert code == 3 and err == "cg: warning: variable x is inf at point 1\n"
+    assert code == 3 and err.splitlines() == [
+        "cg: warning: --x: value inf first appears at node #2 (mul) '1e308*10' from input 1e+308, 10",
+        "cg: warning: --x: value inf first appears at node #0 (const) '1e999': too large for float64",
+        "cg: warning: variable x is inf at point 1",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -572,3 +579,4 @@ def test_a_name_bound_with_v_is_a_binding_not_a_mistyped_option(cg, name):
     # -v foo=1 said "unknown option --var foo (did you mean --var?)"
     code, out, err = cg(["grad", "x", "-v", f"{name}=1", "--x", "1", "--format", "plain"])
     assert (code, out, err) == (0, "1\nx 1\n", f"cg: warning: binding {name} is not used by the expression\n")
+
