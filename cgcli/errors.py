@@ -39,10 +39,18 @@ class CgError(Exception):
     def render(self, ascii: bool = False) -> str:
         """One line saying what is wrong, then the input line with a caret under the spot. With
         `ascii`, for a stream that writes other characters as \\u escapes: the caret counts those."""
-        lines = [f"cg: error: {self.message}"]
+        lines = [f"cg: error: {_shortened(self.message)}"]
         if self.source is not None and self.pos is not None:
             lines += caret_lines(self.source, self.pos, ascii)
         return "\n".join(lines)
+
+
+def _shortened(message: str) -> str:
+    """The message with each word of over 80 characters (a 100,000-letter name pasted by
+    mistake) cut in its middle, so that the line stays one line; the input line below has it."""
+    if len(message) <= 200:
+        return message
+    return " ".join(w if len(w) <= 80 else f"{w[:50]}…({len(w) - 70:,} characters)…{w[-20:]}" for w in message.split(" "))
 
 
 def text_of(data: bytes, what: str) -> str:

@@ -303,9 +303,10 @@ class GraphMaker:
         c = c if isinstance(c, list) else [c]  # a program of one symbol gets the symbol itself
         result = [r for r in c if r is not None][-1]  # statements give None
         graph = self.build.finish(result[0])
-        for i, (name, node) in enumerate(self.statements):
-            if not self.build.kept(node) or i not in self.used:
-                graph.warnings.append(f"statement '{name}' is not used by the result")
+        unused = [name for i, (name, node) in enumerate(self.statements) if not self.build.kept(node) or i not in self.used]
+        graph.warnings += [f"statement '{name}' is not used by the result" for name in unused[:10]]
+        if len(unused) > 10:  # 20,000 lines of warnings would hide everything else
+            graph.warnings.append(f"and {len(unused) - 10:,} more statements are not used by the result")
         return graph
 
 

@@ -303,3 +303,19 @@ def test_a_crlf_line_is_shown_without_its_cr():
 def test_an_empty_command_has_the_caret_under_its_first_quote(cg):
     code, out, err = cg([""])
     assert (code, err.splitlines()[1:]) == (2, ["  cg ''", "     ^"])
+
+
+def test_a_huge_name_in_a_message_is_cut_in_its_middle():
+    name = "x" * 100_000
+    code, out, err = run_cli(["grad", name])
+    first = err.splitlines()[0]
+    assert code == 2 and len(first) < 400 and "…(99,931 characters)…" in first
+
+
+def test_many_unused_statements_are_said_in_eleven_lines():
+    text = "; ".join(f"a{i} = 1" for i in range(20_000)) + "; x"
+    code, out, err = run_cli(["grad", text, "--x", "1", "--format", "plain"])
+    lines = err.splitlines()
+    assert (code, len(lines)) == (0, 11)
+    assert lines[0] == "cg: warning: statement 'a0' is not used by the result"
+    assert lines[-1] == "cg: warning: and 19,990 more statements are not used by the result"
