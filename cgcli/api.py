@@ -124,12 +124,12 @@ def names(given) -> list[str]:
     if not isinstance(given, str):
         if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
             raise CgError(f"names must be text ('x,y') or a list of texts, got {given!r}")
-        for k, name in enumerate(given):
-            if not name.strip():
-                raise CgError(f"the list {list(given)!r} has an empty name")
-            if name.strip() in [n.strip() for n in given[:k]]:
-                raise CgError(f"the list {list(given)!r} names {name.strip()} twice")
-        return [name.strip() for name in given]
+        found = []
+        for name in (n.strip() for n in given):
+            if not name or name in found:
+                raise CgError(f"the list {list(given)!r} " + (f"names {name} twice" if name else "has an empty name"))
+            found.append(name)
+        return found
     found, at = [], 0
     for piece in given.split(","):
         name = piece.strip()

@@ -152,7 +152,8 @@ def _place(error: CgError, typed: list[str]) -> int | None:
     if error.word == "":
         return len(typed)
     if error.word is not None:
-        return _last_word(typed, error.word) if _last_word(typed, error.word) is not None else _path_word(typed, error.word)
+        at = _last_word(typed, error.word)
+        return at if at is not None else _path_word(typed, error.word)
     if error.binding:
         return _binding_word(typed, error.binding)
     option = re.match(r"--?[^\W\d][\w-]*", error.message)
@@ -190,13 +191,11 @@ def _binding_word(typed: list[str], name: str) -> int | None:
     at = _last_word(typed, f"--{name}")
     if at is not None:
         return at + 1 if typed[at] == f"--{name}" and at + 1 < len(typed) else at
-    at = next(
-        (i for i in range(len(typed) - 1, -1, -1)
-         if typed[i].startswith(f"{name}=") and i and typed[i - 1] in ("-v", "--var") or typed[i].startswith((f"-v{name}=", f"--var={name}="))),
-        None,
-    )  # fmt: skip
-    if at is not None:
-        return at
+    for i in range(len(typed) - 1, -1, -1):
+        if typed[i].startswith((f"-v{name}=", f"--var={name}=")):  # -vx=1,2
+            return i
+        if typed[i].startswith(f"{name}=") and i and typed[i - 1] in ("-v", "--var"):  # -v x=1,2
+            return i
     at = _last_word(typed, "--points")
     return None if at is None else at + 1 if typed[at] == "--points" and at + 1 < len(typed) else at
 
