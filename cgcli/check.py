@@ -203,7 +203,10 @@ class _Where:
         return CgError(self.prefix + message, source, pos, None if self.file else binding)
 
     def wrap(self, error: CgError, what: str = "") -> CgError:
-        return CgError(self.prefix + what + error.message, error.source, error.pos, None if self.file else error.binding)
+        wrapped = error.prefixed(self.prefix + what)
+        if self.file:  # a case file's binding is not on the command line
+            wrapped.binding = None
+        return wrapped
 
 
 _COMMAND_LINE = _Where()

@@ -190,14 +190,19 @@ def _binding_word(typed: list[str], name: str) -> int | None:
     given to --points."""
     at = _last_word(typed, f"--{name}")
     if at is not None:
-        return at + 1 if typed[at] == f"--{name}" and at + 1 < len(typed) else at
+        return _value_word(typed, at, f"--{name}")
     for i in range(len(typed) - 1, -1, -1):
         if typed[i].startswith((f"-v{name}=", f"--var={name}=")):  # -vx=1,2
             return i
         if typed[i].startswith(f"{name}=") and i and typed[i - 1] in ("-v", "--var"):  # -v x=1,2
             return i
     at = _last_word(typed, "--points")
-    return None if at is None else at + 1 if typed[at] == "--points" and at + 1 < len(typed) else at
+    return None if at is None else _value_word(typed, at, "--points")
+
+
+def _value_word(typed: list[str], at: int, option: str) -> int:
+    """The word holding the value of the option typed at `at`: the next one, unless --option=value."""
+    return at + 1 if typed[at] == option and at + 1 < len(typed) else at
 
 
 _STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
@@ -453,7 +458,7 @@ def _wrt(wrt: str | None) -> list[str] | None:
     try:
         return api.names(wrt)
     except CgError as e:
-        raise CgError(f"--wrt: {e.message}", e.source, e.pos) from None
+        raise e.prefixed("--wrt: ") from None
 
 
 def _fused(graph, fuse: str):
@@ -461,7 +466,7 @@ def _fused(graph, fuse: str):
     try:
         return api.fuse(graph, None if fuse == "all" else api.names(fuse))
     except CgError as e:
-        raise CgError(f"--fuse: {e.message}", e.source, e.pos) from None
+        raise e.prefixed("--fuse: ") from None
 
 
 def _bind(bindings, known: list[str]) -> dict[str, float]:
@@ -483,7 +488,7 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
             else:
                 hint = _did_you_mean(spelled, known)
                 hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
-            raise CgError(f"{spelled}: {e.message}{hint}", e.source, e.pos) from None
+            raise e.prefixed(f"{spelled}: ", hint) from None
     return env
 
 

@@ -36,6 +36,10 @@ class CgError(Exception):
         self.binding = binding
         self.word = word
 
+    def prefixed(self, what: str, hint: str = "") -> "CgError":
+        """The same error, its message saying what it is about first ('--wrt: ') and a hint last."""
+        return CgError(what + self.message + hint, self.source, self.pos, self.binding, self.word)
+
     def render(self, ascii: bool = False) -> str:
         """One line saying what is wrong, then the input line with a caret under the spot. With
         `ascii`, for a stream that writes other characters as \\u escapes: the caret counts those."""
