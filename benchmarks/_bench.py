@@ -64,14 +64,20 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], stdin: bytes | str | Path | None = None, capture: bool = True, env=None) -> Run:
+def run(
+    cmd: list[str], stdin: bytes | str | Path | None = None, capture: bool = True, env=None
+) -> Run:
     """Run cmd once; stdin is bytes/str (sent through a file) or a path to a file.
 
     The child's rusage comes from os.wait4, so peak memory is that child's own.
     Output goes through temporary files, so a child that prints megabytes cannot block.
     """
     env = child_env() if env is None else env
-    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+    with (
+        tempfile.TemporaryFile() as fin,
+        tempfile.TemporaryFile() as fout,
+        tempfile.TemporaryFile() as ferr,
+    ):
         if isinstance(stdin, Path):
             src = open(stdin, "rb")
         else:
@@ -95,7 +101,9 @@ def run(cmd: list[str], stdin: bytes | str | Path | None = None, capture: bool =
             fout.seek(0)
             ferr.seek(0)
             stdout, stderr = fout.read(), ferr.read()
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode, stdout, stderr)
+    return Run(
+        wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode, stdout, stderr
+    )
 
 
 def median(xs) -> float:
@@ -145,7 +153,11 @@ def in_worker(python: str, script: str, kind: str, args: list[str]) -> tuple[dic
     r = run([python, script, "--worker", kind, *args])
     if r.returncode != 0:
         err = r.stderr.decode("utf-8", "replace")
-        hint = f"\n{python} cannot import cgcli: pass --python with cg's Python" if "No module named 'cgcli'" in err else ""
+        hint = (
+            f"\n{python} cannot import cgcli: pass --python with cg's Python"
+            if "No module named 'cgcli'" in err
+            else ""
+        )
         sys.exit(f"the {kind} worker failed (exit {r.returncode}):\n{err[-4000:]}{hint}")
     return json.loads(r.stdout.decode().strip().splitlines()[-1]), r
 
@@ -175,7 +187,12 @@ def timed_ops(module, prefix: str) -> dict:
     saved = {}
     for name in dir(module):
         f = getattr(module, name)
-        if name.startswith("_") or not callable(f) or isinstance(f, type) or name in ("watching", "first_new_nonfinite", "at"):
+        if (
+            name.startswith("_")
+            or not callable(f)
+            or isinstance(f, type)
+            or name in ("watching", "first_new_nonfinite", "at")
+        ):
             continue
 
         def make(f=f):
@@ -186,7 +203,10 @@ def timed_ops(module, prefix: str) -> dict:
 
         w = make()
         w.__code__ = w.__code__.replace(
-            co_name=f"{prefix}.{name}", co_qualname=f"{prefix}.{name}", co_filename=f"timed {module.__name__}.{name}", co_firstlineno=0
+            co_name=f"{prefix}.{name}",
+            co_qualname=f"{prefix}.{name}",
+            co_filename=f"timed {module.__name__}.{name}",
+            co_firstlineno=0,
         )
         saved[name] = f
         setattr(module, name, w)
@@ -212,11 +232,17 @@ def profile_batch(graphs: dict, bindings: dict, title: str, top: int) -> None:
     saved = {}
     try:
         for graph in graphs.values():
-            cgcli.grad(graph, bindings, keep_nodes=False)  # warm: the first run in a process is slower
+            cgcli.grad(
+                graph, bindings, keep_nodes=False
+            )  # warm: the first run in a process is slower
         saved = timed_ops(arrays, "arrays")
         for label, graph in graphs.items():
             prof = cProfile.Profile(time.process_time)
-            prof.runctx("grad(graph, bindings, keep_nodes=False)", {"grad": cgcli.grad}, {"graph": graph, "bindings": bindings})
+            prof.runctx(
+                "grad(graph, bindings, keep_nodes=False)",
+                {"grad": cgcli.grad},
+                {"graph": graph, "bindings": bindings},
+            )
             print_profile(prof, title.format(label=label), top, " CPU")
     finally:
         untimed_ops(arrays, saved)
@@ -230,10 +256,16 @@ def profile_batch(graphs: dict, bindings: dict, title: str, top: int) -> None:
 def arguments(doc: str, workers, profile: str) -> argparse.ArgumentParser:
     """A parser with the options every benchmark has: --cg, --python, --profile, --top (and the
     hidden --worker its children get). `profile`: what --profile shows, for the help."""
-    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cg", help="the cg executable (default: cg on PATH)")
-    ap.add_argument("--python", help="the Python for the in-process parts (default: the one cg runs with)")
-    ap.add_argument("--profile", action="store_true", help=f"print cProfile's hot spots of {profile}")
+    ap.add_argument(
+        "--python", help="the Python for the in-process parts (default: the one cg runs with)"
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help=f"print cProfile's hot spots of {profile}"
+    )
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile (default 15)")
     ap.add_argument("--worker", choices=[*workers, "profile"], help=argparse.SUPPRESS)
     return ap

@@ -135,7 +135,11 @@ def jax_contender(x, y):
     import jax.numpy as jnp
 
     def f(x, y):
-        v = jnp.sin(x) * jnp.exp(-(y**2)) + jnp.log(1 + x**2) / (1 + y**2) + 1 / (1 + jnp.exp(-(2 * x - 3 * y + 1)))
+        v = (
+            jnp.sin(x) * jnp.exp(-(y**2))
+            + jnp.log(1 + x**2) / (1 + y**2)
+            + 1 / (1 + jnp.exp(-(2 * x - 3 * y + 1)))
+        )
         return jnp.sum(v), v
 
     compiled = jax.jit(jax.value_and_grad(f, argnums=(0, 1), has_aux=True))
@@ -170,7 +174,11 @@ def worker_compare(args) -> dict:
     x, y = make_points(args.points)
     fine = parse(EXPR)
     fused = fuse(parse(EXPR))
-    steps = {CG: cg_contender(fine, x, y), FUSED: cg_contender(fused, x, y), NUMPY: lambda: hand_numpy(x, y)}
+    steps = {
+        CG: cg_contender(fine, x, y),
+        FUSED: cg_contender(fused, x, y),
+        NUMPY: lambda: hand_numpy(x, y),
+    }
     info, skipped = {"nodes": [len(fine.nodes), len(fused.nodes)]}, {}
     if args.no_torch:
         skipped[TORCH] = "--no-torch"
@@ -181,9 +189,13 @@ def worker_compare(args) -> dict:
             torch.set_num_threads(args.torch_threads)  # once: changing it between calls costs time
             steps[TORCH] = torch_contender(x, y, use_sigmoid=False)
             steps[TORCH_SIGMOID] = torch_contender(x, y, use_sigmoid=True)
-            info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() != 1)}"
+            info["torch"] = (
+                f"{torch.__version__}, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() != 1)}"
+            )
         except ImportError as e:
-            skipped[TORCH] = f"not importable by {sys.executable} ({e}); pip install torch==2.13.0 there to include it"
+            skipped[TORCH] = (
+                f"not importable by {sys.executable} ({e}); pip install torch==2.13.0 there to include it"
+            )
     if args.no_jax:
         skipped[JAX] = "--no-jax"
     else:
@@ -193,7 +205,9 @@ def worker_compare(args) -> dict:
             steps[JAX], info["jax_compile"] = jax_contender(x, y)
             info["jax"] = f"{jax.__version__}, {jax.devices()[0].platform}"
         except ImportError as e:
-            skipped[JAX] = f"not importable by {sys.executable} ({e}); pip install jax jaxlib there to include it"
+            skipped[JAX] = (
+                f"not importable by {sys.executable} ({e}); pip install jax jaxlib there to include it"
+            )
 
     labels = list(steps)
     times = {label: {"wall": [], "cpu": []} for label in labels}
@@ -229,7 +243,9 @@ def worker_io(args) -> dict:
     with np.load(Path(args.dir) / "in.npz") as data:
         cols = {name: np.asarray(data[name], dtype=np.float64) for name in data.files}
     load_w, load_c = time.perf_counter() - w, time.process_time() - c
-    cols.update(f=cols["x"] + 1.0, grad_x=cols["x"] + 2.0, grad_y=cols["y"] + 1.0)  # same sizes as cg's output
+    cols.update(
+        f=cols["x"] + 1.0, grad_x=cols["x"] + 2.0, grad_y=cols["y"] + 1.0
+    )  # same sizes as cg's output
     w, c = time.perf_counter(), time.process_time()
     np.savez(Path(args.dir) / "io.npz", **cols)
     save_w, save_c = time.perf_counter() - w, time.process_time() - c
@@ -247,7 +263,11 @@ def worker_check_npz(args) -> dict:
         with np.load(Path(args.dir) / name) as data:
             same = bool(np.array_equal(data["x"], x) and np.array_equal(data["y"], y))
             got = (data["f"], data["grad_x"], data["grad_y"])
-            out[name] = {"err": rel_err(got, want), "points_kept": same, "columns": list(data.files)}
+            out[name] = {
+                "err": rel_err(got, want),
+                "points_kept": same,
+                "columns": list(data.files),
+            }
     return out
 
 
@@ -273,8 +293,9 @@ def worker_memory(args) -> dict:
 
 def worker_scale(args) -> dict:
     """parse, then grad at one point, of the `terms`-term sum of huge.py."""
-    import cgcli
     from huge import X, Y, sum_answer, sum_text, wrong
+
+    import cgcli
 
     w = time.perf_counter()
     text = sum_text(args.terms)
@@ -298,7 +319,12 @@ def worker_profile(args) -> None:
 
     x, y = make_points(args.points)
     graphs = {"fine-grained": cgcli.parse(EXPR), "--fuse": cgcli.fuse(cgcli.parse(EXPR))}
-    profile_batch(graphs, {"x": x, "y": y}, f"cg grad {{label}} of the reference expression at {args.points:,} points", args.top)
+    profile_batch(
+        graphs,
+        {"x": x, "y": y},
+        f"cg grad {{label}} of the reference expression at {args.points:,} points",
+        args.top,
+    )
 
 
 WORKERS = {
@@ -320,7 +346,11 @@ def bench_compare(python: str, args) -> tuple[dict, bool]:
     print(f"\n== in process: {args.points:,} points, f + ∂f/∂x + ∂f/∂y, float64; "
           f"{args.runs} rounds after {args.warmup} warm-up, the order rotates")  # fmt: skip
     flags = ["--points", str(args.points), "--runs", str(args.runs), "--warmup", str(args.warmup)]
-    flags += ["--no-torch"] * args.no_torch + ["--no-jax"] * args.no_jax + ["--torch-threads", str(args.torch_threads)]
+    flags += (
+        ["--no-torch"] * args.no_torch
+        + ["--no-jax"] * args.no_jax
+        + ["--torch-threads", str(args.torch_threads)]
+    )
     data, r = in_worker(python, __file__, "compare", flags)
     info, times, errors = data["info"], data["times"], data["errors"]
     fine, fused = info["nodes"]
@@ -332,7 +362,9 @@ def bench_compare(python: str, args) -> tuple[dict, bool]:
         TORCH_SIGMOID: "the same threads",
         JAX: f"{info['jax']}, compiled in {info['jax_compile']:.2f} s" if "jax" in info else "",
     }
-    print(f"  {'contender':<28} {'wall median':>11} {'wall min':>10} {'CPU median':>11}   {'max rel err':>11}  (vs cg)")
+    print(
+        f"  {'contender':<28} {'wall median':>11} {'wall min':>10} {'CPU median':>11}   {'max rel err':>11}  (vs cg)"
+    )
     med = {}
     for label, t in times.items():
         med[label] = (median(t["wall"]), median(t["cpu"]))
@@ -352,19 +384,31 @@ def bench_compare(python: str, args) -> tuple[dict, bool]:
             (FUSED, CG, "", None, False)]  # fmt: skip
     for a, b, target, limit, strict in rows:
         if a not in med or b not in med:
-            print(f"  {a + ' / ' + b:<40}      --      --   {target}{'  (skipped)' if target else ''}")
+            print(
+                f"  {a + ' / ' + b:<40}      --      --   {target}{'  (skipped)' if target else ''}"
+            )
             continue
         wall, cpu = med[a][0] / med[b][0], med[a][1] / med[b][1]
-        judged = f"{target}: {verdict(wall, limit, strict)} by wall, {verdict(cpu, limit, strict)} by CPU" if limit else ""
-        print(f"  {a + ' / ' + b:<40} {ratio(med[a][0], med[b][0]):>7} {ratio(med[a][1], med[b][1]):>7}   {judged}")
-    print(f"  (the worker's peak memory, all contenders in one process: {mib(r.maxrss_kib).strip()})")
+        judged = (
+            f"{target}: {verdict(wall, limit, strict)} by wall, {verdict(cpu, limit, strict)} by CPU"
+            if limit
+            else ""
+        )
+        print(
+            f"  {a + ' / ' + b:<40} {ratio(med[a][0], med[b][0]):>7} {ratio(med[a][1], med[b][1]):>7}   {judged}"
+        )
+    print(
+        f"  (the worker's peak memory, all contenders in one process: {mib(r.maxrss_kib).strip()})"
+    )
     return med, ok
 
 
 def bench_cli(cg: str, python: str, args, inproc: dict) -> bool:
     with tempfile.TemporaryDirectory(prefix="cg-batch-") as tmp:
         d = Path(tmp)
-        sized, _ = in_worker(python, __file__, "write-points", ["--points", str(args.points), "--dir", tmp])
+        sized, _ = in_worker(
+            python, __file__, "write-points", ["--points", str(args.points), "--dir", tmp]
+        )
         print(f"\n== end to end: cg grad EXPR --points in.npz -o out.npz ({args.points:,} points, "
               f"in.npz {sized['bytes'] / 1e6:.1f} MB); {args.cli_runs} rounds after 1 warm-up, the order rotates")  # fmt: skip
         cmds = {
@@ -381,13 +425,18 @@ def bench_cli(cg: str, python: str, args, inproc: dict) -> bool:
             for label in rotated(list(cmds), i):
                 r = run(cmds[label])
                 if r.returncode != 0:
-                    print(f"{label} exited {r.returncode}:\n{r.stderr.decode('utf-8', 'replace')[-2000:]}", file=sys.stderr)
+                    print(
+                        f"{label} exited {r.returncode}:\n{r.stderr.decode('utf-8', 'replace')[-2000:]}",
+                        file=sys.stderr,
+                    )
                     return False
                 if i >= 1:
                     runs[label].append(r)
                     if label == "io":
                         io.append(json.loads(r.stdout))
-        checked, _ = in_worker(python, __file__, "check-npz", ["--points", str(args.points), "--dir", tmp])
+        checked, _ = in_worker(
+            python, __file__, "check-npz", ["--points", str(args.points), "--dir", tmp]
+        )
 
     print(f"  {'command':<34} {'wall median':>11} {'CPU median':>11} {'peak memory':>12}")
     med = {}
@@ -396,11 +445,17 @@ def bench_cli(cg: str, python: str, args, inproc: dict) -> bool:
             continue
         rs = runs[label]
         med[label] = (median([r.wall for r in rs]), median([r.cpu for r in rs]))
-        print(f"  {label:<34} {ms(med[label][0]):>11} {ms(med[label][1]):>11} {mib(max(r.maxrss_kib for r in rs)):>12}")
+        print(
+            f"  {label:<34} {ms(med[label][0]):>11} {ms(med[label][1]):>11} {mib(max(r.maxrss_kib for r in rs)):>12}"
+        )
     load = (median([t["load"] for t in io]), median([t["load_cpu"] for t in io]))
     save = (median([t["save"] for t in io]), median([t["save_cpu"] for t in io]))
-    print(f"  {'np.load in.npz (x, y)':<34} {ms(load[0]):>11} {ms(load[1]):>11}   (timed inside a child)")
-    print(f"  {'np.savez of the 5 columns':<34} {ms(save[0]):>11} {ms(save[1]):>11}   (x, y, f, grad_x, grad_y)")
+    print(
+        f"  {'np.load in.npz (x, y)':<34} {ms(load[0]):>11} {ms(load[1]):>11}   (timed inside a child)"
+    )
+    print(
+        f"  {'np.savez of the 5 columns':<34} {ms(save[0]):>11} {ms(save[1]):>11}   (x, y, f, grad_x, grad_y)"
+    )
     ok = True
     for name, c in checked.items():
         good = c["err"] <= TOL and c["points_kept"]
@@ -409,9 +464,14 @@ def bench_cli(cg: str, python: str, args, inproc: dict) -> bool:
               f"{'' if good else '  WRONG'}")  # fmt: skip
 
     print("\n  where the time goes, by medians (wall / CPU)")
-    for label, compute_label in (("cg grad --points -o", CG), ("cg grad --points -o --fuse", FUSED)):
+    for label, compute_label in (
+        ("cg grad --points -o", CG),
+        ("cg grad --points -o --fuse", FUSED),
+    ):
         total = med[label]
-        numpy_import = [a - b for a, b in zip(med["python -c 'import numpy'"], med["python -c pass"])]
+        numpy_import = [
+            a - b for a, b in zip(med["python -c 'import numpy'"], med["python -c pass"])
+        ]
         parts = [
             ("start-up (cg --version)", med["cg --version"]),
             ("import numpy ('import numpy' minus 'pass')", numpy_import),
@@ -424,35 +484,64 @@ def bench_cli(cg: str, python: str, args, inproc: dict) -> bool:
             rest[0] -= w
             rest[1] -= c
             print(f"    {name:<44} {ms(w)} {w / total[0]:6.1%}   {ms(c)} {c / total[1]:6.1%}")
-        print(f"    {'the rest (by difference)':<44} {ms(rest[0])} {rest[0] / total[0]:6.1%}   {ms(rest[1])} {rest[1] / total[1]:6.1%}")
+        print(
+            f"    {'the rest (by difference)':<44} {ms(rest[0])} {rest[0] / total[0]:6.1%}   {ms(rest[1])} {rest[1] / total[1]:6.1%}"
+        )
     return ok
 
 
 def bench_memory(python: str, args) -> None:
-    print(f"\n== peak memory, one computation of f + ∂f/∂x + ∂f/∂y at {args.points:,} points per child process")
+    print(
+        f"\n== peak memory, one computation of f + ∂f/∂x + ∂f/∂y at {args.points:,} points per child process"
+    )
     print(f"  {'child':<28} {'peak':>12} {'before computing':>17} {'increase':>12}")
     peaks = {}
-    for kind, label in (("cg-fuse", "cg --fuse (in process)"), ("cg", "cg fine-grained"), ("numpy", NUMPY)):
-        data, r = in_worker(python, __file__, "memory", ["--points", str(args.points), "--kind", kind])
+    for kind, label in (
+        ("cg-fuse", "cg --fuse (in process)"),
+        ("cg", "cg fine-grained"),
+        ("numpy", NUMPY),
+    ):
+        data, r = in_worker(
+            python, __file__, "memory", ["--points", str(args.points), "--kind", kind]
+        )
         peak = r.maxrss_kib
         peaks[kind] = (peak, peak - data["before_kib"])
-        print(f"  {label:<28} {mib(peak):>12} {mib(data['before_kib']):>17} {mib(peak - data['before_kib']):>12}")
-    total, increase = peaks["cg-fuse"][0] / peaks["numpy"][0], peaks["cg-fuse"][1] / max(peaks["numpy"][1], 1)
+        print(
+            f"  {label:<28} {mib(peak):>12} {mib(data['before_kib']):>17} {mib(peak - data['before_kib']):>12}"
+        )
+    total, increase = (
+        peaks["cg-fuse"][0] / peaks["numpy"][0],
+        peaks["cg-fuse"][1] / max(peaks["numpy"][1], 1),
+    )
     print(f"  cg --fuse / hand-written numpy: {total:.2f}x of the peak (target <= {TARGET_MEMORY:.0f}x: "
           f"{verdict(total, TARGET_MEMORY)}), {increase:.2f}x of the increase")  # fmt: skip
-    print("  (ru_maxrss of each child; 'before computing' is its peak after imports and making the points)")
+    print(
+        "  (ru_maxrss of each child; 'before computing' is its peak after imports and making the points)"
+    )
 
 
 def bench_scale(python: str, args) -> bool:
-    print(f"\n== scale: the {args.terms:,}-term sum sin(x*1)*y + ... through the API (parse, then grad at one point)")
+    print(
+        f"\n== scale: the {args.terms:,}-term sum sin(x*1)*y + ... through the API (parse, then grad at one point)"
+    )
     data, r = in_worker(python, __file__, "scale", ["--terms", str(args.terms)])
     total, total_cpu = data["parse"] + data["grad"], data["parse_cpu"] + data["grad_cpu"]
-    print(f"  text        {data['chars'] / 1e6:.1f} MB, {data['nodes']:,} nodes (built in {data['build']:.2f} s, not counted)")
+    print(
+        f"  text        {data['chars'] / 1e6:.1f} MB, {data['nodes']:,} nodes (built in {data['build']:.2f} s, not counted)"
+    )
     print(f"  parse       {secs(data['parse'])}   (CPU {data['parse_cpu']:.2f} s)")
-    print(f"  grad        {secs(data['grad'])}   (CPU {data['grad_cpu']:.2f} s; forward + backward)")
-    print(f"  total       {secs(total)}   (CPU {total_cpu:.2f} s)   target < {TARGET_SCALE:.0f} s: {verdict(total, TARGET_SCALE, True)}")
-    print(f"  peak memory {mib(r.maxrss_kib)}  (ru_maxrss of the child; the whole child took {r.wall:.1f} s)")
-    print(f"  answer {'checked against the closed form: ok' if not data['wrong'] else 'WRONG: ' + '; '.join(data['wrong'])}")
+    print(
+        f"  grad        {secs(data['grad'])}   (CPU {data['grad_cpu']:.2f} s; forward + backward)"
+    )
+    print(
+        f"  total       {secs(total)}   (CPU {total_cpu:.2f} s)   target < {TARGET_SCALE:.0f} s: {verdict(total, TARGET_SCALE, True)}"
+    )
+    print(
+        f"  peak memory {mib(r.maxrss_kib)}  (ru_maxrss of the child; the whole child took {r.wall:.1f} s)"
+    )
+    print(
+        f"  answer {'checked against the closed form: ok' if not data['wrong'] else 'WRONG: ' + '; '.join(data['wrong'])}"
+    )
     return not data["wrong"]
 
 
@@ -460,13 +549,26 @@ def main(argv=None) -> int:
     ap = arguments(__doc__, WORKERS, "cg's batch path")
     ap.add_argument("--points", type=int, default=1_000_000, help="points (default 1000000)")
     ap.add_argument("--runs", type=int, default=9, help="timed in-process rounds (default 9)")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed in-process rounds first (default 1)")
-    ap.add_argument("--cli-runs", type=int, default=5, help="timed CLI rounds (default 5, after 1 warm-up)")
-    ap.add_argument("--terms", type=int, default=1_000_000, help="terms of the scale test's sum (default 1000000)")
+    ap.add_argument(
+        "--warmup", type=int, default=1, help="untimed in-process rounds first (default 1)"
+    )
+    ap.add_argument(
+        "--cli-runs", type=int, default=5, help="timed CLI rounds (default 5, after 1 warm-up)"
+    )
+    ap.add_argument(
+        "--terms",
+        type=int,
+        default=1_000_000,
+        help="terms of the scale test's sum (default 1000000)",
+    )
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     ap.add_argument("--no-jax", action="store_true", help="skip JAX")
-    ap.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: compare,cli,memory,scale")
+    ap.add_argument(
+        "--torch-threads", type=int, default=2, help="torch.set_num_threads (default 2)"
+    )
+    ap.add_argument(
+        "--skip", default="", help="parts to leave out, comma-separated: compare,cli,memory,scale"
+    )
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--kind", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

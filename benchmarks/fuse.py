@@ -36,7 +36,19 @@ import random
 import sys
 import time
 
-from _bench import arguments, begin, finish, in_worker, median, ms, print_profile, profile_batch, ratio, rotated, serve
+from _bench import (
+    arguments,
+    begin,
+    finish,
+    in_worker,
+    median,
+    ms,
+    print_profile,
+    profile_batch,
+    ratio,
+    rotated,
+    serve,
+)
 
 SEED = 3
 X = 0.3  # the point of the scalar runs
@@ -112,12 +124,19 @@ def worker_scalar(args) -> dict:
     w = time.perf_counter()
     cgcli.grad(fine, {"x": X})
     reps = max(1, int(0.02 / max(time.perf_counter() - w, 1e-6)))
-    times, last = interleaved({"fine": step(fine), "fused": step(fused)}, args.runs, args.warmup, reps)
+    times, last = interleaved(
+        {"fine": step(fine), "fused": step(fused)}, args.runs, args.warmup, reps
+    )
     value, slope, scale = answer(args.terms, X)
     wrong = []
     for label, r in last.items():
-        if abs(r.value - value) > 1e-12 * args.terms or abs(r.gradients["x"] - slope) > 1e-12 * scale:
-            wrong.append(f"{label}: f = {r.value!r}, ∂f/∂x = {r.gradients['x']!r}; want {value!r}, {slope!r}")
+        if (
+            abs(r.value - value) > 1e-12 * args.terms
+            or abs(r.gradients["x"] - slope) > 1e-12 * scale
+        ):
+            wrong.append(
+                f"{label}: f = {r.value!r}, ∂f/∂x = {r.gradients['x']!r}; want {value!r}, {slope!r}"
+            )
     return {"nodes": [len(fine.nodes), len(fused.nodes)], "parse": parse_s, "fuse": fuse_s, "reps": reps,
             "times": times, "wrong": wrong, "chars": len(text)}  # fmt: skip
 
@@ -146,7 +165,9 @@ def numpy_fused(z):
 def rel_err(a, b) -> float:
     import numpy as np
 
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / max(float(np.max(np.abs(b))), 1e-300))
+    return float(
+        np.max(np.abs(np.asarray(a) - np.asarray(b))) / max(float(np.max(np.abs(b))), 1e-300)
+    )
 
 
 def worker_arrays(args) -> dict:
@@ -156,7 +177,10 @@ def worker_arrays(args) -> dict:
 
     x = np.random.default_rng(SEED).uniform(-2.0, 2.0, args.points)
     graphs = {}
-    for label, text in ((f"cg, {args.array_terms} sigmoids", sigmoids_text(args.array_terms)), ("cg, one sigmoid", SINGLE)):
+    for label, text in (
+        (f"cg, {args.array_terms} sigmoids", sigmoids_text(args.array_terms)),
+        ("cg, one sigmoid", SINGLE),
+    ):
         graphs[f"{label}, fine"] = cgcli.parse(text)
         graphs[f"{label}, fused"] = cgcli.fuse(cgcli.parse(text))
 
@@ -199,14 +223,21 @@ def worker_profile(args) -> None:
     graphs = {"fine-grained": cgcli.parse(text), "--fuse": cgcli.fuse(cgcli.parse(text))}
     for label, graph in graphs.items():
         cgcli.grad(graph, {"x": X})  # warm: compiles the local-gradient formulas
-        prof = cProfile.Profile()  # wall time: process_time's own cost would swamp these small calls
+        prof = (
+            cProfile.Profile()
+        )  # wall time: process_time's own cost would swamp these small calls
         prof.runctx("for _ in range(20): cgcli.grad(graph, {'x': X})", globals(), locals())
         print_profile(prof, f"20 x grad {label} of {args.terms} sigmoids at one point", args.top)
 
     x = np.random.default_rng(SEED).uniform(-2.0, 2.0, args.points)
     text = sigmoids_text(args.array_terms)
     graphs = {"fine-grained": cgcli.parse(text), "--fuse": cgcli.fuse(cgcli.parse(text))}
-    profile_batch(graphs, {"x": x}, f"grad {{label}} of {args.array_terms} sigmoids at {args.points:,} points", args.top)
+    profile_batch(
+        graphs,
+        {"x": x},
+        f"grad {{label}} of {args.array_terms} sigmoids at {args.points:,} points",
+        args.top,
+    )
 
 
 WORKERS = {"scalar": worker_scalar, "arrays": worker_arrays}
@@ -217,7 +248,12 @@ WORKERS = {"scalar": worker_scalar, "arrays": worker_arrays}
 
 
 def bench_scalar(python: str, args) -> bool:
-    data, _ = in_worker(python, __file__, "scalar", ["--terms", str(args.terms), "--runs", str(args.runs), "--warmup", str(args.warmup)])
+    data, _ = in_worker(
+        python,
+        __file__,
+        "scalar",
+        ["--terms", str(args.terms), "--runs", str(args.runs), "--warmup", str(args.warmup)],
+    )
     fine_n, fused_n = data["nodes"]
     print(f"\n== one point (x = {X}), scalar engine: {args.terms} sigmoids ({data['chars']:,} characters); "
           f"{args.runs} rounds of {data['reps']} calls after {args.warmup} warm-up")  # fmt: skip
@@ -226,7 +262,9 @@ def bench_scalar(python: str, args) -> bool:
     t = data["times"]
     print(f"  {'grad per call':<24} {'wall median':>11} {'wall min':>10} {'CPU median':>11}")
     for label in ("fine", "fused"):
-        print(f"  {label:<24} {ms(median(t[label]['wall'])):>11} {ms(min(t[label]['wall'])):>10} {ms(median(t[label]['cpu'])):>11}")
+        print(
+            f"  {label:<24} {ms(median(t[label]['wall'])):>11} {ms(min(t[label]['wall'])):>10} {ms(median(t[label]['cpu'])):>11}"
+        )
     print(f"  fine / fused: {ratio(median(t['fine']['wall']), median(t['fused']['wall'])).strip()} by wall, "
           f"{ratio(median(t['fine']['cpu']), median(t['fused']['cpu'])).strip()} by CPU")  # fmt: skip
     for w in data["wrong"]:
@@ -237,12 +275,23 @@ def bench_scalar(python: str, args) -> bool:
 
 
 def bench_arrays(python: str, args) -> bool:
-    flags = ["--array-terms", str(args.array_terms), "--points", str(args.points), "--runs", str(args.runs), "--warmup", str(args.warmup)]
+    flags = [
+        "--array-terms",
+        str(args.array_terms),
+        "--points",
+        str(args.points),
+        "--runs",
+        str(args.runs),
+        "--warmup",
+        str(args.warmup),
+    ]
     data, r = in_worker(python, __file__, "arrays", flags)
     print(f"\n== {args.points:,} points, batch engine (keep_nodes=False); "
           f"{args.runs} rounds after {args.warmup} warm-up, the order rotates")  # fmt: skip
     t, nodes, errors = data["times"], data["nodes"], data["errors"]
-    print(f"  {'f and ∂f/∂x':<36} {'nodes':>6} {'wall median':>11} {'wall min':>10} {'CPU median':>11}  {'max rel err':>11}")
+    print(
+        f"  {'f and ∂f/∂x':<36} {'nodes':>6} {'wall median':>11} {'wall min':>10} {'CPU median':>11}  {'max rel err':>11}"
+    )
     for label in t:
         n = f"{nodes[label]:,}" if label in nodes else ""
         print(f"  {label:<36} {n:>6} {ms(median(t[label]['wall'])):>11} {ms(min(t[label]['wall'])):>10} "
@@ -269,7 +318,9 @@ def main(argv=None) -> int:
     ap = arguments(__doc__, WORKERS, "grad, fine and fused")
     ap.add_argument("--terms", type=int, default=100, help="sigmoids at one point (default 100)")
     ap.add_argument("--array-terms", type=int, default=20, help="sigmoids over arrays (default 20)")
-    ap.add_argument("--points", type=int, default=1_000_000, help="points of the array runs (default 1000000)")
+    ap.add_argument(
+        "--points", type=int, default=1_000_000, help="points of the array runs (default 1000000)"
+    )
     ap.add_argument("--runs", type=int, default=9, help="timed rounds (default 9)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: scalar,arrays")
@@ -277,14 +328,24 @@ def main(argv=None) -> int:
     if serve(args, WORKERS, worker_profile):
         return 0
 
-    _, python = begin(args, f"f = {sigmoids_text(2)} + ... ({args.terms} terms at one point, {args.array_terms} over arrays)")
+    _, python = begin(
+        args,
+        f"f = {sigmoids_text(2)} + ... ({args.terms} terms at one point, {args.array_terms} over arrays)",
+    )
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     ok = True
     if "scalar" not in skip:
         ok &= bench_scalar(python, args)
     if "arrays" not in skip:
         ok &= bench_arrays(python, args)
-    flags = ["--terms", str(args.terms), "--array-terms", str(args.array_terms), "--points", str(args.points)]
+    flags = [
+        "--terms",
+        str(args.terms),
+        "--array-terms",
+        str(args.array_terms),
+        "--points",
+        str(args.points),
+    ]
     return finish(args, python, __file__, flags, ok)
 
 

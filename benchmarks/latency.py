@@ -57,7 +57,10 @@ def check_outputs(cmds: dict[str, list[str]]) -> None:
         out = r.stdout.decode("utf-8", "replace")
         missing = [e for e in expect.get(label, []) if e not in out]
         if r.returncode != 0 or missing:
-            print(f"{label} failed (exit {r.returncode}); expected {missing} in its output:", file=sys.stderr)
+            print(
+                f"{label} failed (exit {r.returncode}); expected {missing} in its output:",
+                file=sys.stderr,
+            )
             print(out + r.stderr.decode("utf-8", "replace"), file=sys.stderr)
             sys.exit(1)
 
@@ -89,7 +92,9 @@ def report_table(times: dict[str, list], runs: int, warmup: int) -> None:
         walls = sorted(r.wall for r in rs)
         q1, q3 = walls[len(walls) // 4], walls[(3 * len(walls)) // 4]
         cpu = median([r.cpu for r in rs])
-        print(f"{label:30} {ms(median(walls)):>12} {ms(walls[0]):>10} {ms(q1):>10} ..{ms(q3):>10} {ms(cpu):>12}")
+        print(
+            f"{label:30} {ms(median(walls)):>12} {ms(walls[0]):>10} {ms(q1):>10} ..{ms(q3):>10} {ms(cpu):>12}"
+        )
 
 
 def report_ratio(times: dict[str, list]) -> None:
@@ -110,19 +115,32 @@ def report_breakdown(times: dict[str, list]) -> None:
         ("+ run the command", "cg grad", "python -c 'import cgcli.cli'"),
         ("  of which the tree (Rich)", "cg grad", "cg grad --format plain"),
     ]
-    print("\nwhere cg's time goes (differences of medians, for information; CPU is steadier on a busy machine):")
+    print(
+        "\nwhere cg's time goes (differences of medians, for information; CPU is steadier on a busy machine):"
+    )
     print(f"  {'':30} {'wall':>10} {'CPU':>10}")
     for label, minuend, subtrahend in rows:
-        (wall, cpu), (wall0, cpu0) = med(times, minuend), med(times, subtrahend) if subtrahend else (0.0, 0.0)
+        (wall, cpu), (wall0, cpu0) = (
+            med(times, minuend),
+            med(times, subtrahend) if subtrahend else (0.0, 0.0),
+        )
         print(f"  {label:30} {ms(wall - wall0):>10} {ms(cpu - cpu0):>10}")
-    print("  (the run: parse, backprop, printing and the imports they make; the tree: default output minus --format plain)")
+    print(
+        "  (the run: parse, backprop, printing and the imports they make; the tree: default output minus --format plain)"
+    )
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cg", help="the cg executable (default: cg on PATH)")
-    ap.add_argument("--qalc", default=shutil.which("qalc"), help="the qalc executable (default: qalc on PATH)")
-    ap.add_argument("-n", "--runs", type=int, default=30, help="timed runs of each command (default 30)")
+    ap.add_argument(
+        "--qalc", default=shutil.which("qalc"), help="the qalc executable (default: qalc on PATH)"
+    )
+    ap.add_argument(
+        "-n", "--runs", type=int, default=30, help="timed runs of each command (default 30)"
+    )
     ap.add_argument("--warmup", type=int, default=3, help="untimed rounds first (default 3)")
     args = ap.parse_args(argv)
 
@@ -133,7 +151,9 @@ def main(argv=None) -> int:
     if args.qalc:
         print(f"qalc:   {args.qalc}")
     else:
-        print("qalc:   not found -- install it with `apt-get install qalc` for the comparison; timing cg alone")
+        print(
+            "qalc:   not found -- install it with `apt-get install qalc` for the comparison; timing cg alone"
+        )
     if note := load_note():
         print(note)
 

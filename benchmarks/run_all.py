@@ -24,7 +24,11 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes and few runs: a smoke test")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch references")
     ap.add_argument("--no-jax", action="store_true", help="skip the JAX reference (batch.py)")
-    ap.add_argument("--profile", action="store_true", help="huge.py, batch.py and fuse.py print cProfile's hot spots")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="huge.py, batch.py and fuse.py print cProfile's hot spots",
+    )
     args = ap.parse_args(argv)
 
     common = ["--cg", args.cg] if args.cg else []
@@ -36,11 +40,23 @@ def main(argv=None) -> int:
     batch = [*common, *(quick_batch if args.quick else [])]
     batch += (["--no-torch"] if args.no_torch else []) + (["--no-jax"] if args.no_jax else [])
     batch += ["--profile"] if args.profile else []
-    fuse = [*common, *(["--terms", "20", "--array-terms", "5", "--points", "100000", "--runs", "3"] if args.quick else [])]
+    fuse = [
+        *common,
+        *(
+            ["--terms", "20", "--array-terms", "5", "--points", "100000", "--runs", "3"]
+            if args.quick
+            else []
+        ),
+    ]
     fuse += ["--profile"] if args.profile else []
 
     worst = 0
-    for script, extra in (("latency.py", latency), ("huge.py", huge), ("batch.py", batch), ("fuse.py", fuse)):
+    for script, extra in (
+        ("latency.py", latency),
+        ("huge.py", huge),
+        ("batch.py", batch),
+        ("fuse.py", fuse),
+    ):
         print(f"\n######## {script} {' '.join(extra)}", flush=True)
         worst = max(worst, subprocess.call([sys.executable, str(HERE / script), *extra]))
     return worst

@@ -13,7 +13,6 @@ they are reported in `warnings`.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -68,14 +67,20 @@ def constant(text: str, warnings: list | None = None) -> float:
     graph = parse(text)
     if graph.variables:
         name, node = next(iter(graph.variables.items()))
-        raise CgError(f"{text!r} is not a constant expression: it uses the name {name!r}", text, graph.nodes[node].start)
+        raise CgError(
+            f"{text!r} is not a constant expression: it uses the name {name!r}",
+            text,
+            graph.nodes[node].start,
+        )
     fwd = engine.forward(graph, {})
     if warnings is not None:  # 1e-400 becomes 0; 1e400 or exp(1000) is inf: said where
         warnings += graph.warnings + [w for w in (fwd.warning, fwd.later) if w]
     return fwd.values[graph.output]
 
 
-def constant_within(text: str, piece: str, offset: int, warnings: list | None = None, what: str = "") -> float:
+def constant_within(
+    text: str, piece: str, offset: int, warnings: list | None = None, what: str = ""
+) -> float:
     """constant(piece), where piece starts at `offset` in `text`: an error points into the whole text."""
     try:
         return constant(piece, warnings)
@@ -127,7 +132,10 @@ def names(given) -> list[str]:
         found = []
         for name in (n.strip() for n in given):
             if not name or name in found:
-                raise CgError(f"the list {list(given)!r} " + (f"names {name} twice" if name else "has an empty name"))
+                raise CgError(
+                    f"the list {list(given)!r} "
+                    + (f"names {name} twice" if name else "has an empty name")
+                )
             found.append(name)
         return found
     found, at = [], 0
@@ -136,7 +144,11 @@ def names(given) -> list[str]:
         if not name:
             raise CgError(f"the list {given!r} has an empty name", given, at)
         if name in found:
-            raise CgError(f"the list {given!r} names {name} twice", given, at + len(piece) - len(piece.lstrip()))
+            raise CgError(
+                f"the list {given!r} names {name} twice",
+                given,
+                at + len(piece) - len(piece.lstrip()),
+            )
         found.append(name)
         at += len(piece) + 1
     return found
@@ -165,14 +177,22 @@ def points(text: str, warnings: list | None = None):
     start, stop, count = (value(*piece) for piece in ranged)
     at_count = ranged[2][1]
     if not (math.isfinite(count) and count == int(count) and 1 <= count <= MAX_POINTS):
-        raise CgError(f"the count of a range must be a whole number from 1 to {MAX_POINTS:,}, got {ranged[2][0].strip()!r}", text, at_count)
+        raise CgError(
+            f"the count of a range must be a whole number from 1 to {MAX_POINTS:,}, got {ranged[2][0].strip()!r}",
+            text,
+            at_count,
+        )
     if not (math.isfinite(start) and math.isfinite(stop)):
         which = ranged[0] if not math.isfinite(start) else ranged[1]
-        raise CgError(f"the ends of a range must be finite, got {which[0].strip()!r}", text, which[1])
+        raise CgError(
+            f"the ends of a range must be finite, got {which[0].strip()!r}", text, which[1]
+        )
     count = int(count)
     if math.isfinite(stop - start):
         return np.linspace(start, stop, count)
-    t = np.linspace(0.0, 1.0, count)  # stop - start overflows (-1e308:1e308:3): weigh the ends instead
+    t = np.linspace(
+        0.0, 1.0, count
+    )  # stop - start overflows (-1e308:1e308:3): weigh the ends instead
     return start * (1.0 - t) + stop * t
 
 
@@ -183,10 +203,15 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     """
     env, warnings, n, first = {}, list(graph.warnings), None, None
     if bindings is not None and not isinstance(bindings, Mapping):
-        raise CgError(f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}")
+        raise CgError(
+            f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}"
+        )
     for name, value in (bindings or {}).items():
         if name in CONSTANTS and name not in graph.variables:
-            raise CgError(f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression", binding=name)
+            raise CgError(
+                f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression",
+                binding=name,
+            )
         if name not in graph.variables:
             warnings.append(f"binding {name} is not used by the expression")
             continue
@@ -201,7 +226,10 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             if not len(value):
                 raise CgError(f"{name} has no points", binding=name)
             if n is not None and len(value) != n:
-                raise CgError(f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length", binding=name)
+                raise CgError(
+                    f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length",
+                    binding=name,
+                )
             n, first = len(value), name
             bad = np.flatnonzero(~np.isfinite(value))
             if bad.size:
@@ -213,7 +241,11 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
         env[name] = value
     for name, node in graph.variables.items():
         if name not in env:
-            raise CgError(f"no value for the variable {name}: pass --{name} VALUE", graph.source, graph.nodes[node].start)
+            raise CgError(
+                f"no value for the variable {name}: pass --{name} VALUE",
+                graph.source,
+                graph.nodes[node].start,
+            )
     return env, warnings, n
 
 
@@ -221,14 +253,21 @@ def _points_array(value, name: str):
     """Many points given through the Python API: a 1-D sequence or array of real numbers, as float64."""
     import numpy as np
 
-    if isinstance(value, (Mapping, set, frozenset, bytes, bytearray, memoryview)) or isinstance(value, np.ma.MaskedArray):
+    if isinstance(value, (Mapping, set, frozenset, bytes, bytearray, memoryview)) or isinstance(
+        value, np.ma.MaskedArray
+    ):
         raise CgError(f"{name}: a {type(value).__name__} is not a list of numbers")
     try:
         array = np.asarray(value)
     except ValueError as e:  # ragged nesting
         raise CgError(f"{name}: not a list of numbers ({e})") from None
-    if array.dtype.kind in "OU" and array.ndim == 1:  # None, big ints, texts such as 'pi/4': each as one value
-        return np.array([number(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())], dtype=np.float64)
+    if (
+        array.dtype.kind in "OU" and array.ndim == 1
+    ):  # None, big ints, texts such as 'pi/4': each as one value
+        return np.array(
+            [number(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())],
+            dtype=np.float64,
+        )
     from .pointsio import column
 
     return column(array, name)  # the checks a .npz member gets: real numbers, 1-D, exact
@@ -258,7 +297,9 @@ CHUNK = 65_536  # points per pass when a batch's per-node arrays are not needed
 
 def evaluate(expr: str | Graph, bindings: dict | None = None, keep_nodes: bool = True) -> Result:
     """The forward pass only: every node's value (see grad for keep_nodes)."""
-    return _compute(_as_graph(expr), bindings, None, with_grad=False, trace=False, keep_nodes=keep_nodes)
+    return _compute(
+        _as_graph(expr), bindings, None, with_grad=False, trace=False, keep_nodes=keep_nodes
+    )
 
 
 def grad(
@@ -296,7 +337,9 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     result = Result(graph, values, None, {}, warnings, points=n)
     if with_grad:
         result.trace = [] if trace else None
-        bwd = engine.backward(graph, values, backend, trace=result.trace, saved=fwd.saved, clean=fwd.clean)
+        bwd = engine.backward(
+            graph, values, backend, trace=result.trace, saved=fwd.saved, clean=fwd.clean
+        )
         result.grads = bwd.values
         result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in wanted}
         result.warnings += [bwd.warning] if bwd.warning else []
@@ -317,11 +360,21 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
     def chunk(start: int) -> list:
         """Computes points start..start+CHUNK into value and gradients; the warnings found."""
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
-        fwd = engine.forward(graph, part, arrays, first_point=start, save=with_grad, drop=lifetimes.forward)
+        fwd = engine.forward(
+            graph, part, arrays, first_point=start, save=with_grad, drop=lifetimes.forward
+        )
         value[start : start + CHUNK] = fwd.values[graph.output]
         found = [("value", fwd.warning), ("nan after an inf", fwd.later)]
         if with_grad:
-            bwd = engine.backward(graph, fwd.values, arrays, first_point=start, saved=fwd.saved, drop=lifetimes.backward, clean=fwd.clean)
+            bwd = engine.backward(
+                graph,
+                fwd.values,
+                arrays,
+                first_point=start,
+                saved=fwd.saved,
+                drop=lifetimes.backward,
+                clean=fwd.clean,
+            )
             for name in wanted:
                 g = bwd.values[graph.variables[name]]
                 gradients[name][start : start + CHUNK] = 0.0 if g is None else g
@@ -338,7 +391,9 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
     else:
         found = [chunk(start) for start in starts]
     seen: set[str] = set()
-    for kind, w in (pair for pairs in found for pair in pairs):  # the first of each kind, in the order of the points
+    for kind, w in (
+        pair for pairs in found for pair in pairs
+    ):  # the first of each kind, in the order of the points
         if w and kind not in seen:
             seen.add(kind)
             warnings.append(w)

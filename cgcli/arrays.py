@@ -23,7 +23,9 @@ neg = np.negative
 
 def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and y not an integer
     if not np.ndim(y):
-        if not np.ndim(x):  # one base beside many points: numpy's scalar power takes shortcuts IEEE pow does not
+        if not np.ndim(
+            x
+        ):  # one base beside many points: numpy's scalar power takes shortcuts IEEE pow does not
             return scalar.pow(float(x), float(y))
         # x**2 and x**1 (a square and its local gradient 2*x**1) are the common cases: 3x faster
         # than np.power, and the same numbers (x*x is x² correctly rounded)
@@ -31,7 +33,9 @@ def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and
             return np.square(x)
         if y == 1.0:
             return np.positive(x)  # a new array, as np.power gives
-        if y == 0.5:  # numpy's own shortcut, sqrt, gives -0 at -0 and nan at -inf, where pow gives 0 and inf
+        if (
+            y == 0.5
+        ):  # numpy's own shortcut, sqrt, gives -0 at -0 and nan at -inf, where pow gives 0 and inf
             out = np.sqrt(x)
             out += 0.0  # -0.0 + 0.0 is 0.0
             return np.where(x == -np.inf, np.inf, out)
@@ -164,7 +168,10 @@ def first_new_nonfinite(v, args, strict: bool = False, nan_only: bool = False) -
     if not strict and not getattr(_state, "flagged", False):
         return None
     _state.flagged = False
-    new_inf, new_nan = np.isinf(v) & (not nan_only), np.isnan(v)  # inf from finite inputs; nan from inputs with no nan
+    new_inf, new_nan = (
+        np.isinf(v) & (not nan_only),
+        np.isnan(v),
+    )  # inf from finite inputs; nan from inputs with no nan
     for a in args:
         if np.ndim(a):
             new_inf &= np.isfinite(a)

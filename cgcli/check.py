@@ -57,7 +57,6 @@ STATUSES = (PASS, KINK, FAIL, NONFINITE)
 CHECKS = ("numeric", "hand-written", "expect", "fuse")
 
 
-
 # ---------------------------------------------------------------------------
 # what to check
 
@@ -82,7 +81,9 @@ class Settings:
     atol: float = ATOL
     random: int = 0  # random points, besides the bound one
     seed: int = SEED
-    box: dict[str, tuple[float, float]] = field(default_factory=dict)  # per variable, every variable listed
+    box: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # per variable, every variable listed
     fuse: bool = False
     gates: list[str] | None = None  # the gates --fuse uses; None: all of them
 
@@ -118,7 +119,9 @@ class Row:
     check: str  # one of CHECKS
     wrt: str | None  # the variable of a gradient; None for the value f
     cg: float  # backprop's gradient or the forward value (the fused graph's, with --fuse)
-    reference: float  # numeric difference, hand-written derivative, expected number, fine-grained graph's
+    reference: (
+        float  # numeric difference, hand-written derivative, expected number, fine-grained graph's
+    )
     status: str
     note: str = ""
     left: float | None = None  # one-sided differences, when the step crosses a kink
@@ -198,7 +201,13 @@ class _Where:
     def __call__(self, key: str) -> str:
         return key if self.file else "--" + key.replace("_", "-")
 
-    def error(self, message: str, source: str | None = None, pos: int | None = None, binding: str | None = None) -> CgError:
+    def error(
+        self,
+        message: str,
+        source: str | None = None,
+        pos: int | None = None,
+        binding: str | None = None,
+    ) -> CgError:
         """`binding`: the variable whose binding is wrong, when the command line bound it."""
         return CgError(self.prefix + message, source, pos, None if self.file else binding)
 
@@ -215,12 +224,18 @@ _COMMAND_LINE = _Where()
 def _number(value, label: str, positive: bool = False) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (positive and value == 0):
-        raise CgError(f"{label} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise CgError(
+            f"{label} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}"
+        )
     return float(value)
 
 
 def _integer(value, label: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or (minimum is not None and value < minimum)
+    ):
         at_least = f" >= {minimum}" if minimum is not None else ""
         raise CgError(f"{label} must be an integer{at_least}, got {value!r}")
     if maximum is not None and value > maximum:
@@ -271,7 +286,9 @@ def _box(items, label: str, where: _Where) -> dict[str, tuple[float, float]]:
         name = name.strip()
         lo, colon, hi = span.partition(":")
         if (eq and not NAME.match(name)) or not colon or not lo.strip() or not hi.strip():
-            raise where.error(f"{label} takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got {item!r}")
+            raise where.error(
+                f"{label} takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got {item!r}"
+            )
         ends = tuple(_value(end, f"{label} {item}", where) for end in (lo, hi))
         if not all(math.isfinite(v) for v in ends) or ends[0] > ends[1]:
             raise where.error(f"{label} {item}: the box must be finite with LO <= HI")
@@ -289,11 +306,15 @@ def _fuse(value, label: str, where: _Where) -> tuple[bool, list[str] | None]:
     names = []
     if isinstance(value, str) or isinstance(value, list) and all(isinstance(n, str) for n in value):
         try:
-            names = api.names(value)  # an empty name or one named twice is an error, as in cg grad --fuse
+            names = api.names(
+                value
+            )  # an empty name or one named twice is an error, as in cg grad --fuse
         except CgError as e:
             raise where.wrap(e, f"{label}: ") from None
     if not names:
-        raise where.error(f"{label} must be true, false, \"all\" or gate names such as \"sigmoid,softplus\", got {value!r}")
+        raise where.error(
+            f'{label} must be true, false, "all" or gate names such as "sigmoid,softplus", got {value!r}'
+        )
     return True, names
 
 
@@ -348,7 +369,9 @@ def _build(
         except CgError as e:
             raise where.wrap(e, f"{where('fuse')}: ") from None
         if not any(node.fused for node in graph.nodes):
-            warnings.append(f"{where('fuse')}: nothing in the expression matches a gate (`cg fusions` lists the shapes)")
+            warnings.append(
+                f"{where('fuse')}: nothing in the expression matches a gate (`cg fusions` lists the shapes)"
+            )
 
     # the bound point: every variable bound, unless only random points are asked for
     for var, value in bindings.items():
@@ -364,12 +387,20 @@ def _build(
     if bound is not None:
         for var, node in variables.items():
             if var not in bound and where.file:
-                raise where.error(f"no value for the variable {var}: add it to bindings (or check random points only: random = N)", source, fine.nodes[node].start)
+                raise where.error(
+                    f"no value for the variable {var}: add it to bindings (or check random points only: random = N)",
+                    source,
+                    fine.nodes[node].start,
+                )
         try:
-            api.evaluate(fine, bound)  # the same checks and messages as cg grad (a constant rebound, a variable unbound)
+            api.evaluate(
+                fine, bound
+            )  # the same checks and messages as cg grad (a constant rebound, a variable unbound)
         except CgError as e:
             raise where.wrap(e) from None
-        warnings += [f"binding {var} is not used by the expression" for var in bound if var not in variables]
+        warnings += [
+            f"binding {var} is not used by the expression" for var in bound if var not in variables
+        ]
         bound = {var: bound[var] for var in variables}
 
     if expect is not None:
@@ -380,12 +411,17 @@ def _build(
         if var not in variables:
             raise where.error(f"{label}: the expression has no variable {var}")
         grads[var] = _value(value, label, where)
-    for label, v in [(where("expect"), expect), *((f"{where('expect_grad')} {k}", v) for k, v in grads.items())]:
+    for label, v in [
+        (where("expect"), expect),
+        *((f"{where('expect_grad')} {k}", v) for k, v in grads.items()),
+    ]:
         if v is not None and not math.isfinite(v):
             raise where.error(f"{label}: an expected number must be finite, got {fmt(v)}")
     if bound is None and (expect is not None or grads):
         what = where("expect") if expect is not None else where("expect_grad")
-        raise where.error(f"{what} needs the bound point: bind every variable{' in bindings' if where.file else ''}")
+        raise where.error(
+            f"{what} needs the bound point: bind every variable{' in bindings' if where.file else ''}"
+        )
 
     derivatives = {}
     for var, text in against.items():
@@ -401,7 +437,9 @@ def _build(
         for used, node in derivative.variables.items():
             if used not in variables:
                 raise where.error(
-                    f"{label}: the derivative uses {used}, which the expression does not have", text, derivative.nodes[node].start
+                    f"{label}: the derivative uses {used}, which the expression does not have",
+                    text,
+                    derivative.nodes[node].start,
                 )
         derivatives[var] = derivative
 
@@ -411,12 +449,27 @@ def _build(
     if not settings.random:
         given = [where(k) for k in ("box", "seed") if raw.get(k) not in (None, [], "")]
         if given:
-            warnings.append(f"{' and '.join(given)} {'has' if len(given) == 1 else 'have'} no effect without {where('random')}")
+            warnings.append(
+                f"{' and '.join(given)} {'has' if len(given) == 1 else 'have'} no effect without {where('random')}"
+            )
     default_box = settings.box.get("", BOX)
     settings.box = {var: settings.box.get(var, default_box) for var in variables}
     if not variables and expect is None:
-        warnings.append(f"nothing to check: the expression has no variables (use {where('expect')} to check its value)")
-    return Case(name or source, source, graph, fine if settings.fuse else None, bound, expect, grads, derivatives, settings, warnings)
+        warnings.append(
+            f"nothing to check: the expression has no variables (use {where('expect')} to check its value)"
+        )
+    return Case(
+        name or source,
+        source,
+        graph,
+        fine if settings.fuse else None,
+        bound,
+        expect,
+        grads,
+        derivatives,
+        settings,
+        warnings,
+    )
 
 
 def from_command_line(
@@ -461,31 +514,43 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         raise CgError(f"{path}: not valid TOML: {e}") from None
     for key in doc:
         if key != "case":
-            raise CgError(f"{path}: unknown key {key!r} at the top level{_hint(key, ['case'])}: write each case as a [[case]] table")
+            raise CgError(
+                f"{path}: unknown key {key!r} at the top level{_hint(key, ['case'])}: write each case as a [[case]] table"
+            )
     tables = doc.get("case")
     if isinstance(tables, dict):
-        raise CgError(f"{path}: [case] is one table; write each case as a [[case]] table (two brackets), as a list of cases")
+        raise CgError(
+            f"{path}: [case] is one table; write each case as a [[case]] table (two brackets), as a list of cases"
+        )
     if not isinstance(tables, list) or not tables:
-        raise CgError(f"{path}: no cases: write each case as a [[case]] table with expr = \"...\"")
+        raise CgError(f'{path}: no cases: write each case as a [[case]] table with expr = "..."')
     if not all(isinstance(table, dict) for table in tables):
-        raise CgError(f"{path}: case must hold tables ([[case]] with expr = \"...\"), got {tables!r}")
+        raise CgError(f'{path}: case must hold tables ([[case]] with expr = "..."), got {tables!r}')
 
     cli = {key: getattr(options, key) for key in _SETTING_KEYS}
     _settings(cli, _COMMAND_LINE)  # a bad --rtol is the command line's, not the first case's
     cases, names = [], set()
     for number, table in enumerate(tables, 1):
-        label = repr(table["name"]) if isinstance(table.get("name"), str) and table["name"] else f"#{number}"
+        label = (
+            repr(table["name"])
+            if isinstance(table.get("name"), str) and table["name"]
+            else f"#{number}"
+        )
         where = _Where(f"{path}: case {label}: ", file=True)
         for key in table:
             if key not in CASE_KEYS:
-                raise where.error(f"unknown key {key!r}{_hint(key, CASE_KEYS)}; a case takes {', '.join(CASE_KEYS)}")
+                raise where.error(
+                    f"unknown key {key!r}{_hint(key, CASE_KEYS)}; a case takes {', '.join(CASE_KEYS)}"
+                )
         expr = table.get("expr")
         if not isinstance(expr, str) or not expr.strip():
-            raise where.error("expr must be the expression's text, such as expr = \"(x+y)**2\"")
+            raise where.error('expr must be the expression\'s text, such as expr = "(x+y)**2"')
         name = table.get("name", expr)
         if not isinstance(name, str) or not name.strip():
             raise where.error(f"name must be a non-empty text, got {name!r}")
-        if not name.isprintable():  # a report (JUnit XML, a terminal) cannot carry control characters
+        if (
+            not name.isprintable()
+        ):  # a report (JUnit XML, a terminal) cannot carry control characters
             raise where.error(f"name must be printable text, got {name!r}")
         if name in names:
             raise where.error("another case has the same name: a report needs each name once")
@@ -494,14 +559,30 @@ def load_cases(path: str | Path, options: Options | None = None) -> list[Case]:
         for key in ("bindings", "expect_grad", "against"):
             value = table.get(key, {})
             if not isinstance(value, dict):
-                raise where.error(f"{key} must be a table such as {key} = {{ x = 1 }}, got {value!r}")
+                raise where.error(
+                    f"{key} must be a table such as {key} = {{ x = 1 }}, got {value!r}"
+                )
             for var in value:
-                if not NAME.match(var):  # what the grammar takes as a name (reports cannot carry others)
+                if not NAME.match(
+                    var
+                ):  # what the grammar takes as a name (reports cannot carry others)
                     raise where.error(f"{key}: {var!r} is not a variable name")
             tables_of[key] = value
-        bindings = {var: _value(value, f"bindings {var}", where) for var, value in tables_of["bindings"].items()}
+        bindings = {
+            var: _value(value, f"bindings {var}", where)
+            for var, value in tables_of["bindings"].items()
+        }
         raw = dict(cli, **{key: table[key] for key in _SETTING_KEYS if key in table})
-        case = _build(name, expr, bindings, table.get("expect"), tables_of["expect_grad"], tables_of["against"], raw, where)
+        case = _build(
+            name,
+            expr,
+            bindings,
+            table.get("expect"),
+            tables_of["expect_grad"],
+            tables_of["against"],
+            raw,
+            where,
+        )
         cases.append(case)
     return cases
 
@@ -525,7 +606,9 @@ def run_case(case: Case) -> CaseResult:
     points = [] if case.bindings is None else [Point("bound", case.bindings)]
     rng = _random.Random(s.seed)
     for _ in range(s.random):
-        points.append(Point("random", {var: rng.uniform(*s.box[var]) for var in case.graph.variables}))
+        points.append(
+            Point("random", {var: rng.uniform(*s.box[var]) for var in case.graph.variables})
+        )
     first = 1 if case.bindings is not None else 0
     batch = _Batch(case, points[first:]) if len(points) - first > 1 else None
     rows = []
@@ -576,8 +659,12 @@ class _Batch:
         result = api.grad(graph, env)
         self.value, self.gradients = result.value, result.gradients
         # x + (-1)*h is x - h exactly, as _OnePoint computes it
-        self.minus = {var: api.evaluate(graph, {**env, var: env[var] - eps}).values for var in graph.variables}
-        self.plus = {var: api.evaluate(graph, {**env, var: env[var] + eps}).values for var in graph.variables}
+        self.minus = {
+            var: api.evaluate(graph, {**env, var: env[var] - eps}).values for var in graph.variables
+        }
+        self.plus = {
+            var: api.evaluate(graph, {**env, var: env[var] + eps}).values for var in graph.variables
+        }
         self.hands = {
             var: api.evaluate(d, {v: env[v] for v in d.variables}).value for var, d in case.against.items()
         }  # fmt: skip
@@ -614,7 +701,11 @@ class _PointOfBatch:
 
     def fine(self) -> tuple[float, dict, str]:
         r = self.batch.fine_result
-        return _float_at(r.value, self.k), {var: _float_at(g, self.k) for var, g in r.gradients.items()}, ""
+        return (
+            _float_at(r.value, self.k),
+            {var: _float_at(g, self.k) for var, g in r.gradients.items()},
+            "",
+        )
 
 
 class _Column:
@@ -645,9 +736,14 @@ def _compare(index, check, wrt, cg, reference, settings, why_cg="", why_ref="") 
     if not _finite(cg, reference):
         notes = []
         if not math.isfinite(cg):
-            notes.append(f"cg's {'value' if wrt is None else 'gradient'} is {fmt(cg)}" + (f" ({why_cg})" if why_cg else ""))
+            notes.append(
+                f"cg's {'value' if wrt is None else 'gradient'} is {fmt(cg)}"
+                + (f" ({why_cg})" if why_cg else "")
+            )
         if not math.isfinite(reference):
-            notes.append(f"the reference is {fmt(reference)}" + (f" ({why_ref})" if why_ref else ""))
+            notes.append(
+                f"the reference is {fmt(reference)}" + (f" ({why_ref})" if why_ref else "")
+            )
         return Row(index, check, wrt, cg, reference, NONFINITE, "; ".join(notes))
     return Row(index, check, wrt, cg, reference, PASS if close(cg, reference, settings) else FAIL)
 
@@ -667,7 +763,10 @@ def _check_point(case: Case, index: int, point: Point, at: _OnePoint | _PointOfB
     if case.fine is not None:
         fine_value, fine_grads, why_fine = at.fine()
         rows.append(_compare(index, "fuse", None, value, fine_value, s, why, why_fine))
-        rows += [_compare(index, "fuse", var, grads[var], fine_grads[var], s, why, why_fine) for var in graph.variables]
+        rows += [
+            _compare(index, "fuse", var, grads[var], fine_grads[var], s, why, why_fine)
+            for var in graph.variables
+        ]
     return rows
 
 
@@ -689,7 +788,11 @@ def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row
             notes.append(f"the gradient is {fmt(cg)}")
         if not math.isfinite(f0):
             notes.append(f"f is {fmt(f0)}")
-        notes += [f"f at {var}{side}h is {fmt(v)}" for side, v in (("-", fm), ("+", fp)) if not math.isfinite(v)]
+        notes += [
+            f"f at {var}{side}h is {fmt(v)}"
+            for side, v in (("-", fm), ("+", fp))
+            if not math.isfinite(v)
+        ]
         if _finite(f0, fm, fp) and not math.isfinite(central):
             notes.append("the difference overflows")
         note = ", ".join(notes) + (f" ({why})" if why else "")
@@ -699,7 +802,11 @@ def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row
         return Row(index, "numeric", var, cg, central, PASS if close(cg, central, s) else FAIL)
     left = scalar.div(f0 - fm, x - xm)
     right = scalar.div(fp - f0, xp - x)
-    agree = [(side, d) for side, d in (("central", central), ("left", left), ("right", right)) if math.isfinite(d) and close(cg, d, s)]
+    agree = [
+        (side, d)
+        for side, d in (("central", central), ("left", left), ("right", right))
+        if math.isfinite(d) and close(cg, d, s)
+    ]
     node = graph.nodes[crossed[0]]
     where = f"node #{node.id} ({node.op}) '{graph.text(node)}'"
     more = f" and {len(crossed) - 1} more" if len(crossed) > 1 else ""
@@ -732,7 +839,9 @@ def _crossed(op: str, a: list, b: list) -> bool:
         length2 = d0 * d0 + d1 * d1
         if length2 == 0:
             return False
-        t = min(1.0, max(0.0, -(a[0] * d0 + a[1] * d1) / length2))  # the point of the segment a→b nearest to (0, 0)
+        t = min(
+            1.0, max(0.0, -(a[0] * d0 + a[1] * d1) / length2)
+        )  # the point of the segment a→b nearest to (0, 0)
         return math.hypot(a[0] + t * d0, a[1] + t * d1) < math.sqrt(length2)
     return False
 
@@ -789,12 +898,16 @@ def points_text(result: CaseResult) -> str:
         parts += [point_text(result.points[0])] if result.case.bindings else []
     if s.random:
         box = ", ".join(f"{var}={fmt(lo)}:{fmt(hi)}" for var, (lo, hi) in s.box.items())
-        parts.append(f"{s.random} random point{'s' if s.random != 1 else ''} (seed {s.seed}{', box ' + box if box else ''})")
+        parts.append(
+            f"{s.random} random point{'s' if s.random != 1 else ''} (seed {s.seed}{', box ' + box if box else ''})"
+        )
     return " and ".join(parts)
 
 
 def counts_text(result_or_counts) -> str:
-    counts = result_or_counts.counts() if isinstance(result_or_counts, CaseResult) else result_or_counts
+    counts = (
+        result_or_counts.counts() if isinstance(result_or_counts, CaseResult) else result_or_counts
+    )
     return ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing checked"
 
 
@@ -806,11 +919,21 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
     failures = sum(r.status == FAIL for r in results)
     errors = sum(r.status == NONFINITE for r in results)
     seconds = f"{sum(r.seconds for r in results):.6f}"
-    counts = {"tests": str(len(results)), "failures": str(failures), "errors": str(errors), "skipped": "0", "time": seconds}
+    counts = {
+        "tests": str(len(results)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": "0",
+        "time": seconds,
+    }
     root = ET.Element("testsuites", {"name": suite, **counts})
     testsuite = ET.SubElement(root, "testsuite", {"name": suite, **counts})
     for r in results:
-        testcase = ET.SubElement(testsuite, "testcase", {"classname": suite, "name": r.case.name, "time": f"{r.seconds:.6f}"})
+        testcase = ET.SubElement(
+            testsuite,
+            "testcase",
+            {"classname": suite, "name": r.case.name, "time": f"{r.seconds:.6f}"},
+        )
         properties = ET.SubElement(testcase, "properties")
         ET.SubElement(properties, "property", {"name": "expression", "value": r.case.source})
         ET.SubElement(properties, "property", {"name": "points", "value": points_text(r)})
@@ -819,11 +942,19 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
         if r.status in (FAIL, NONFINITE):
             worst = next(row for row in problems if row.status == r.status)
             tag = "failure" if r.status == FAIL else "error"
-            element = ET.SubElement(testcase, tag, {"message": describe(r, worst), "type": r.status})
+            element = ET.SubElement(
+                testcase, tag, {"message": describe(r, worst), "type": r.status}
+            )
             element.text = "\n".join(lines)
-        summary = f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"
-        ET.SubElement(testcase, "system-out").text = "\n".join([summary, *(line for line in lines if line.startswith(KINK))])
+        summary = (
+            f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"
+        )
+        ET.SubElement(testcase, "system-out").text = "\n".join(
+            [summary, *(line for line in lines if line.startswith(KINK))]
+        )
         if r.case.warnings:
-            ET.SubElement(testcase, "system-err").text = "\n".join(f"warning: {w}" for w in r.case.warnings)
+            ET.SubElement(testcase, "system-err").text = "\n".join(
+                f"warning: {w}" for w in r.case.warnings
+            )
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -6,7 +6,6 @@ import re
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -53,7 +52,9 @@ class _Commands(TyperGroup):
 
     def parse_args(self, ctx, args):
         ctx.meta[_TYPED] = list(args)
-        return super().parse_args(ctx, _join_bindings(self, args, ctx.meta.setdefault(_STANDING_IN, {})))
+        return super().parse_args(
+            ctx, _join_bindings(self, args, ctx.meta.setdefault(_STANDING_IN, {}))
+        )
 
     # click's own usage errors (an unknown command, --format xml, --random abc) in cg's form: one line,
     # the command line with a caret under the word, exit 2
@@ -95,7 +96,9 @@ def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None)
     word, offset = at
     if word == len(typed):
         return CgError(message, shown, len(shown))
-    quoted = shown[starts[word]] == "'" and typed[word][:1] != "'" and typed[word] != ""  # '' : under its first quote
+    quoted = (
+        shown[starts[word]] == "'" and typed[word][:1] != "'" and typed[word] != ""
+    )  # '' : under its first quote
     return CgError(message, shown, starts[word] + offset + quoted)
 
 
@@ -169,18 +172,32 @@ def _path_word(typed: list[str], path: str) -> int | None:
     to an option (-o/tmp/a.csv, --output=a.csv)."""
     for i in range(len(typed) - 1, -1, -1):
         w = typed[i]
-        for given in (w, w.partition("=")[2] if w[:2] == "--" else "", w[2:] if w[:1] == "-" and w[:2] != "--" else ""):
+        for given in (
+            w,
+            w.partition("=")[2] if w[:2] == "--" else "",
+            w[2:] if w[:1] == "-" and w[:2] != "--" else "",
+        ):
             if given and str(Path(given)) == path:
                 return i
     return None
 
 
-def _option_with_value(typed: list[str], option: str, value: str, otherwise: int | None) -> int | None:
+def _option_with_value(
+    typed: list[str], option: str, value: str, otherwise: int | None
+) -> int | None:
     """The last typed `option value…` or `option=value…` (--expect-grad y=1 for '--expect-grad y'),
     else `otherwise`."""
     for i in range(len(typed) - 1, -1, -1):
-        given = typed[i + 1] if typed[i] == option and i + 1 < len(typed) else typed[i].partition("=")[2] if typed[i].startswith(option + "=") else None
-        if given is not None and (given == value or given.startswith(value + "=")):  # 3:1, or y=1 for 'y'
+        given = (
+            typed[i + 1]
+            if typed[i] == option and i + 1 < len(typed)
+            else typed[i].partition("=")[2]
+            if typed[i].startswith(option + "=")
+            else None
+        )
+        if given is not None and (
+            given == value or given.startswith(value + "=")
+        ):  # 3:1, or y=1 for 'y'
             return i
     return otherwise
 
@@ -205,7 +222,9 @@ def _value_word(typed: list[str], at: int, option: str) -> int:
     return at + 1 if typed[at] == option and at + 1 < len(typed) else at
 
 
-_STANDING_IN = "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
+_STANDING_IN = (
+    "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
+)
 _TYPED = "cg: the words as typed"  # ctx.meta key: the command line after `cg`, for usage errors
 
 
@@ -219,24 +238,45 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
     if not command.context_settings.get("allow_extra_args"):
         return args  # cg functions, fusions, grammar: no bindings, no expression
     known = {"--help", *_option_words(command)}
-    takes_value = {o for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count for o in p.opts}
+    takes_value = {
+        o
+        for p in command.params
+        if p.param_type_name == "option" and not p.is_flag and not p.count
+        for o in p.opts
+    }
     # options given at most once: click would keep the last silently (--expect 5 --expect 1 checks 1)
-    once = {o: p.name for p in command.params if p.param_type_name == "option" and not p.is_flag and not p.count and not p.multiple for o in p.opts}
+    once = {
+        o: p.name
+        for p in command.params
+        if p.param_type_name == "option" and not p.is_flag and not p.count and not p.multiple
+        for o in p.opts
+    }
     given: set[str] = set()
     joined, i = args[: at + 1], at + 1
     while i < len(args):
         arg, before = args[i], joined[-1]
         # the word after an option that takes a value is that value (-v --v, --format json), and
         # after an unknown cluster such as -2f click may give it to -f: either way, leave it to click
-        attached = before[:2] in takes_value and len(before) > 2 and before[:2] != "--"  # -oa.csv has its value
+        attached = (
+            before[:2] in takes_value and len(before) > 2 and before[:2] != "--"
+        )  # -oa.csv has its value
         value_of_before = before in takes_value or (
-            before[:1] == "-" and before not in ("-", *known, *stand_ins) and before[:2] != "--" and not attached  # "-": stdin
+            before[:1] == "-"
+            and before not in ("-", *known, *stand_ins)
+            and before[:2] != "--"
+            and not attached  # "-": stdin
         )
         if arg == "--":
             joined += args[i:]
             break
         word = arg.partition("=")[0] if arg[:2] == "--" else arg
-        if arg[:2] in once and len(arg) > 2 and arg[:2] != "--" and not value_of_before and not _expression_word(arg, takes_value):
+        if (
+            arg[:2] in once
+            and len(arg) > 2
+            and arg[:2] != "--"
+            and not value_of_before
+            and not _expression_word(arg, takes_value)
+        ):
             word = arg[:2]  # -oa.csv: -o with its value attached
         if not value_of_before and word in once:
             if once[word] in given:
@@ -244,15 +284,43 @@ def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
             given.add(once[word])
         if value_of_before:
             joined.append(arg)
-        elif arg[:2] in takes_value and arg[2:3] == "=":  # click would take -o=a.dot as the file '=a.dot'
-            value, long = arg[3:], next(o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--")
-            raise BadOptionUsage(arg, f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)")
-        elif arg.startswith("--") and NAME.match(arg[2:]) and arg not in known and args[i + 1 : i + 2] == ["--"]:
-            raise BadOptionUsage(arg, f"{arg} needs a value: {arg} VALUE")  # click would drop the --
-        elif arg.startswith("--") and NAME.match(arg[2:]) and arg not in known and i + 1 < len(args) and args[i + 1] not in known:
+        elif (
+            arg[:2] in takes_value and arg[2:3] == "="
+        ):  # click would take -o=a.dot as the file '=a.dot'
+            value, long = (
+                arg[3:],
+                next(
+                    o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--"
+                ),
+            )
+            raise BadOptionUsage(
+                arg,
+                f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)",
+            )
+        elif (
+            arg.startswith("--")
+            and NAME.match(arg[2:])
+            and arg not in known
+            and args[i + 1 : i + 2] == ["--"]
+        ):
+            raise BadOptionUsage(
+                arg, f"{arg} needs a value: {arg} VALUE"
+            )  # click would drop the --
+        elif (
+            arg.startswith("--")
+            and NAME.match(arg[2:])
+            and arg not in known
+            and i + 1 < len(args)
+            and args[i + 1] not in known
+        ):
             joined.append(f"{arg}={args[i + 1]}")
             i += 1
-        elif arg[:1] == "-" and arg[:2] != "--" and arg not in known and _expression_word(arg, takes_value):
+        elif (
+            arg[:1] == "-"
+            and arg[:2] != "--"
+            and arg not in known
+            and _expression_word(arg, takes_value)
+        ):
             stand_in = f"\0{len(stand_ins)}"  # no word on a command line can hold a NUL
             stand_ins[stand_in] = arg
             joined.append(stand_in)
@@ -270,7 +338,9 @@ def _expression_word(arg: str, takes_value: set) -> bool:
         return True
     if arg[:2] in takes_value:
         return False  # -ofile.csv, -vx=1: an option with its value attached
-    return not re.fullmatch(r"-\w+", arg)  # -cos(x: an expression with a syntax error, which cg reports
+    return not re.fullmatch(
+        r"-\w+", arg
+    )  # -cos(x: an expression with a syntax error, which cg reports
 
 
 def _parses(text: str) -> bool:
@@ -312,7 +382,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """cg: gradients of expressions by backprop over a computation graph."""
     from .render import ascii_only
@@ -327,10 +399,13 @@ def main(
 # reading the input
 
 
-def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
+def _read_source(exprs: list[str], file: Path | None, command: str) -> str:
     if file is not None:
         if exprs:
-            raise WordError(f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})", exprs[0])
+            raise WordError(
+                f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})",
+                exprs[0],
+            )
         if str(file) == "-":
             return _decode(sys.stdin.buffer.read())
         try:
@@ -339,12 +414,21 @@ def _read_source(exprs: list[str], file: Optional[Path], command: str) -> str:
             raise WordError(f"cannot read {file}: {e.strerror}", str(file)) from None
     if not exprs:
         values = "" if command == "diff" else " [--x VALUE ...]"
-        raise WordError(f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)", "")
+        raise WordError(
+            f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)", ""
+        )
     if len(exprs) > 1:
         short = next((w for w in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
-        if short:  # -o, -z: read as the expression -o unless it is an option, and cg {command} has none
-            raise WordError(f"unknown option {short}: cg {command} has no option {short} (for the expression {short}, quote it together with the rest)", short)
-        raise WordError(f"more than one expression: {' '.join(exprs)!r}; quote the expression", exprs[1])
+        if (
+            short
+        ):  # -o, -z: read as the expression -o unless it is an option, and cg {command} has none
+            raise WordError(
+                f"unknown option {short}: cg {command} has no option {short} (for the expression {short}, quote it together with the rest)",
+                short,
+            )
+        raise WordError(
+            f"more than one expression: {' '.join(exprs)!r}; quote the expression", exprs[1]
+        )
     if exprs[0] == "-":
         return _decode(sys.stdin.buffer.read())
     return exprs[0]
@@ -373,7 +457,11 @@ def _take_fuse(args: list[str]) -> tuple[list[str], str | None]:
             if arg == "--fuse" and re.fullmatch(r"[\w\s,]+", following):
                 names = following.split(",")
                 # a list (no expression has a comma outside parentheses), or gates (or nearly: a typo)
-                if len(names) > 1 or names[0] in gate_names() or _did_you_mean(names[0], gate_names()):
+                if (
+                    len(names) > 1
+                    or names[0] in gate_names()
+                    or _did_you_mean(names[0], gate_names())
+                ):
                     fuse, i = following, i + 1
         else:
             rest.append(arg)
@@ -394,7 +482,12 @@ def _split_bindings(args: list[str], var: list[str], known: list[str]):
             if not eq:
                 if i + 1 >= len(args):
                     hint = _did_you_mean(arg, known)
-                    raise WordError(_unknown_option(arg, known) if hint or arg in known or _elsewhere(arg) else f"{arg} needs a value: {arg} VALUE", arg)
+                    raise WordError(
+                        _unknown_option(arg, known)
+                        if hint or arg in known or _elsewhere(arg)
+                        else f"{arg} needs a value: {arg} VALUE",
+                        arg,
+                    )
                 i += 1
                 value = args[i]
             bindings.append((name, value, "--" + name))
@@ -414,7 +507,9 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
     bindings to many expressions), unless it looks like one of the command's options: --expct 5
     would otherwise make cg check check nothing and pass."""
     for name, _, spelled in bindings:
-        if name in graph.variables or len(name) < 3 or spelled.startswith("--var "):  # x, t, e, -v foo=1: names, not mistyped options
+        if (
+            name in graph.variables or len(name) < 3 or spelled.startswith("--var ")
+        ):  # x, t, e, -v foo=1: names, not mistyped options
             continue
         if spelled in known:  # written after --
             raise WordError(f"{spelled} is an option: give options before --", spelled)
@@ -423,7 +518,10 @@ def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
             raise WordError(elsewhere, spelled)
         hint = _did_you_mean(spelled, known)
         if hint:
-            raise WordError(f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)", spelled)
+            raise WordError(
+                f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)",
+                spelled,
+            )
 
 
 def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> str:
@@ -438,7 +536,9 @@ def _elsewhere(option: str) -> str:
     group = ctx and ctx.parent and ctx.parent.command
     if not ctx or not hasattr(group, "commands"):
         return ""
-    have = [f"cg {name}" for name, command in group.commands.items() if option in _option_words(command)]
+    have = [
+        f"cg {name}" for name, command in group.commands.items() if option in _option_words(command)
+    ]
     if not have or option in _option_words(ctx.command):
         return ""
     return f"cg {ctx.info_name} has no option {option} ({', '.join(have)} {'has' if len(have) == 1 else 'have'} it)"
@@ -473,15 +573,22 @@ def _bind(bindings, known: list[str]) -> dict[str, float]:
     env: dict[str, float] = {}
     for name, value, spelled in bindings:
         if name in env:
-            raise WordError(f"{name} is bound twice ({spelled} {value})", spelled if " " not in spelled else f"{name}={value}")
+            raise WordError(
+                f"{name} is bound twice ({spelled} {value})",
+                spelled if " " not in spelled else f"{name}={value}",
+            )
         try:
             said: list[str] = []
             env[name] = api.points(value, said)
             _warn(f"{spelled}: {message}" for message in said)
         except CgError as e:
-            if e.source is not None and not e.source.strip():  # --x '': the command line shows where
+            if (
+                e.source is not None and not e.source.strip()
+            ):  # --x '': the command line shows where
                 raise CgError(f"{spelled}: no value", binding=name) from None
-            if spelled in known:  # cg grad -- -x --format plain: after --, every --name is a binding
+            if (
+                spelled in known
+            ):  # cg grad -- -x --format plain: after --, every --name is a binding
                 hint = f"; {spelled} is an option: give options before --"
             elif not spelled.startswith("--") or " " in spelled:  # -v x=…: not an option's spelling
                 hint = ""
@@ -520,7 +627,9 @@ def _fail(error: CgError) -> typer.Exit:
     if ctx is not None and error.source is None:
         at = _place(error, ctx.meta.get(_TYPED, []))
         if at is not None or error.word is not None:
-            error = _on_command_line(error.message, ctx.meta.get(_TYPED, []), None if at is None else (at, 0))
+            error = _on_command_line(
+                error.message, ctx.meta.get(_TYPED, []), None if at is None else (at, 0)
+            )
     from .render import ascii_only
 
     _say(error.render(ascii_only(sys.stderr)), sys.stderr)
@@ -554,7 +663,9 @@ def _load(ctx, expr, var, file, points_file=None):
     args, fuse = _take_fuse(_words(ctx, expr))
     exprs, bindings = _split_bindings(args, var, known)
     if points_file == "-" and (exprs == ["-"] or str(file) == "-"):
-        raise CgError("standard input can hold the expression or the points, not both: put one of them in a file")
+        raise CgError(
+            "standard input can hold the expression or the points, not both: put one of them in a file"
+        )
     graph = api.parse(_read_source(exprs, file, ctx.info_name))
     _no_mistyped_options(graph, bindings, known)
     fine_nodes = len(graph.nodes)
@@ -566,7 +677,10 @@ def _load(ctx, expr, var, file, points_file=None):
 
         for name, column in read_points(points_file).items():
             if name in env:
-                raise CgError(f"{name} is bound twice (--{name} and a column of {points_file})", word=str(points_file))
+                raise CgError(
+                    f"{name} is bound twice (--{name} and a column of {points_file})",
+                    word=str(points_file),
+                )
             env[name] = column
     return graph, (fine_nodes if fuse is not None else None), env
 
@@ -574,35 +688,89 @@ def _load(ctx, expr, var, file, points_file=None):
 # ---------------------------------------------------------------------------
 # commands
 
-ExprArg = typer.Argument(None, metavar="EXPR", help="The expression; '-' reads it from standard input.", show_default=False)
-VarOpt = typer.Option([], "--var", "-v", metavar="NAME=VALUE", help="Bind a variable (works for any name).")
-FileOpt = typer.Option(None, "--file", "-f", help="Read the expression from a file (- reads standard input).", show_default=False)
-FormatOpt = typer.Option(Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point).")
-PointsOpt = typer.Option(
-    None, "--points", metavar="FILE", help="Many points: a .csv with a header row naming the variables ('-': stdin) or a .npz.", show_default=False
+ExprArg = typer.Argument(
+    None,
+    metavar="EXPR",
+    help="The expression; '-' reads it from standard input.",
+    show_default=False,
 )
-OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the points and results to a .csv or .npz file.", show_default=False)
+VarOpt = typer.Option(
+    [], "--var", "-v", metavar="NAME=VALUE", help="Bind a variable (works for any name)."
+)
+FileOpt = typer.Option(
+    None,
+    "--file",
+    "-f",
+    help="Read the expression from a file (- reads standard input).",
+    show_default=False,
+)
+FormatOpt = typer.Option(
+    Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point)."
+)
+PointsOpt = typer.Option(
+    None,
+    "--points",
+    metavar="FILE",
+    help="Many points: a .csv with a header row naming the variables ('-': stdin) or a .npz.",
+    show_default=False,
+)
+OutputOpt = typer.Option(
+    None,
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the points and results to a .csv or .npz file.",
+    show_default=False,
+)
 
 
-def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points_file=None, output=None, direction=None):
+def _run(
+    ctx,
+    expr,
+    var,
+    file,
+    fmt,
+    wrt,
+    nodes,
+    with_grad,
+    explain=False,
+    points_file=None,
+    output=None,
+    direction=None,
+):
     try:
         graph, fused_from, env = _load(ctx, expr, var, file, points_file)
         if output is not None and not output.lower().endswith((".csv", ".npz")):
             raise CgError(f"-o {output}: write a .csv or a .npz file")
         source = ctx.get_parameter_source("format")
-        if not nodes and (fmt is not Format.json or output is not None):  # --no-nodes would change nothing
-            raise CgError("--no-nodes leaves the node list out of --format json; there is none to leave out here")
-        if output is not None and fmt is not Format.csv and source is not None and source.name == "COMMANDLINE":
-            raise CgError(f"-o {output} writes the results to the file and prints nothing: --format {fmt.value} would have nothing to print")
+        if not nodes and (
+            fmt is not Format.json or output is not None
+        ):  # --no-nodes would change nothing
+            raise CgError(
+                "--no-nodes leaves the node list out of --format json; there is none to leave out here"
+            )
+        if (
+            output is not None
+            and fmt is not Format.csv
+            and source is not None
+            and source.name == "COMMANDLINE"
+        ):
+            raise CgError(
+                f"-o {output} writes the results to the file and prints nothing: --format {fmt.value} would have nothing to print"
+            )
         if fmt is Format.plain and _many(env):
             raise CgError("--format plain is for one point: use --format csv (or json) for many")
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
         if with_grad:
             if explain and (fmt in (Format.plain, Format.csv) or output is not None):
-                raise CgError("--explain shows steps: use it with --format tree (the default) or json")
+                raise CgError(
+                    "--explain shows steps: use it with --format tree (the default) or json"
+                )
             if explain and _many(env):
-                raise CgError("--explain shows the steps at one point: give each variable one value")
+                raise CgError(
+                    "--explain shows the steps at one point: give each variable one value"
+                )
             result = api.grad(graph, env, wrt=_wrt(wrt), trace=explain, keep_nodes=keep)
         else:
             result = api.evaluate(graph, env, keep_nodes=keep)
@@ -615,7 +783,11 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
     except CgError as e:
         raise _fail(e) from None
     except MemoryError:
-        raise _fail(CgError("not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)")) from None
+        raise _fail(
+            CgError(
+                "not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)"
+            )
+        ) from None
     _warn(result.warnings)
     from . import render
 
@@ -624,7 +796,11 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
         from . import pointsio
 
         if along is not None:
-            _warn(["--dir: a file of points has no column for the directional derivative; use --format json or tree to see it"])
+            _warn(
+                [
+                    "--dir: a file of points has no column for the directional derivative; use --format json or tree to see it"
+                ]
+            )
         try:
             cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
             if output is None:
@@ -635,11 +811,15 @@ def _run(ctx, expr, var, file, fmt, wrt, nodes, with_grad, explain=False, points
                 with open(output, "w", encoding="utf-8") as f:
                     pointsio.write_csv(cols, f)
         except OSError as e:
-            raise _fail(CgError(f"cannot write {output}: {e.strerror or e}", word=str(output))) from None
+            raise _fail(
+                CgError(f"cannot write {output}: {e.strerror or e}", word=str(output))
+            ) from None
         except CgError as e:
             raise _fail(e) from None
     elif fmt is Format.json:
-        render.write_json(result, out, nodes=nodes, fused_from=fused_from, explain=explain, directional=along)
+        render.write_json(
+            result, out, nodes=nodes, fused_from=fused_from, explain=explain, directional=along
+        )
     elif explain:
         render.write_explain(result, out)
     elif fmt is Format.plain:
@@ -673,17 +853,25 @@ def _as_batch(result):
 @app.command(context_settings=BINDINGS, epilog=EPILOG)
 def grad(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    var: List[str] = VarOpt,
-    file: Optional[Path] = FileOpt,
+    expr: str | None = ExprArg,
+    var: list[str] = VarOpt,
+    file: Path | None = FileOpt,
     format: Format = FormatOpt,
-    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="Print only these gradients."),
+    wrt: str | None = typer.Option(
+        None, "--wrt", metavar="X,Y", help="Print only these gradients."
+    ),
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
-    explain: bool = typer.Option(False, "--explain", help="Show the forward pass and backprop step by step."),
-    points: Optional[str] = PointsOpt,
-    output: Optional[str] = OutputOpt,
-    direction: Optional[str] = typer.Option(
-        None, "--dir", metavar="X=1,Y=0", help="Also the directional derivative along this vector (scaled to unit length), by forward mode.", show_default=False
+    explain: bool = typer.Option(
+        False, "--explain", help="Show the forward pass and backprop step by step."
+    ),
+    points: str | None = PointsOpt,
+    output: str | None = OutputOpt,
+    direction: str | None = typer.Option(
+        None,
+        "--dir",
+        metavar="X=1,Y=0",
+        help="Also the directional derivative along this vector (scaled to unit length), by forward mode.",
+        show_default=False,
     ),
 ) -> None:
     """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
@@ -692,22 +880,46 @@ def grad(
     hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
     `cg fusions` lists the gates.
     """
-    _run(ctx, expr, var, file, format, wrt, nodes, with_grad=True, explain=explain, points_file=points, output=output, direction=direction)
+    _run(
+        ctx,
+        expr,
+        var,
+        file,
+        format,
+        wrt,
+        nodes,
+        with_grad=True,
+        explain=explain,
+        points_file=points,
+        output=output,
+        direction=direction,
+    )
 
 
 @app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
 def eval_(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    var: List[str] = VarOpt,
-    file: Optional[Path] = FileOpt,
+    expr: str | None = ExprArg,
+    var: list[str] = VarOpt,
+    file: Path | None = FileOpt,
     format: Format = FormatOpt,
     nodes: bool = typer.Option(True, "--nodes/--no-nodes", help="JSON: include the node list."),
-    points: Optional[str] = PointsOpt,
-    output: Optional[str] = OutputOpt,
+    points: str | None = PointsOpt,
+    output: str | None = OutputOpt,
 ) -> None:
     """Value of EXPR (the forward pass only). --fuse [GATES] as for grad."""
-    _run(ctx, expr, var, file, format, None, nodes, with_grad=False, points_file=points, output=output)
+    _run(
+        ctx,
+        expr,
+        var,
+        file,
+        format,
+        None,
+        nodes,
+        with_grad=False,
+        points_file=points,
+        output=output,
+    )
 
 
 @app.command()
@@ -737,20 +949,64 @@ Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;
 )
 def check(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    var: List[str] = VarOpt,
-    file: Optional[Path] = FileOpt,
-    eps: Optional[str] = typer.Option(None, "--eps", metavar="H", help="Finite-difference step h.  [default: 1e-6]", show_default=False),
-    rtol: Optional[str] = typer.Option(None, "--rtol", metavar="R", help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]", show_default=False),
-    atol: Optional[str] = typer.Option(None, "--atol", metavar="A", help="Absolute tolerance.  [default: 1e-5]", show_default=False),
-    expect: Optional[str] = typer.Option(None, "--expect", metavar="VALUE", help="Assert the value of EXPR.", show_default=False),
-    expect_grad: List[str] = typer.Option([], "--expect-grad", metavar="NAME=VALUE", help="Assert a gradient (repeatable)."),
-    against: List[str] = typer.Option([], "--against", metavar="NAME=EXPR", help="Compare ∂f/∂NAME with a derivative written by hand (repeatable)."),
-    random: Optional[int] = typer.Option(None, "--random", metavar="N", help="Also check at N random points.", show_default=False),
-    box: List[str] = typer.Option([], "--box", metavar="LO:HI|NAME=LO:HI", help="Where random points lie (repeatable).  [default: -3:3]"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the random points.  [default: 0]", show_default=False),
-    cases: Optional[Path] = typer.Option(None, "--cases", metavar="FILE.toml", help="Run the named cases of a TOML file.", show_default=False),
-    junit: Optional[Path] = typer.Option(None, "--junit", metavar="FILE.xml", help="Also write a JUnit XML report.", show_default=False),
+    expr: str | None = ExprArg,
+    var: list[str] = VarOpt,
+    file: Path | None = FileOpt,
+    eps: str | None = typer.Option(
+        None,
+        "--eps",
+        metavar="H",
+        help="Finite-difference step h.  [default: 1e-6]",
+        show_default=False,
+    ),
+    rtol: str | None = typer.Option(
+        None,
+        "--rtol",
+        metavar="R",
+        help="Relative tolerance: pass when |cg-ref| <= atol + rtol*|ref|.  [default: 1e-3]",
+        show_default=False,
+    ),
+    atol: str | None = typer.Option(
+        None, "--atol", metavar="A", help="Absolute tolerance.  [default: 1e-5]", show_default=False
+    ),
+    expect: str | None = typer.Option(
+        None, "--expect", metavar="VALUE", help="Assert the value of EXPR.", show_default=False
+    ),
+    expect_grad: list[str] = typer.Option(
+        [], "--expect-grad", metavar="NAME=VALUE", help="Assert a gradient (repeatable)."
+    ),
+    against: list[str] = typer.Option(
+        [],
+        "--against",
+        metavar="NAME=EXPR",
+        help="Compare ∂f/∂NAME with a derivative written by hand (repeatable).",
+    ),
+    random: int | None = typer.Option(
+        None, "--random", metavar="N", help="Also check at N random points.", show_default=False
+    ),
+    box: list[str] = typer.Option(
+        [],
+        "--box",
+        metavar="LO:HI|NAME=LO:HI",
+        help="Where random points lie (repeatable).  [default: -3:3]",
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the random points.  [default: 0]", show_default=False
+    ),
+    cases: Path | None = typer.Option(
+        None,
+        "--cases",
+        metavar="FILE.toml",
+        help="Run the named cases of a TOML file.",
+        show_default=False,
+    ),
+    junit: Path | None = typer.Option(
+        None,
+        "--junit",
+        metavar="FILE.xml",
+        help="Also write a JUnit XML report.",
+        show_default=False,
+    ),
     format: str = typer.Option("table", "--format", help="Output: table or json."),
 ) -> None:
     """Check gradients: backprop beside central finite differences, hand-written derivatives, expected numbers.
@@ -767,10 +1023,25 @@ def check(
             raise CgError(f"--format {format}: cg check writes table or json")
         args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, var, known)
-        eps, rtol, atol = (_constant_option(text, option) for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol")))
-        options = checks.Options(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
+        eps, rtol, atol = (
+            _constant_option(text, option)
+            for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
+        )
+        options = checks.Options(
+            eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse
+        )
         if cases is not None:
-            given = [name for name, value in [("expression", exprs or file), ("bindings", bindings), ("--expect", expect), ("--expect-grad", expect_grad), ("--against", against)] if value]
+            given = [
+                name
+                for name, value in [
+                    ("expression", exprs or file),
+                    ("bindings", bindings),
+                    ("--expect", expect),
+                    ("--expect-grad", expect_grad),
+                    ("--against", against),
+                ]
+                if value
+            ]
             if given:  # the caret under the first of them
                 first = exprs[0] if exprs else "-f" if file else None if bindings else given[0]
                 raise CgError(
@@ -781,10 +1052,17 @@ def check(
             specs = checks.load_cases(cases, options)
         else:
             if not exprs and file is None:
-                raise WordError("no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml", "")
+                raise WordError(
+                    "no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml",
+                    "",
+                )
             graph = api.parse(_read_source(exprs, file, ctx.info_name))
             _no_mistyped_options(graph, bindings, known)
-            specs = [checks.from_command_line(graph, _bind(bindings, known), expect, expect_grad, against, options)]
+            specs = [
+                checks.from_command_line(
+                    graph, _bind(bindings, known), expect, expect_grad, against, options
+                )
+            ]
         report = checks.run(specs, cases)
         if junit is not None:
             try:
@@ -817,10 +1095,18 @@ Examples:
 )
 def diff(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    file: Optional[Path] = FileOpt,
-    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="The variables, one derivative each.  [default: every variable]", show_default=False),
-    order: int = typer.Option(1, "--order", min=1, help="Differentiate this many times with respect to the same variable."),
+    expr: str | None = ExprArg,
+    file: Path | None = FileOpt,
+    wrt: str | None = typer.Option(
+        None,
+        "--wrt",
+        metavar="X,Y",
+        help="The variables, one derivative each.  [default: every variable]",
+        show_default=False,
+    ),
+    order: int = typer.Option(
+        1, "--order", min=1, help="Differentiate this many times with respect to the same variable."
+    ),
     format: str = typer.Option("text", "--format", help="Output: text (a cg program) or json."),
 ) -> None:
     """The derivative of EXPR as an expression in cg's language, tidied: paste it into `cg eval`.
@@ -837,35 +1123,64 @@ def diff(
             raise CgError(f"--format {format}: cg diff writes text or json")
         args, fuse = _take_fuse(_words(ctx, expr))
         exprs, bindings = _split_bindings(args, [], known)
-        var = next((i for i, w in enumerate(exprs) if i and (w == "-v" or w.startswith("-v") and "=" in w)), None)
-        if var is not None:  # -v x=1: cg eval's option (cg diff has none; click would read -v as the expression -v)
+        var = next(
+            (
+                i
+                for i, w in enumerate(exprs)
+                if i and (w == "-v" or w.startswith("-v") and "=" in w)
+            ),
+            None,
+        )
+        if (
+            var is not None
+        ):  # -v x=1: cg eval's option (cg diff has none; click would read -v as the expression -v)
             given = " ".join(exprs[var : var + 2]) if exprs[var] == "-v" else exprs[var]
-            raise WordError(f"cg diff prints a formula and takes no values ({given}): bind them in cg eval \"$(cg diff …)\" {given}", exprs[var])
+            raise WordError(
+                f'cg diff prints a formula and takes no values ({given}): bind them in cg eval "$(cg diff …)" {given}',
+                exprs[var],
+            )
         if bindings:
             name, value, spelled = bindings[0]
             if spelled in known or _did_you_mean(spelled, known):
                 raise WordError(_unknown_option(spelled, known), spelled)
-            raise CgError(f"cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval \"$(cg diff …)\" --{name} {value}", binding=name)
+            raise CgError(
+                f'cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval "$(cg diff …)" --{name} {value}',
+                binding=name,
+            )
         graph = api.parse(_read_source(exprs, file, ctx.info_name))
         if fuse is not None:
             graph = _fused(graph, fuse)
         names = _wrt(wrt) or list(graph.variables)
         if not names:
-            raise CgError("the expression has no variables: there is nothing to differentiate", graph.source, 0)
+            raise CgError(
+                "the expression has no variables: there is nothing to differentiate",
+                graph.source,
+                0,
+            )
         warnings = list(graph.warnings)
         for name in names:
             if not NAME.match(name):
                 raise CgError(f"--wrt {name}: not a variable name")
             if name not in graph.variables:
-                warnings.append(f"--wrt {name}: the expression does not use {name}, so its derivative is 0")
-        derivatives = {name: derive.derivative(graph, name, order).source for name in dict.fromkeys(names)}
+                warnings.append(
+                    f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
+                )
+        derivatives = {
+            name: derive.derivative(graph, name, order).source for name in dict.fromkeys(names)
+        }
     except CgError as e:
         raise _fail(e) from None
     _warn(warnings)
     if format == "json":
         import json
 
-        data = {"expression": graph.source, "order": order, "wrt": list(derivatives), "derivatives": derivatives, "warnings": warnings}
+        data = {
+            "expression": graph.source,
+            "order": order,
+            "wrt": list(derivatives),
+            "derivatives": derivatives,
+            "warnings": warnings,
+        }
         from .render import ascii_only
 
         _say(json.dumps(data, ensure_ascii=ascii_only(sys.stdout)))
@@ -891,11 +1206,17 @@ Examples:
 )
 def hessian(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    var: List[str] = VarOpt,
-    file: Optional[Path] = FileOpt,
-    wrt: Optional[str] = typer.Option(None, "--wrt", metavar="X,Y", help="The rows and columns, in this order.  [default: every variable]", show_default=False),
-    points: Optional[str] = PointsOpt,
+    expr: str | None = ExprArg,
+    var: list[str] = VarOpt,
+    file: Path | None = FileOpt,
+    wrt: str | None = typer.Option(
+        None,
+        "--wrt",
+        metavar="X,Y",
+        help="The rows and columns, in this order.  [default: every variable]",
+        show_default=False,
+    ),
+    points: str | None = PointsOpt,
     format: str = typer.Option("table", "--format", help="Output: table, json, or plain."),
 ) -> None:
     """The matrix of second derivatives of EXPR at the point: backprop over each ∂f/∂x.
@@ -949,11 +1270,15 @@ def grammar() -> None:
 @app.command(context_settings=BINDINGS, epilog=EPILOG)
 def graph(
     ctx: typer.Context,
-    expr: Optional[str] = ExprArg,
-    var: List[str] = VarOpt,
-    file: Optional[Path] = FileOpt,
-    output: Path = typer.Option(..., "--output", "-o", help="The picture: .svg, .png (need Graphviz), .dot or .mmd."),
-    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Significant digits on the wires (17: exact)."),
+    expr: str | None = ExprArg,
+    var: list[str] = VarOpt,
+    file: Path | None = FileOpt,
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="The picture: .svg, .png (need Graphviz), .dot or .mmd."
+    ),
+    digits: int = typer.Option(
+        4, "--digits", min=1, max=17, help="Significant digits on the wires (17: exact)."
+    ),
 ) -> None:
     """Draw the computation graph: values on the wires above, gradients below. --fuse [GATES] as for grad."""
     from . import picture
@@ -962,10 +1287,15 @@ def graph(
     kind = kinds.get(output.suffix.lower())
     try:
         if kind is None:
-            raise CgError(f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}")
+            raise CgError(
+                f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}"
+            )
         graph, _, env = _load(ctx, expr, var, file)
         if _many(env):
-            raise CgError(f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)", binding=_many(env))
+            raise CgError(
+                f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)",
+                binding=_many(env),
+            )
         result = api.grad(graph, env, trace=True)
         if kind == "mmd":
             data = picture.to_mermaid(result, digits).encode()
@@ -980,7 +1310,9 @@ def graph(
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)
-    _exit_if_not_finite([result.value, *result.gradients.values()])  # the picture shows them, as cg grad would
+    _exit_if_not_finite(
+        [result.value, *result.gradients.values()]
+    )  # the picture shows them, as cg grad would
 
 
 def run() -> None:

@@ -88,7 +88,14 @@ class Tidy:
         self.build = GraphBuilder("")
         self._prod: dict[int, tuple[float, Factors]] = {}
         self._sum: dict[int, tuple[float, tuple, bool]] = {}
-        self._ops = {"add": self.add, "sub": self.sub, "mul": self.mul, "div": self.div, "neg": self.neg, "pow": self.pow}
+        self._ops = {
+            "add": self.add,
+            "sub": self.sub,
+            "mul": self.mul,
+            "div": self.div,
+            "neg": self.neg,
+            "pow": self.pow,
+        }
 
     # leaves and plain nodes
 
@@ -189,7 +196,9 @@ class Tidy:
             return self._raw(op, a, b)
         if coef == 0 or not factors:
             return self.const(coef if factors == () else 0.0)  # 0*x is 0
-        factors = tuple(sorted(factors, key=lambda f: f[0]))  # in the order the nodes were made: x*y, y*cos(x)
+        factors = tuple(
+            sorted(factors, key=lambda f: f[0])
+        )  # in the order the nodes were made: x*y, y*cos(x)
         up = [self._power(base, e) for base, e in factors if e > 0]
         down = [self._power(base, -e) for base, e in factors if e < 0]
         size = abs(coef)
@@ -248,7 +257,12 @@ class Tidy:
                 keys.append(key)
         if not all(math.isfinite(c) for c, _ in terms):
             return self._raw("add" if sign > 0 else "sub", a, b)
-        if not merged and cb == 0 and len(tb) == 1 and (a in self._sum or (ca == 0 and len(ta) == 1 and ta[0][0] > 0)):
+        if (
+            not merged
+            and cb == 0
+            and len(tb) == 1
+            and (a in self._sum or (ca == 0 and len(ta) == 1 and ta[0][0] > 0))
+        ):
             # one new term after a sum already in order: one node, nothing to rebuild
             c, f = terms[-1]
             node = self._raw("add" if c > 0 else "sub", a, self._product(abs(c), f))
@@ -291,7 +305,9 @@ def derivative_graph(graph: Graph, wrt: str) -> Graph:
     nodes = graph.nodes
     depends = [False] * len(nodes)  # on wrt
     for node in nodes:
-        depends[node.id] = node.name == wrt if node.op == "var" else any(depends[i] for i in node.inputs)
+        depends[node.id] = (
+            node.name == wrt if node.op == "var" else any(depends[i] for i in node.inputs)
+        )
     # contributions to each node, summed once all have arrived (in the order of the
     # expression, which reads better than the order backprop delivers them)
     contributions: dict[int, list[int]] = {graph.output: [tidy.const(1.0)]}
@@ -516,7 +532,9 @@ def parse_direction(text: str) -> dict[str, float]:
             raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
         if name in direction:
             raise CgError(f"--dir: {name} is given twice")
-        direction[name] = constant_within(text, value, at + len(spelled) + 1, what=f"--dir {name}: ")
+        direction[name] = constant_within(
+            text, value, at + len(spelled) + 1, what=f"--dir {name}: "
+        )
     return direction
 
 
@@ -532,7 +550,9 @@ def unit_vector(graph: Graph, direction: dict[str, float]) -> dict[str, float]:
         raise CgError("--dir: every component of the direction must be finite")
     length = math.hypot(*values)
     if length == 0:
-        raise CgError("--dir: the direction is the zero vector; give at least one component that is not 0")
+        raise CgError(
+            "--dir: the direction is the zero vector; give at least one component that is not 0"
+        )
     return {name: v / length for name, v in zip(direction, values)}
 
 
@@ -551,7 +571,9 @@ def forward_mode(graph: Graph, env: dict, tangents: dict[str, float], backend=sc
     return values[graph.output], 0.0 if t is None else t
 
 
-def _carry(graph: Graph, env: dict, tangents: dict[str, float], backend, values: list, carried: list) -> None:
+def _carry(
+    graph: Graph, env: dict, tangents: dict[str, float], backend, values: list, carried: list
+) -> None:
     for node in graph.nodes:
         if node.op == "var":
             values[node.id] = env[node.name]

@@ -52,11 +52,17 @@ class Formula:
             self.constant = -nodes[0].value
         elif len(nodes) == 1:
             self.input = _position(nodes[0].name)
-        self.reads = [_position(name) for name in graph.variables]  # what it reads: input positions, "out"
+        self.reads = [
+            _position(name) for name in graph.variables
+        ]  # what it reads: input positions, "out"
         self._bound: dict = {}  # backend → bind(backend)
         self.op = None  # one op over bare inputs, and their positions
         last = nodes[-1]
-        if last.inputs and all(nodes[i].op == "var" for i in last.inputs) and len(nodes) == 1 + len({*last.inputs}):
+        if (
+            last.inputs
+            and all(nodes[i].op == "var" for i in last.inputs)
+            and len(nodes) == 1 + len({*last.inputs})
+        ):
             self.op, self.op_inputs = last.op, [_position(nodes[i].name) for i in last.inputs]
 
     def __call__(self, inputs, out, backend=scalar):
@@ -97,7 +103,11 @@ def _straight_line(graph: Graph, backend):
     for i, v in graph.value.items():
         start[i] = v
     slots = [(i, _position(name)) for name, i in graph.variables.items()]
-    gates = [(i, getattr(backend, graph.op[i]), inputs) for i, inputs in enumerate(graph.inputs) if inputs]
+    gates = [
+        (i, getattr(backend, graph.op[i]), inputs)
+        for i, inputs in enumerate(graph.inputs)
+        if inputs
+    ]
     result = graph.output
 
     def local_gradient(inputs, out):
@@ -139,13 +149,23 @@ ONE = 1.0  # ∂f/∂f, the upstream gradient backprop starts with
 class Pass:
     values: list
     warning: str | None = None  # where the first nan or inf appeared
-    saved: dict | None = None  # node id → its local gradients, where a kernel computed them with the value
+    saved: dict | None = (
+        None  # node id → its local gradients, where a kernel computed them with the value
+    )
     clean: bool = True  # every value finite: no nan or inf came in, none appeared
-    later: str | None = None  # after an inf: where a nan first appears from it (log(0)*0), if it does
+    later: str | None = (
+        None  # after an inf: where a nan first appears from it (log(0)*0), if it does
+    )
 
 
 def forward(
-    graph: Graph, env: dict, backend=scalar, check: bool = True, first_point: int = 0, save: bool = False, drop: list | None = None
+    graph: Graph,
+    env: dict,
+    backend=scalar,
+    check: bool = True,
+    first_point: int = 0,
+    save: bool = False,
+    drop: list | None = None,
 ) -> Pass:
     """Every node's value, in topological order. `env` maps each variable to its value.
 
@@ -161,7 +181,9 @@ def forward(
     looks_finite, ops = backend.looks_finite, graph.op
     for name, node_id in graph.variables.items():
         values[node_id] = env[name]
-    too_large = warned_at = later = None  # the first constant that is not finite (a literal such as 1e309); the first gate
+    too_large = warned_at = later = (
+        None  # the first constant that is not finite (a literal such as 1e309); the first gate
+    )
     done = False  # a nan has been named (or the first warning was one)
     for node_id, v in graph.value.items():
         values[node_id] = v
@@ -187,10 +209,14 @@ def forward(
                     # after the first inf, only a nan is news: inf*0 makes one that would otherwise hide
                     point = backend.first_new_nonfinite(v, args, nan_only=warning is not None)
                     if point is not None:
-                        shown, value = ", ".join(fmt(backend.at(a, point)) for a in args), backend.at(v, point)
+                        shown, value = (
+                            ", ".join(fmt(backend.at(a, point)) for a in args),
+                            backend.at(v, point),
+                        )
                         message = (
                             f"value {fmt(value)} first appears at node #{node_id} ({op}) "
-                            f"'{graph.text(node_id)}' from input {shown}" + _at_point(backend, point + first_point)
+                            f"'{graph.text(node_id)}' from input {shown}"
+                            + _at_point(backend, point + first_point)
                         )
                         if warning is None:
                             warning, warned_at, done = message, node_id, value != value
@@ -233,10 +259,19 @@ def backward(
     fresh = [False] * len(ops)  # grads[i] is an array backprop made for i alone: safe to add into
     warning = None
     rules_of: dict = {}  # op → for each input: (±1 for a local gradient of ±1, else 0; is it x, y or out; its function)
-    looks_finite, add, mul, neg, batch = backend.looks_finite, backend.add, backend.mul, backend.neg, backend.BATCH
+    looks_finite, add, mul, neg, batch = (
+        backend.looks_finite,
+        backend.add,
+        backend.mul,
+        backend.neg,
+        backend.BATCH,
+    )
     first_new_nonfinite = backend.first_new_nonfinite
     if not clean:
-        looks_finite, first_new_nonfinite = backend.all_finite, partial(first_new_nonfinite, strict=True)
+        looks_finite, first_new_nonfinite = (
+            backend.all_finite,
+            partial(first_new_nonfinite, strict=True),
+        )
     with backend.watching():
         for node_id in range(len(ops) - 1, -1, -1):
             upstream = grads[node_id]
@@ -248,7 +283,11 @@ def backward(
             rules = rules_of.get(ops[node_id])
             if rules is None:
                 rules = rules_of[ops[node_id]] = [
-                    (f.constant if f.constant in (1, -1) else 0, f.input is not None, f.bound(backend))
+                    (
+                        f.constant if f.constant in (1, -1) else 0,
+                        f.input is not None,
+                        f.bound(backend),
+                    )
                     for f in local_gradients(ops[node_id])
                 ]
             args = None
@@ -256,7 +295,9 @@ def backward(
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
-                unit, is_an_input, local = rules[k]  # is_an_input: the local gradient is x, y or out itself
+                unit, is_an_input, local = rules[
+                    k
+                ]  # is_an_input: the local gradient is x, y or out itself
                 if unit:  # add, sub, neg: hand the upstream gradient on, or its negation
                     lg, contribution = unit, (upstream if unit == 1 else neg(upstream))
                 else:
@@ -265,7 +306,13 @@ def backward(
                     else:
                         if args is None:
                             n = len(inputs)
-                            args = (values[inputs[0]],) if n == 1 else (values[inputs[0]], values[inputs[1]]) if n == 2 else [values[j] for j in inputs]
+                            args = (
+                                (values[inputs[0]],)
+                                if n == 1
+                                else (values[inputs[0]], values[inputs[1]])
+                                if n == 2
+                                else [values[j] for j in inputs]
+                            )
                         lg = local(args, values[node_id])
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution,
                     # even when it is a node's own array (mul's y, exp's out): then not to be added into
@@ -285,17 +332,25 @@ def backward(
                     # an array made for i alone may be added into at a fork; not upstream, which other inputs share
                     fresh[i] = contribution is not upstream and (unit or owned)
                 else:
-                    if batch and fresh[i] and getattr(grads[i], "ndim", 0) and grads[i].shape == getattr(contribution, "shape", None):
+                    if (
+                        batch
+                        and fresh[i]
+                        and getattr(grads[i], "ndim", 0)
+                        and grads[i].shape == getattr(contribution, "shape", None)
+                    ):
                         add(grads[i], contribution, out=grads[i])
                     else:
                         grads[i] = add(grads[i], contribution)
                         fresh[i] = True
-                    if warning is None and not looks_finite(grads[i]):  # the sum at a fork can overflow where no part did
+                    if warning is None and not looks_finite(
+                        grads[i]
+                    ):  # the sum at a fork can overflow where no part did
                         point = first_new_nonfinite(grads[i], [contribution])
                         if point is not None:
                             warning = (
                                 f"gradient {fmt(backend.at(grads[i], point))} first appears at node #{i} "
-                                f"'{graph.text(i)}', where its contributions add up" + _at_point(backend, point + first_point)
+                                f"'{graph.text(i)}', where its contributions add up"
+                                + _at_point(backend, point + first_point)
                             )
                 if trace is not None:
                     trace.append((node_id, i, upstream, lg, contribution))
@@ -323,7 +378,9 @@ class Lifetimes:
         kernels = getattr(backend, "KERNELS", {})
         n = len(ops)
         never = n
-        last_read = [never] * n  # the gate whose backward step reads the value last (the smallest id)
+        last_read = [
+            never
+        ] * n  # the gate whose backward step reads the value last (the smallest id)
         for g, inputs in enumerate(inputs_of):
             if not backprop or not inputs or not needs[g] or ops[g] in kernels:
                 continue
@@ -355,4 +412,6 @@ def local_values(graph: Graph, values: list, node_id: int, backend=scalar) -> li
     """The node's local gradient for each of its inputs, at the computed values."""
     args = [values[i] for i in graph.inputs[node_id]]
     with backend.watching():  # numpy's floating-point events go to cg, not to stderr
-        return [local(args, values[node_id], backend) for local in local_gradients(graph.op[node_id])]
+        return [
+            local(args, values[node_id], backend) for local in local_gradients(graph.op[node_id])
+        ]

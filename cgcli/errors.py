@@ -16,7 +16,9 @@ _WINDOW = 72  # characters of a long input line shown around the caret
 def _u_escape(error: UnicodeEncodeError) -> tuple[str, int]:
     """What a stream cannot encode, as \\u03b8 (Python's backslashreplace writes \\xd7 below U+0100)."""
     text = error.object[error.start : error.end]
-    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in text), error.end
+    return "".join(
+        f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in text
+    ), error.end
 
 
 U_ESCAPE = "cg-u-escape"  # the error handler's name, for str.encode and stream.reconfigure
@@ -28,7 +30,14 @@ class CgError(Exception):
     command line it is about: the variable whose binding is wrong, or a word as typed (a file's
     name; "" for something missing at the end). The command line then shows a caret there."""
 
-    def __init__(self, message: str, source: str | None = None, pos: int | None = None, binding: str | None = None, word: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        source: str | None = None,
+        pos: int | None = None,
+        binding: str | None = None,
+        word: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.source = source
@@ -36,7 +45,7 @@ class CgError(Exception):
         self.binding = binding
         self.word = word
 
-    def prefixed(self, what: str, hint: str = "") -> "CgError":
+    def prefixed(self, what: str, hint: str = "") -> CgError:
         """The same error, its message saying what it is about first ('--wrt: ') and a hint last."""
         return CgError(what + self.message + hint, self.source, self.pos, self.binding, self.word)
 
@@ -54,7 +63,10 @@ def _shortened(message: str) -> str:
     mistake) cut in its middle, so that the line stays one line; the input line below has it."""
     if len(message) <= 200:
         return message
-    return " ".join(w if len(w) <= 80 else f"{w[:50]}…({len(w) - 70:,} characters)…{w[-20:]}" for w in message.split(" "))
+    return " ".join(
+        w if len(w) <= 80 else f"{w[:50]}…({len(w) - 70:,} characters)…{w[-20:]}"
+        for w in message.split(" ")
+    )
 
 
 def text_of(data: bytes, what: str) -> str:
@@ -64,7 +76,9 @@ def text_of(data: bytes, what: str) -> str:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         shown = data.decode("utf-8", errors="replace")
-        raise CgError(f"{what} is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))) from None
+        raise CgError(
+            f"{what} is not valid UTF-8 text", shown, len(data[: e.start].decode("utf-8"))
+        ) from None
 
 
 def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
@@ -108,4 +122,7 @@ def _columns(text: str) -> int:
         return len(text)
     import unicodedata
 
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )

@@ -61,7 +61,9 @@ def backward_steps(result: Result) -> list[BackwardStep | ForkStep]:
     def close_fork(node_id: int) -> None:
         parts = incoming.get(node_id, [])
         if len(parts) > 1:
-            steps.append(ForkStep(node_id, graph.text(graph.nodes[node_id]), parts, result.grads[node_id]))
+            steps.append(
+                ForkStep(node_id, graph.text(graph.nodes[node_id]), parts, result.grads[node_id])
+            )
 
     current = None
     for gate, i, upstream, local, contribution in result.trace:
@@ -69,7 +71,18 @@ def backward_steps(result: Result) -> list[BackwardStep | ForkStep]:
             close_fork(gate)
             current = gate
         node = graph.nodes[gate]
-        steps.append(BackwardStep(gate, node.op, graph.text(node), upstream, local, contribution, i, graph.text(graph.nodes[i])))
+        steps.append(
+            BackwardStep(
+                gate,
+                node.op,
+                graph.text(node),
+                upstream,
+                local,
+                contribution,
+                i,
+                graph.text(graph.nodes[i]),
+            )
+        )
         incoming.setdefault(i, []).append(contribution)
     for node in reversed(graph.nodes):  # leaves: their sums come last
         if not node.inputs:

@@ -34,7 +34,11 @@ GATES = {
 }
 
 _COMMUTATIVE = {"add", "mul"}
-_NEGATIONS = ("neg", "sub", "mul")  # the ops that may spell -z: -z, 0-z, -1*z (negated() reads them)
+_NEGATIONS = (
+    "neg",
+    "sub",
+    "mul",
+)  # the ops that may spell -z: -z, 0-z, -1*z (negated() reads them)
 
 
 @dataclass
@@ -134,7 +138,12 @@ def _match(shape: Shape, graph: Graph, root: int):
             return (binding, covered | {g}) if is_const(g, pattern.value[p]) else None
         if op == "neg" and pattern.op[pattern.inputs[p][0]] != "const":
             for inner in negated(g):
-                found = match(pattern.inputs[p][0], inner, dict(binding), covered | {g} | _spelling(graph, g, inner))
+                found = match(
+                    pattern.inputs[p][0],
+                    inner,
+                    dict(binding),
+                    covered | {g} | _spelling(graph, g, inner),
+                )
                 if found:
                     return found
             return None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 import operator
 from collections import defaultdict
-from contextlib import contextmanager
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 _TEXT_LIMIT = 120  # characters of a node's source text shown before eliding the middle
 
@@ -35,20 +35,22 @@ class Graph:
         self.needs_grad: list[bool] = []  # depends on some variable
         self.value: dict[int, float] = {}  # a constant's value
         self.name: dict[int, str] = {}  # the variable's name, or the statement that named this node
-        self.fused: dict[int, tuple[str, int]] = {}  # a fused gate: the shape it replaced and how many nodes
+        self.fused: dict[
+            int, tuple[str, int]
+        ] = {}  # a fused gate: the shape it replaced and how many nodes
         self.output = -1
         self.variables: dict[str, int] = {}  # name → node id, in order of first use
         self.warnings: list[str] = []  # said on stderr, never fatal
 
     @property
-    def nodes(self) -> "Nodes":
+    def nodes(self) -> Nodes:
         return Nodes(self)
 
     def appenders(self) -> tuple:
         """Each column's append, in the order of _COLUMNS (op, inputs, start, end, needs_grad)."""
         return tuple(getattr(self, field).append for field in _COLUMNS)
 
-    def text(self, node: "Node | int", limit: int | None = _TEXT_LIMIT) -> str:
+    def text(self, node: Node | int, limit: int | None = _TEXT_LIMIT) -> str:
         """The source text a node (or node id) came from; the middle is elided past `limit` characters."""
         i = node if isinstance(node, int) else node.id
         start, end = self.start[i], self.end[i]
@@ -77,11 +79,15 @@ class Nodes(Sequence):
 
     def __getitem__(self, i):
         n = len(self.graph.op)
-        if type(i) is int and 0 <= i < n:  # the common case first: derive and fusion ask millions of times
+        if (
+            type(i) is int and 0 <= i < n
+        ):  # the common case first: derive and fusion ask millions of times
             return Node(self.graph, i)
         if isinstance(i, slice):
             return [Node(self.graph, j) for j in range(n)[i]]
-        return Node(self.graph, range(n)[operator.index(i)])  # numpy integers, negative indices, IndexError
+        return Node(
+            self.graph, range(n)[operator.index(i)]
+        )  # numpy integers, negative indices, IndexError
 
     def __iter__(self):
         graph = self.graph
@@ -115,9 +121,15 @@ class Node:
     start = property(lambda n: n.graph.start[n.id])
     end = property(lambda n: n.graph.end[n.id])
     needs_grad = property(lambda n: n.graph.needs_grad[n.id])
-    value = property(lambda n: n.graph.value.get(n.id), lambda n, v: n.graph.value.__setitem__(n.id, v))
-    name = property(lambda n: n.graph.name.get(n.id), lambda n, v: n.graph.name.__setitem__(n.id, v))
-    fused = property(lambda n: n.graph.fused.get(n.id), lambda n, v: n.graph.fused.__setitem__(n.id, v))
+    value = property(
+        lambda n: n.graph.value.get(n.id), lambda n, v: n.graph.value.__setitem__(n.id, v)
+    )
+    name = property(
+        lambda n: n.graph.name.get(n.id), lambda n, v: n.graph.name.__setitem__(n.id, v)
+    )
+    fused = property(
+        lambda n: n.graph.fused.get(n.id), lambda n, v: n.graph.fused.__setitem__(n.id, v)
+    )
 
 
 @contextmanager
@@ -183,7 +195,9 @@ class GraphBuilder:
                 add_needs_grad(False)
         return i
 
-    def _new(self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool) -> None:
+    def _new(
+        self, op: str, inputs: tuple[int, ...], start: int, end: int, needs_grad: bool
+    ) -> None:
         """A node at the end of every column."""
         add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
         add_op(op)
@@ -218,7 +232,11 @@ class GraphBuilder:
             column = getattr(graph, field)
             setattr(graph, field, [column[i] for i in kept])
         for field in _SPARSE:
-            setattr(graph, field, {new_id[i]: v for i, v in getattr(graph, field).items() if i in new_id})
+            setattr(
+                graph,
+                field,
+                {new_id[i]: v for i, v in getattr(graph, field).items() if i in new_id},
+            )
         graph.inputs = [tuple(new_id[i] for i in inputs) for inputs in graph.inputs]
         graph.output = new_id[output]
         graph.variables = {n: new_id[i] for n, i in graph.variables.items() if i in new_id}

@@ -33,15 +33,22 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
     with file:  # opened here: np.load leaves its own file open when the zip is damaged
         try:
             data = np.load(file, allow_pickle=False)
-        except Exception:  # not a zip: numpy takes it for pickled data, or fails on a damaged header
+        except (
+            Exception
+        ):  # not a zip: numpy takes it for pickled data, or fails on a damaged header
             raise CgError(f"{path} is not a valid .npz file", word=str(path)) from None
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise CgError(f"{path} is not a valid .npz file (it holds a single unnamed array, as a .npy file does)", word=str(path))
+            raise CgError(
+                f"{path} is not a valid .npz file (it holds a single unnamed array, as a .npy file does)",
+                word=str(path),
+            )
         cols = {}
         for name in data.files:
             try:
                 array = np.asarray(data[name])
-            except Exception as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
+            except (
+                Exception
+            ) as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
                 raise CgError(f"cannot read {path}: array {name}: {e}", word=str(path)) from None
             cols[name] = column(array, f"{path}: array {name}")
     if not cols or any(np.ndim(c) and not len(c) for c in cols.values()):
@@ -56,7 +63,9 @@ def column(a: np.ndarray, where: str) -> np.ndarray | float:
     if a.dtype.kind == "c":
         raise CgError(f"{where} is complex: cg computes with real float64")
     if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8:
-        raise CgError(f"{where} holds {a.dtype} values: give numbers (bool, integer or float up to float64)")
+        raise CgError(
+            f"{where} holds {a.dtype} values: give numbers (bool, integer or float up to float64)"
+        )
     if a.dtype.kind in "iu" and a.size and max(-int(a.min()), int(a.max())) > 2**53:
         raise CgError(f"{where} holds integers beyond 2**53, which float64 cannot hold exactly")
     if a.ndim == 0:
@@ -67,15 +76,23 @@ def column(a: np.ndarray, where: str) -> np.ndarray | float:
 
 
 def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
-    lines = text.removeprefix("\ufeff").splitlines()  # Excel starts its UTF-8 CSV with a byte-order mark
+    lines = text.removeprefix(
+        "\ufeff"
+    ).splitlines()  # Excel starts its UTF-8 CSV with a byte-order mark
     if not lines or not lines[0].strip():
         raise CgError(f"{where}: no header row naming the variables")
     names = [n.strip() for n in lines[0].split(",")]
     if "" in names:
         k = names.index("")
-        raise CgError(f"{where}: column {k + 1} of the header has no name", lines[0], len(",".join(lines[0].split(",")[:k])) + (k > 0))
+        raise CgError(
+            f"{where}: column {k + 1} of the header has no name",
+            lines[0],
+            len(",".join(lines[0].split(",")[:k])) + (k > 0),
+        )
     if len(set(names)) != len(names):
-        k = next(k for k, name in enumerate(names) if name in names[:k])  # the repeat, not the first
+        k = next(
+            k for k, name in enumerate(names) if name in names[:k]
+        )  # the repeat, not the first
         raw = lines[0].split(",")
         at = len(",".join(raw[:k])) + (k > 0) + len(raw[k]) - len(raw[k].lstrip())
         raise CgError(f"{where}: the column name {names[k]!r} repeats in the header", lines[0], at)
@@ -112,22 +129,40 @@ def _bad_cell(lines: list[str], names: list[str], where: str) -> CgError:
             continue
         cells = line.split(",")
         if len(cells) != len(names):
-            return CgError(f"{where} line {number}: {len(cells)} values for {len(names)} columns", line, len(line))
+            return CgError(
+                f"{where} line {number}: {len(cells)} values for {len(names)} columns",
+                line,
+                len(line),
+            )
         pos = 0
         for name, cell in zip(names, cells):
             if not _is_number(cell):
-                return CgError(f"{where} line {number}, column {name}: {cell.strip()!r} is not a number", line, pos)
+                return CgError(
+                    f"{where} line {number}, column {name}: {cell.strip()!r} is not a number",
+                    line,
+                    pos,
+                )
             pos += len(cell) + 1
-    return CgError(f"{where}: not a table of numbers")  # np.loadtxt refused a table _is_number accepts
+    return CgError(
+        f"{where}: not a table of numbers"
+    )  # np.loadtxt refused a table _is_number accepts
 
 
 def columns(result, names: list[str], env: dict) -> dict[str, np.ndarray]:
     """The columns of a batch result: the variables, f, then grad_<name> for each gradient."""
     n = result.points
     out = {name: np.broadcast_to(np.asarray(env[name], dtype=np.float64), (n,)) for name in names}
-    for column, values in [("f", result.value), *((f"grad_{name}", g) for name, g in result.gradients.items())]:
-        if column in out:  # a variable named f or grad_x: one column would silently replace the other
-            raise CgError(f"the variable {column} has the name of an output column ({column}): a file of points cannot hold both; rename the variable", binding=column)
+    for column, values in [
+        ("f", result.value),
+        *((f"grad_{name}", g) for name, g in result.gradients.items()),
+    ]:
+        if (
+            column in out
+        ):  # a variable named f or grad_x: one column would silently replace the other
+            raise CgError(
+                f"the variable {column} has the name of an output column ({column}): a file of points cannot hold both; rename the variable",
+                binding=column,
+            )
         out[column] = np.asarray(values, dtype=np.float64)
     return out
 

@@ -15,7 +15,9 @@ TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
 
 def ascii_only(out) -> bool:
     """The stream cannot take every character (an ASCII-only terminal, PYTHONIOENCODING=ascii)."""
-    return not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
+    return (
+        not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
+    )
 
 
 def _console(out, table: bool = False):
@@ -23,7 +25,12 @@ def _console(out, table: bool = False):
     A `table` of numbers is as wide as it needs when piped, so that no number is split."""
     from rich.console import Console
 
-    return Console(file=out, highlight=False, markup=False, width=None if not table or out.isatty() else 1_000_000)
+    return Console(
+        file=out,
+        highlight=False,
+        markup=False,
+        width=None if not table or out.isatty() else 1_000_000,
+    )
 
 
 def _points(n: int) -> str:
@@ -62,7 +69,12 @@ def show(v) -> str:
 
 
 def write_json(
-    result: Result, out: IO[str], nodes: bool = True, fused_from: int | None = None, explain: bool = False, directional=None
+    result: Result,
+    out: IO[str],
+    nodes: bool = True,
+    fused_from: int | None = None,
+    explain: bool = False,
+    directional=None,
 ) -> None:
     """One JSON object; the node list is written a node at a time (it can be long)."""
     graph = result.graph
@@ -78,7 +90,11 @@ def write_json(
         head["explain"] = explain_data(result)
     if directional is not None:
         unit, forward_mode, dot = directional
-        head["directional"] = {"unit": unit, "forward_mode": number(forward_mode), "gradient_dot_unit": number(dot)}
+        head["directional"] = {
+            "unit": unit,
+            "forward_mode": number(forward_mode),
+            "gradient_dot_unit": number(dot),
+        }
     ascii = ascii_only(out)  # then JSON's own \u escapes, so that the output stays valid JSON
     text = json.dumps(head, ensure_ascii=ascii, allow_nan=False)
     if not nodes:
@@ -105,7 +121,12 @@ def node_entry(result: Result, i: int) -> dict:
     }
     if i in graph.fused:
         shape, count = graph.fused[i]
-        entry["fused"] = {"gate": graph.op[i], "shape": shape, "replaced": graph.text(i), "nodes": count}
+        entry["fused"] = {
+            "gate": graph.op[i],
+            "shape": shape,
+            "replaced": graph.text(i),
+            "nodes": count,
+        }
     return entry
 
 
@@ -143,7 +164,9 @@ def write_directional(along, out: IO[str]) -> None:
     unit, forward_mode, dot = along
     vector = ", ".join(f"{name}={fmt(u)}" for name, u in unit.items())
     times = "." if ascii_only(out) else "·"
-    out.write(f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n")
+    out.write(
+        f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n"
+    )
 
 
 def _backend_of(result: Result):
@@ -192,7 +215,13 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
             parts += [f" = {value}"] if node.name else []
         else:
             name = f"{clean(node.name)} = " if node.name else ""
-            parts = [(node.op, "bold cyan"), "  ", name, (clean(graph.text(node)), "yellow"), f" = {value}"]
+            parts = [
+                (node.op, "bold cyan"),
+                "  ",
+                name,
+                (clean(graph.text(node)), "yellow"),
+                f" = {value}",
+            ]
             if node.fused:
                 shape, count = node.fused
                 parts[1:1] = [(clean(f" {arrow} {shape}, {count} nodes"), "magenta")]
@@ -212,16 +241,41 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         node_id, depth, last = stack.pop()
         node = nodes[node_id]
         if len(rows) > TREE_MAX_NODES:
-            note = f"… the tree stops at {TREE_MAX_NODES} nodes; --format json lists all {len(nodes)}"
+            note = (
+                f"… the tree stops at {TREE_MAX_NODES} nodes; --format json lists all {len(nodes)}"
+            )
             rows.append((depth, True, [(clean(note), "dim")]))
             break
         if node_id in shown and node.inputs:
-            rows.append((depth, last, [(f"{up} #{node.id} ", "dim"), (clean(graph.text(node)), "yellow"), (" (shared, shown above)", "dim")]))
+            rows.append(
+                (
+                    depth,
+                    last,
+                    [
+                        (f"{up} #{node.id} ", "dim"),
+                        (clean(graph.text(node)), "yellow"),
+                        (" (shared, shown above)", "dim"),
+                    ],
+                )
+            )
             continue
         shown.add(node_id)
         rows.append((depth, last, label(node)))
         if node.inputs and depth + 1 > TREE_MAX_DEPTH:
-            rows.append((depth + 1, True, [(clean(f"… deeper than {TREE_MAX_DEPTH} levels; --format json lists every node"), "dim")]))
+            rows.append(
+                (
+                    depth + 1,
+                    True,
+                    [
+                        (
+                            clean(
+                                f"… deeper than {TREE_MAX_DEPTH} levels; --format json lists every node"
+                            ),
+                            "dim",
+                        )
+                    ],
+                )
+            )
             continue
         for k, i in reversed(list(enumerate(node.inputs))):
             stack.append((i, depth + 1, k == len(node.inputs) - 1))
@@ -239,7 +293,9 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
 
 def _plain_tree(rows, tail, out, ascii: bool) -> None:
     """The rows with guide lines, as Rich would draw them, in plain text."""
-    blank, through, branch, end = ("    ", "|   ", "+-- ", "`-- ") if ascii else ("    ", "│   ", "├── ", "└── ")
+    blank, through, branch, end = (
+        ("    ", "|   ", "+-- ", "`-- ") if ascii else ("    ", "│   ", "├── ", "└── ")
+    )
     lines, open_levels = [], []  # open_levels[k]: the ancestor at depth k+1 has siblings below
     for depth, last, parts in rows:
         text = "".join(p if isinstance(p, str) else p[0] for p in parts)
@@ -305,7 +361,9 @@ def write_fusions(out: IO[str]) -> None:
     from .fusion import GATES
     from .ops import INPUT_NAMES, OPS
 
-    table = Table(title="cg --fuse gates (shapes match up to + and * order and the spellings of -z)")
+    table = Table(
+        title="cg --fuse gates (shapes match up to + and * order and the spellings of -z)"
+    )
     for column in ("gate", "replaces", "computes", "local gradient (x, y: the gate's inputs)"):
         table.add_column(column, overflow="fold")
     for call, shapes in GATES.items():
@@ -330,7 +388,10 @@ def explain_data(result: Result) -> dict:
                 data[key] = [number(x) for x in v]
         return data
 
-    backward = [dict(clean(s), kind="fork" if isinstance(s, ForkStep) else "gate") for s in backward_steps(result)]
+    backward = [
+        dict(clean(s), kind="fork" if isinstance(s, ForkStep) else "gate")
+        for s in backward_steps(result)
+    ]
     return {"forward": [clean(s) for s in forward_steps(result)], "backward": backward}
 
 
@@ -352,7 +413,11 @@ def write_explain(result: Result, out: IO[str]) -> None:
 
     if not out.isatty():
         lines = ["forward pass"]
-        lines += [f"  #{s.node} {s.op} {s.text}: {computed(s)}" for s in forward if s.op not in ("var", "const")]
+        lines += [
+            f"  #{s.node} {s.op} {s.text}: {computed(s)}"
+            for s in forward
+            if s.op not in ("var", "const")
+        ]
         lines.insert(1, "  inputs: " + ", ".join(computed(s) for s in forward if s.op == "var"))
         lines.append("backward pass, from ∂f/∂f = 1")
         for s in backward:
@@ -366,7 +431,9 @@ def write_explain(result: Result, out: IO[str]) -> None:
         lines += [f"∂f/∂{name} = {fmt(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
         if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
-            text = text.replace("∂", "d").replace("×", "x").encode("ascii", U_ESCAPE).decode("ascii")
+            text = (
+                text.replace("∂", "d").replace("×", "x").encode("ascii", U_ESCAPE).decode("ascii")
+            )
         out.write(text)
         return
 
@@ -384,9 +451,24 @@ def write_explain(result: Result, out: IO[str]) -> None:
         table.add_column(column)
     for s in backward:
         if isinstance(s, ForkStep):
-            table.add_row("fork", f"#{s.node} {s.text}", "", "", summed(s), "contributions add up", style="bold")
+            table.add_row(
+                "fork",
+                f"#{s.node} {s.text}",
+                "",
+                "",
+                summed(s),
+                "contributions add up",
+                style="bold",
+            )
         else:
-            table.add_row(f"#{s.gate} {s.op}", s.text, fmt(s.upstream), fmt(s.local), fmt(s.contribution), f"#{s.to} {s.to_text}")
+            table.add_row(
+                f"#{s.gate} {s.op}",
+                s.text,
+                fmt(s.upstream),
+                fmt(s.local),
+                fmt(s.contribution),
+                f"#{s.to} {s.to_text}",
+            )
     console.print(table)
     for name, g in result.gradients.items():
         console.print(f"∂f/∂{name} = {fmt(g)}")
@@ -428,13 +510,25 @@ def write_check_table(report, out: IO[str]) -> None:
     def checks_table(result, rows, with_point: bool) -> Table:
         table = Table()
         with_note = any(row.note for row in rows)
-        columns = (["at"] if with_point else []) + ["check", "of", "cg", "reference", "abs err", "rel err", "status"]
+        columns = (["at"] if with_point else []) + [
+            "check",
+            "of",
+            "cg",
+            "reference",
+            "abs err",
+            "rel err",
+            "status",
+        ]
         for column in columns + (["note"] if with_note else []):
             table.add_column(column, overflow="fold")
         for row in rows:
             cells = [clean(check.point_text(result.points[row.point]))] if with_point else []
             cells += [row.check, clean(check.of_text(row, d)), fmt(row.cg), fmt(row.reference)]
-            cells += [check.error_text(row.abs_err), check.error_text(row.rel_err), status(row.status)]
+            cells += [
+                check.error_text(row.abs_err),
+                check.error_text(row.rel_err),
+                status(row.status),
+            ]
             table.add_row(*cells, *([clean(row.note)] if with_note else []))
         return table
 
@@ -445,9 +539,17 @@ def write_check_table(report, out: IO[str]) -> None:
 
     if report.file is None:
         result = report.results[0]
-        rows = [row for row in result.rows if result.points[row.point].origin == "bound" or row.status != check.PASS]
+        rows = [
+            row
+            for row in result.rows
+            if result.points[row.point].origin == "bound" or row.status != check.PASS
+        ]
         if rows:
-            console.print(checks_table(result, rows, any(result.points[row.point].origin == "random" for row in rows)))
+            console.print(
+                checks_table(
+                    result, rows, any(result.points[row.point].origin == "random" for row in rows)
+                )
+            )
         console.print(checks_line(result))
         return
 
@@ -457,13 +559,28 @@ def write_check_table(report, out: IO[str]) -> None:
         table.add_column(column, overflow="fold")
     for result in report.results:
         s, bound = result.case.settings, result.case.bindings is not None
-        points = " + ".join((["bound"] if bound else []) + ([f"{s.random} random (seed {s.seed})"] if s.random else []))
-        table.add_row(clean(result.case.name), clean(result.case.source, 60), points, check.counts_text(result), status(result.status))
+        points = " + ".join(
+            (["bound"] if bound else [])
+            + ([f"{s.random} random (seed {s.seed})"] if s.random else [])
+        )
+        table.add_row(
+            clean(result.case.name),
+            clean(result.case.source, 60),
+            points,
+            check.counts_text(result),
+            status(result.status),
+        )
     console.print(table)
     for result in report.results:
         rows = [row for row in result.rows if row.status != check.PASS]
         if rows:
-            console.print(Text.assemble("case ", (clean(result.case.name), "bold"), f": {clean(result.case.source, 120)}"))
+            console.print(
+                Text.assemble(
+                    "case ",
+                    (clean(result.case.name), "bold"),
+                    f": {clean(result.case.source, 120)}",
+                )
+            )
             console.print(checks_table(result, rows, with_point=True))
             console.print(checks_line(result))
     counts: dict[str, int] = {}
@@ -510,12 +627,20 @@ def write_check_json(report, out: IO[str]) -> None:
                     "box": {var: list(span) for var, span in s.box.items()},
                     "fuse": (s.gates or "all") if s.fuse else None,
                 },
-                "points": [{"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}} for p in result.points],
+                "points": [
+                    {"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}}
+                    for p in result.points
+                ],
                 "checks": rows,
                 "warnings": case.warnings,
             }
         )
-    data = {"status": report.status, "exit_code": report.exit_code, "file": report.file, "cases": cases}
+    data = {
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "file": report.file,
+        "cases": cases,
+    }
     out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
 
 

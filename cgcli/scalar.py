@@ -29,12 +29,16 @@ looks_finite = math.isfinite  # the engine's cheap test before first_new_nonfini
 all_finite = math.isfinite
 
 
-def first_new_nonfinite(v, args, strict=False, nan_only=False):  # strict: arrays' twin needs it; one point always looks
+def first_new_nonfinite(
+    v, args, strict=False, nan_only=False
+):  # strict: arrays' twin needs it; one point always looks
     """0 (a single point) when v is ±inf although every input is finite, or nan although no input
     is nan (inf*0 at x = inf); else None. nan_only: only the second."""
     if v != v:
         return 0 if all(a == a for a in args) else None
-    return 0 if not nan_only and not math.isfinite(v) and all(math.isfinite(a) for a in args) else None
+    return (
+        0 if not nan_only and not math.isfinite(v) and all(math.isfinite(a) for a in args) else None
+    )
 
 
 def at(v, point):

@@ -27,11 +27,15 @@ _SHOWN = {
     "$END": "end of input",
     "_NL": "a new line",
 }
-NAME = re.compile(r"[^\W\d]\w*\Z")  # a whole text that is one NAME of grammar/cg.lark: a variable's name
+NAME = re.compile(
+    r"[^\W\d]\w*\Z"
+)  # a whole text that is one NAME of grammar/cg.lark: a variable's name
 _TOKEN = re.compile(_tables.TOKEN_RE)
 _SKIP = re.compile(_tables.SKIP_RE)  # blanks and comments, which each token swallows after itself
 # Kinds of token are small numbers: the parser's action for (state, kind) is actions[state][kind].
-KINDS = sorted("$END" if name == "_END" else name for name in _TOKEN.groupindex)  # kind number → name
+KINDS = sorted(
+    "$END" if name == "_END" else name for name in _TOKEN.groupindex
+)  # kind number → name
 _KIND = [None] * (_TOKEN.groups + 1)  # a match's lastindex → its kind number
 for _name, _index in _TOKEN.groupindex.items():
     _KIND[_index] = KINDS.index("$END" if _name == "_END" else _name)
@@ -49,7 +53,7 @@ class Token(NamedTuple):
     end: int
 
     @classmethod
-    def of(cls, m: re.Match) -> "Token":
+    def of(cls, m: re.Match) -> Token:
         start, end = m.start(), m.end(m.lastindex)
         return cls(KINDS[_KIND[m.lastindex]], m.string[start:end], start, end)
 
@@ -85,7 +89,9 @@ def _newline_inside(source: str) -> bool:
 
 
 def _matches(source: str):
-    return _TOKEN.finditer(source, _SKIP.match(source).end())  # blanks at the very start: no token swallowed them
+    return _TOKEN.finditer(
+        source, _SKIP.match(source).end()
+    )  # blanks at the very start: no token swallowed them
 
 
 class Lexer:
@@ -124,11 +130,14 @@ def run_tables(tokens, callbacks):
     # per rule, at index ~rule (an action ~rule < 0 means "reduce by rule"): how its children reach
     # its callback, its number of symbols, the callback or None, which children it keeps, its gotos
     rules = [None] * len(_tables.RULES)
-    for r, (origin, size, name, keep, single) in enumerate(_tables.RULES):
+    for r, (_origin, size, name, keep, single) in enumerate(_tables.RULES):
         if name in BINARY:
             how, method = _BINARY, partial(callbacks.binary, name)
         elif keep != tuple((i, False) for i in range(size)):
-            how, method = _SOME, getattr(callbacks, name) if name else None  # drops or splices children
+            how, method = (
+                _SOME,
+                getattr(callbacks, name) if name else None,
+            )  # drops or splices children
         elif not name or single:
             how, method = _LIST, None
         else:
@@ -143,7 +152,9 @@ def run_tables(tokens, callbacks):
         while True:
             act = actions[state][kind]
             if act is None:
-                raise SyntaxFailure(tok, {KINDS[k] for k, a in enumerate(actions[state]) if a is not None})
+                raise SyntaxFailure(
+                    tok, {KINDS[k] for k, a in enumerate(actions[state]) if a is not None}
+                )
             if act >= 0:
                 state = act
                 push_state(state)
@@ -189,8 +200,20 @@ def run_tables(tokens, callbacks):
 
 
 # how a rule's children reach its callback (every rule has at least one symbol)
-_ONE, _BINARY, _CALL, _LIST, _SOME = "the one symbol", "left and right", "all, in a list", "all, no callback", "some, or spliced"
-BINARY = {"add", "sub", "mul", "div", "pow"}  # rules `left OPERATOR right`, reduced by callbacks.binary
+_ONE, _BINARY, _CALL, _LIST, _SOME = (
+    "the one symbol",
+    "left and right",
+    "all, in a list",
+    "all, no callback",
+    "some, or spliced",
+)
+BINARY = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+}  # rules `left OPERATOR right`, reduced by callbacks.binary
 assert all(size >= 1 for _, size, *_ in _tables.RULES)
 
 
@@ -244,7 +267,9 @@ class GraphMaker:
         value = float(text)
         if value == 0 and text.lower().partition("e")[0].strip("0.") != "":
             # 1e-400 is 0 in float64: said, not silently changed (1e309, inf, is reported by the engine)
-            self.build.graph.warnings.append(f"the number {text} is too small for float64: it becomes 0")
+            self.build.graph.warnings.append(
+                f"the number {text} is too small for float64: it becomes 0"
+            )
         return self.build.const(value, start, end), start, end
 
     def name(self, tok):
@@ -285,7 +310,11 @@ class GraphMaker:
         if op is None:
             raise CgError(_unknown_function(name), self.source, start)
         if len(args) != op.arity:
-            raise CgError(f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}", self.source, start)
+            raise CgError(
+                f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}",
+                self.source,
+                start,
+            )
         inputs = (args[0][0],) if op.arity == 1 else tuple(node for node, _, _ in args)
         return self.build.apply(op.name, inputs, start, end), start, end
 
@@ -303,10 +332,16 @@ class GraphMaker:
         c = c if isinstance(c, list) else [c]  # a program of one symbol gets the symbol itself
         result = [r for r in c if r is not None][-1]  # statements give None
         graph = self.build.finish(result[0])
-        unused = [name for i, (name, node) in enumerate(self.statements) if not self.build.kept(node) or i not in self.used]
+        unused = [
+            name
+            for i, (name, node) in enumerate(self.statements)
+            if not self.build.kept(node) or i not in self.used
+        ]
         graph.warnings += [f"statement '{name}' is not used by the result" for name in unused[:10]]
         if len(unused) > 10:  # 20,000 lines of warnings would hide everything else
-            graph.warnings.append(f"and {len(unused) - 10:,} more statements are not used by the result")
+            graph.warnings.append(
+                f"and {len(unused) - 10:,} more statements are not used by the result"
+            )
         return graph
 
 
@@ -329,10 +364,26 @@ def check_text(source: str) -> None:
             code, name = f"U+{ord(ch):04X}", unicodedata.name(ch, "")
             if ch == "\0":
                 raise CgError("input contains a NUL byte; expressions are text", source, i)
-            if unicodedata.category(ch) in ("Zs", "Zl", "Zp"):  # no-break space, line separator, ...
-                raise CgError(f"input contains the space {code} ({name}), which cg does not read as a blank: use a plain space", source, i)
-            what = f"the control character {code}" if unicodedata.category(ch) == "Cc" else f"the invisible character {code}"
-            raise CgError(f"input contains {what}{f' ({name})' if name else ''}; expressions are text", source, i)
+            if unicodedata.category(ch) in (
+                "Zs",
+                "Zl",
+                "Zp",
+            ):  # no-break space, line separator, ...
+                raise CgError(
+                    f"input contains the space {code} ({name}), which cg does not read as a blank: use a plain space",
+                    source,
+                    i,
+                )
+            what = (
+                f"the control character {code}"
+                if unicodedata.category(ch) == "Cc"
+                else f"the invisible character {code}"
+            )
+            raise CgError(
+                f"input contains {what}{f' ({name})' if name else ''}; expressions are text",
+                source,
+                i,
+            )
 
 
 _WHITESPACE = str.maketrans("", "", "\n\t\r\f")
@@ -382,32 +433,60 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
 
         if unicodedata.combining(tok.text[0]):
             name = unicodedata.name(tok.text[0], "a combining mark")
-            return CgError(f"{name} cannot stand alone: write the accented letter as one character (NFC)", source, tok.start)
+            return CgError(
+                f"{name} cannot stand alone: write the accented letter as one character (NFC)",
+                source,
+                tok.start,
+            )
         return CgError(f"unexpected character {tok.text!r}", source, tok.start)
     prev, lexer = _lex_up_to(source, tok)
     if tok.type == "$END":
-        end = len(source.rstrip("\r\n"))  # just after the last character, also in a file that ends with a newline
+        end = len(
+            source.rstrip("\r\n")
+        )  # just after the last character, also in a file that ends with a newline
         if "NUMBER" in e.expected:
             return CgError("unexpected end of input: expected a number, a name or '('", source, end)
         if lexer.open:
             return CgError("missing ')' at the end of the input", source, end)
         if "_NL" in e.expected:
-            return CgError("the input ends with an assignment; the last statement must be the expression f", source, end)
+            return CgError(
+                "the input ends with an assignment; the last statement must be the expression f",
+                source,
+                end,
+            )
         return CgError("unexpected end of input", source, end)
     pos = tok.start
     if tok.type == "_NL":
         return CgError("unexpected new line: expected a number, a name or '('", source, pos)
     if prev is not None and prev.type in _OPERAND_END and tok.type in _OPERAND_START:
         if prev.type == "NAME" and prev.text in FUNCTIONS and tok.type != "LPAR":
-            return CgError(f"function arguments need parentheses: write {prev.text}({tok.text})", source, pos)
+            return CgError(
+                f"function arguments need parentheses: write {prev.text}({tok.text})", source, pos
+            )
         if prev.type == "NUMBER" and tok.type == "NAME":
             if prev.text == "0" and tok.text[:1] in "xXbBoO" and tok.start == prev.end:
-                return CgError(f"numbers are decimal: {prev.text}{tok.text} (hexadecimal, binary, octal) is not supported", source, prev.start)
+                return CgError(
+                    f"numbers are decimal: {prev.text}{tok.text} (hexadecimal, binary, octal) is not supported",
+                    source,
+                    prev.start,
+                )
             if tok.text[:1] == "_" and tok.start == prev.end:
-                return CgError(f"digits cannot be grouped with '_': write {prev.text}{tok.text.replace('_', '')}", source, pos)
-            return CgError(f"implicit multiplication is not supported: write {prev.text}*{tok.text}", source, pos)
+                return CgError(
+                    f"digits cannot be grouped with '_': write {prev.text}{tok.text.replace('_', '')}",
+                    source,
+                    pos,
+                )
+            return CgError(
+                f"implicit multiplication is not supported: write {prev.text}*{tok.text}",
+                source,
+                pos,
+            )
         if tok.type == "LPAR" or prev.type == "RPAR":
-            return CgError(f"implicit multiplication is not supported: write '*' between {_show(prev)} and {_show(tok)}", source, pos)
+            return CgError(
+                f"implicit multiplication is not supported: write '*' between {_show(prev)} and {_show(tok)}",
+                source,
+                pos,
+            )
         return CgError(f"missing operator between {_show(prev)} and {_show(tok)}", source, pos)
     if tok.type == "RPAR" and tok.start == lexer.unmatched:
         return CgError("unmatched ')'", source, pos)

@@ -61,7 +61,9 @@ def skip_pattern(lexer) -> str:
     """Any run of ignored text (blanks, comments). The token pattern lets each token swallow the
     ignored text after it, so a token ends at its marker group, m.end(m.lastindex), not at m.end().
     Same tokens as lark's as long as no terminal starts like an ignored one (the lexer test checks)."""
-    ignored = [t.pattern.to_regexp() for t in lexer.scanner.terminals if t.name in lexer.ignore_types]
+    ignored = [
+        t.pattern.to_regexp() for t in lexer.scanner.terminals if t.name in lexer.ignore_types
+    ]
     return f"(?:{'|'.join(ignored)})*+"
 
 
@@ -72,11 +74,22 @@ def generate() -> str:
     lexer = parser.parser.lexer
     token_re = token_pattern(lexer)
     table = parser.parser.parser.parser.parse_table
-    rules = sorted({rule for state in table.states.values() for action, rule in state.values() if action is not Shift}, key=str)
+    rules = sorted(
+        {
+            rule
+            for state in table.states.values()
+            for action, rule in state.values()
+            if action is not Shift
+        },
+        key=str,
+    )
     number = {rule: k for k, rule in enumerate(rules)}
     assert sorted(table.states) == list(range(len(table.states)))
     actions = [
-        {str(sym): (arg if action is Shift else ~number[arg]) for sym, (action, arg) in sorted(table.states[s].items())}
+        {
+            str(sym): (arg if action is Shift else ~number[arg])
+            for sym, (action, arg) in sorted(table.states[s].items())
+        }
         for s in range(len(table.states))
     ]
     rule_rows = []
@@ -90,7 +103,15 @@ def generate() -> str:
         )
         name = str(rule.origin.name)
         callback = None if name.startswith("_") else str(rule.alias or name)
-        rule_rows.append((name, len(rule.expansion), callback, keep, bool(rule.options.expand1 and not rule.alias)))
+        rule_rows.append(
+            (
+                name,
+                len(rule.expansion),
+                callback,
+                keep,
+                bool(rule.options.expand1 and not rule.alias),
+            )
+        )
     (start,) = table.start_states.values()
     (end,) = table.end_states.values()
     return (

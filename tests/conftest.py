@@ -43,7 +43,9 @@ def run_bin(args, input=None, env=None, cwd=None):
     full_env = dict(os.environ, **(env or {}))
     if isinstance(input, str):
         input = input.encode()
-    proc = subprocess.run([cg_binary(), *args], input=input, capture_output=True, env=full_env, cwd=cwd, timeout=120)
+    proc = subprocess.run(
+        [cg_binary(), *args], input=input, capture_output=True, env=full_env, cwd=cwd, timeout=120
+    )
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 

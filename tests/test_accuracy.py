@@ -20,21 +20,52 @@ mp = mpmath.mpf
 CASES = [
     ("tanh(x)", {"x": 20.0}, {"x": lambda x: 1 / mpmath.cosh(x) ** 2}),
     ("tanh(x)", {"x": 5.0}, {"x": lambda x: 1 / mpmath.cosh(x) ** 2}),
-    ("2*sigmoid(2*x)-1", {"x": 20.0}, {"x": lambda x: 1 / mpmath.cosh(x) ** 2}),  # fused into tanh by --fuse
+    (
+        "2*sigmoid(2*x)-1",
+        {"x": 20.0},
+        {"x": lambda x: 1 / mpmath.cosh(x) ** 2},
+    ),  # fused into tanh by --fuse
     ("expm1(x)", {"x": -40.0}, {"x": lambda x: mpmath.exp(x)}),
     ("expm1(x)", {"x": -20.0}, {"x": lambda x: mpmath.exp(x)}),
-    ("logaddexp(x, y)", {"x": 1e16, "y": 1e16}, {"x": lambda x, y: mp(1) / 2, "y": lambda x, y: mp(1) / 2}),
-    ("logaddexp(x, y)", {"x": 1e6, "y": 1e6 - 1}, {"x": lambda x, y: 1 / (1 + mpmath.exp(y - x)), "y": lambda x, y: 1 / (1 + mpmath.exp(x - y))}),
-    ("atan2(y, x)", {"x": 3e-170, "y": 4e-170}, {"y": lambda x, y: x / (x**2 + y**2), "x": lambda x, y: -y / (x**2 + y**2)}),
-    ("atan2(y, x)", {"x": 3e200, "y": 4e200}, {"y": lambda x, y: x / (x**2 + y**2), "x": lambda x, y: -y / (x**2 + y**2)}),
+    (
+        "logaddexp(x, y)",
+        {"x": 1e16, "y": 1e16},
+        {"x": lambda x, y: mp(1) / 2, "y": lambda x, y: mp(1) / 2},
+    ),
+    (
+        "logaddexp(x, y)",
+        {"x": 1e6, "y": 1e6 - 1},
+        {
+            "x": lambda x, y: 1 / (1 + mpmath.exp(y - x)),
+            "y": lambda x, y: 1 / (1 + mpmath.exp(x - y)),
+        },
+    ),
+    (
+        "atan2(y, x)",
+        {"x": 3e-170, "y": 4e-170},
+        {"y": lambda x, y: x / (x**2 + y**2), "x": lambda x, y: -y / (x**2 + y**2)},
+    ),
+    (
+        "atan2(y, x)",
+        {"x": 3e200, "y": 4e200},
+        {"y": lambda x, y: x / (x**2 + y**2), "x": lambda x, y: -y / (x**2 + y**2)},
+    ),
     ("asinh(x)", {"x": 1e200}, {"x": lambda x: 1 / mpmath.sqrt(x**2 + 1)}),
     ("acosh(x)", {"x": 1e200}, {"x": lambda x: 1 / mpmath.sqrt(x**2 - 1)}),
     ("acosh(x)", {"x": 1.0000000001}, {"x": lambda x: 1 / mpmath.sqrt(x**2 - 1)}),
     ("asin(x)", {"x": 0.9999999999}, {"x": lambda x: 1 / mpmath.sqrt(1 - x**2)}),
     ("acos(x)", {"x": -0.9999999999}, {"x": lambda x: -1 / mpmath.sqrt(1 - x**2)}),
     ("atanh(x)", {"x": 0.9999999999}, {"x": lambda x: 1 / (1 - x**2)}),
-    ("bce(x, y)", {"x": 20.0, "y": 1.0}, {"x": lambda x, y: -1 / (1 + mpmath.exp(x)), "y": lambda x, y: -x}),
-    ("bce(x, y)", {"x": -30.0, "y": 0.0}, {"x": lambda x, y: 1 / (1 + mpmath.exp(-x)), "y": lambda x, y: -x}),
+    (
+        "bce(x, y)",
+        {"x": 20.0, "y": 1.0},
+        {"x": lambda x, y: -1 / (1 + mpmath.exp(x)), "y": lambda x, y: -x},
+    ),
+    (
+        "bce(x, y)",
+        {"x": -30.0, "y": 0.0},
+        {"x": lambda x, y: 1 / (1 + mpmath.exp(-x)), "y": lambda x, y: -x},
+    ),
 ]
 
 
@@ -71,7 +102,9 @@ def test_pow_one_half_in_a_batch_follows_ieee_pow_like_one_point():
         many = cgcli.evaluate(cgcli.parse("x**0.5"), {"x": np.array([x, x])}).value
         assert repr(float(many[0])) == repr(one) == repr(math.pow(x, 0.5))
         # the base one value beside a variable with many points: the batch calls pow with a float base
-        beside = cgcli.evaluate(cgcli.parse("z + x**0.5"), {"x": x, "z": np.array([0.0, 0.0])}).value
+        beside = cgcli.evaluate(
+            cgcli.parse("z + x**0.5"), {"x": x, "z": np.array([0.0, 0.0])}
+        ).value
         assert repr(float(beside[0])) == repr(0.0 + math.pow(x, 0.5))
 
 

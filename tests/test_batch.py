@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import run_bin, run_cli
 
 from cgcli import api, fuse, grad, parse
-from conftest import run_bin, run_cli
 
 EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
 
@@ -15,7 +15,9 @@ EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
 def scalar_results(expr, xs, ys):
     """The oracle: the scalar engine, one point at a time."""
     out = [grad(expr, {"x": float(a), "y": float(b)}) for a, b in zip(xs, ys)]
-    return np.array([r.value for r in out]), {n: np.array([r.gradients[n] for r in out]) for n in ("x", "y")}
+    return np.array([r.value for r in out]), {
+        n: np.array([r.gradients[n] for r in out]) for n in ("x", "y")
+    }
 
 
 @pytest.mark.parametrize("keep_nodes", [True, False])
@@ -33,15 +35,24 @@ def test_batch_equals_point_by_point(keep_nodes, fused, monkeypatch):
         np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("expr", ["sigmoid(z)", "1/(1+exp(-z))", "sigmoid(z)*z + sigmoid(z)", "sigmoid(sigmoid(z)*3)"])
+@pytest.mark.parametrize(
+    "expr", ["sigmoid(z)", "1/(1+exp(-z))", "sigmoid(z)*z + sigmoid(z)", "sigmoid(sigmoid(z)*3)"]
+)
 def test_sigmoid_kernel_gives_the_formulas_numbers(expr):
     """arrays.KERNELS computes sigmoid's value and local gradient with one exp; the scalar
     engine evaluates the ops table's formula out*sigmoid(-x). Same numbers, also where
     exp(-z) overflows or underflows, and the kernel's array is not reused for a fork's sum."""
-    zs = np.array([-800, -709.5, -40, -3, -1e-300, 0, 1e-300, 0.5, 2, 40, 700, 800, math.inf, -math.inf])
+    zs = np.array(
+        [-800, -709.5, -40, -3, -1e-300, 0, 1e-300, 0.5, 2, 40, 700, 800, math.inf, -math.inf]
+    )
     graph = fuse(parse(expr))
     r = grad(graph, {"z": zs}, keep_nodes=False)
-    value, slope = np.array([[grad(graph, {"z": float(z)}).value, grad(graph, {"z": float(z)}).gradients["z"]] for z in zs]).T
+    value, slope = np.array(
+        [
+            [grad(graph, {"z": float(z)}).value, grad(graph, {"z": float(z)}).gradients["z"]]
+            for z in zs
+        ]
+    ).T
     np.testing.assert_allclose(r.value, value, rtol=1e-15, atol=0)
     np.testing.assert_allclose(r.gradients["z"], slope, rtol=1e-14, atol=0)
     if expr == "sigmoid(z)":
@@ -49,7 +60,16 @@ def test_sigmoid_kernel_gives_the_formulas_numbers(expr):
         assert r.gradients["z"][0] == 0.0
 
 
-@pytest.mark.parametrize("expr", ["sin(x) + x*y", "x + exp(x)", "exp(x) + exp(x)*y + x", "sin(x)*y + y*x + sigmoid(x*y)", "x*x + x"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "sin(x) + x*y",
+        "x + exp(x)",
+        "exp(x) + exp(x)*y + x",
+        "sin(x)*y + y*x + sigmoid(x*y)",
+        "x*x + x",
+    ],
+)
 def test_backprop_never_writes_into_a_nodes_value(expr):
     """Backprop adds gradients in place where it may; a gradient that is a node's value (mul's
     local gradient y, exp's out) must be copied first, or the sum at a fork corrupts the value."""
@@ -58,7 +78,9 @@ def test_backprop_never_writes_into_a_nodes_value(expr):
     r = grad(expr, bindings)
     for v, w in zip(r.values, before):
         np.testing.assert_array_equal(v, w)
-    value, gradients = scalar_results(expr, bindings["x"], bindings["y"]) if "y" in expr else (None, None)
+    value, gradients = (
+        scalar_results(expr, bindings["x"], bindings["y"]) if "y" in expr else (None, None)
+    )
     if gradients:
         for name in ("x", "y"):
             np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-14)
@@ -116,14 +138,21 @@ def test_chunks_in_threads_give_the_same_numbers_and_warnings(threads, monkeypat
     np.testing.assert_array_equal(r.value, one.value)
     np.testing.assert_array_equal(r.gradients["x"], one.gradients["x"])
     # -inf at log, the nan it makes at log(x**2)*x (x = 0 there), then the gradient's
-    assert [w.split(" at point ")[1] for w in r.warnings] == ["37", "37", "37"] and r.warnings[:2] == one.warnings[:2]
-    assert r.warnings[0].startswith("value -inf first appears at node") and r.warnings[1].startswith("value nan first appears at node")
+    assert [w.split(" at point ")[1] for w in r.warnings] == ["37", "37", "37"] and r.warnings[
+        :2
+    ] == one.warnings[:2]
+    assert r.warnings[0].startswith("value -inf first appears at node") and r.warnings[
+        1
+    ].startswith("value nan first appears at node")
 
 
 def test_csv_output_full_precision(cg):
     code, out, err = cg(["grad", "(x+y)**2", "--x", "1,2,3", "--y", "0:1:3", "--format", "csv"])
     assert (code, err) == (0, "")
-    assert out == "x,y,f,grad_x,grad_y\n1.0,0.0,1.0,2.0,2.0\n2.0,0.5,6.25,5.0,5.0\n3.0,1.0,16.0,8.0,8.0\n"
+    assert (
+        out
+        == "x,y,f,grad_x,grad_y\n1.0,0.0,1.0,2.0,2.0\n2.0,0.5,6.25,5.0,5.0\n3.0,1.0,16.0,8.0,8.0\n"
+    )
 
 
 def test_json_arrays(cg):
@@ -134,14 +163,18 @@ def test_json_arrays(cg):
 
 
 def test_points_from_csv_on_stdin_and_wrt(cg):
-    code, out, err = cg(["grad", "x*y", "--points", "-", "--format", "csv", "--wrt", "y"], input="x,y\n1,2\n3,4\n")
+    code, out, err = cg(
+        ["grad", "x*y", "--points", "-", "--format", "csv", "--wrt", "y"], input="x,y\n1,2\n3,4\n"
+    )
     assert (code, out) == (0, "x,y,f,grad_y\n1.0,2.0,2.0,1.0\n3.0,4.0,12.0,3.0\n")
 
 
 def test_points_from_npz_and_output_to_npz(cg, tmp_path):
     src, dst = tmp_path / "in.npz", tmp_path / "out.npz"
     np.savez(src, x=np.linspace(0, 1, 5), y=np.arange(5.0))
-    code, out, err = cg(["grad", "x*y + sigmoid(x)", "--points", str(src), "-o", str(dst), "--fuse"])
+    code, out, err = cg(
+        ["grad", "x*y + sigmoid(x)", "--points", str(src), "-o", str(dst), "--fuse"]
+    )
     assert (code, out) == (0, "")
     with np.load(dst) as d:
         assert d.files == ["x", "y", "f", "grad_x", "grad_y"]
@@ -180,7 +213,11 @@ def test_batch_usage_errors(args, message):
 def test_bad_csv_cell_points_at_it():
     code, out, err = run_cli(["grad", "x*y", "--points", "-"], input="x,y\n1,2\n3,oops\n")
     assert code == 2
-    assert err.splitlines() == ["cg: error: standard input line 3, column y: 'oops' is not a number", "  3,oops", "    ^"]
+    assert err.splitlines() == [
+        "cg: error: standard input line 3, column y: 'oops' is not a number",
+        "  3,oops",
+        "    ^",
+    ]
 
 
 def test_binding_and_points_column_for_the_same_name():
@@ -193,7 +230,9 @@ def test_a_large_batch_through_the_installed_cg(tmp_path):
     n = 200_000
     rng = np.random.default_rng(2)
     np.savez(src, x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n))
-    code, out, err = run_bin(["grad", EXPR, "--points", str(src), "-o", str(tmp_path / "o.npz"), "--fuse"])
+    code, out, err = run_bin(
+        ["grad", EXPR, "--points", str(src), "-o", str(tmp_path / "o.npz"), "--fuse"]
+    )
     assert code == 0, err
     with np.load(tmp_path / "o.npz") as d, np.load(src) as p:
         k = 12345
@@ -213,7 +252,9 @@ def test_single_points_and_batches_agree_on_zeros_signs_and_infinities():
     for name, op in OPS.items():
         cases = [(a,) for a in grid] if op.arity == 1 else [(a, b) for a in grid for b in grid]
         with np.errstate(all="ignore"):
-            batch = getattr(arrays, name)(*(np.array([c[k] for c in cases]) for k in range(op.arity)))
+            batch = getattr(arrays, name)(
+                *(np.array([c[k] for c in cases]) for k in range(op.arity))
+            )
         for case, got in zip(cases, batch):
             want = getattr(scalar, name)(*case)
             where = f"{name}{case}: one point {want!r}, batch {got!r}"
@@ -229,19 +270,35 @@ def test_an_output_file_that_cannot_be_written_is_one_line(cg, tmp_path, name, m
     target = f"missing/{name}"
     code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "-o", target])
     shown = f"cg grad 'x*y' --x 1,2 --y 2 -o {target}"
-    assert (code, out) == (2, "") and err.splitlines() == [f"cg: error: cannot write {target}: No such file or directory", "  " + shown, " " * (2 + shown.index(target)) + "^"]
+    assert (code, out) == (2, "") and err.splitlines() == [
+        f"cg: error: cannot write {target}: No such file or directory",
+        "  " + shown,
+        " " * (2 + shown.index(target)) + "^",
+    ]
 
 
 def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
-    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "2", "--dir", "x=1", "--format", "csv"])
+    code, out, err = cg(
+        ["grad", "x*y", "--x", "1,2", "--y", "2", "--dir", "x=1", "--format", "csv"]
+    )
     assert code == 0 and out.startswith("x,y,f,grad_x,grad_y\n")
-    assert err == "cg: warning: --dir: a file of points has no column for the directional derivative; use --format json or tree to see it\n"
+    assert (
+        err
+        == "cg: warning: --dir: a file of points has no column for the directional derivative; use --format json or tree to see it\n"
+    )
 
 
 def test_a_picture_is_of_one_point(cg, tmp_path):
     code, out, err = cg(["graph", "x*y", "--x", "1,2", "--y", "2", "-o", str(tmp_path / "g.dot")])
-    assert code == 2 and err.splitlines()[0] == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)"
-    assert err.splitlines()[1].startswith("  cg graph 'x*y' --x 1,2 ") and err.splitlines()[2] == " " * 21 + "^"  # under x's points
+    assert (
+        code == 2
+        and err.splitlines()[0]
+        == "cg: error: cg graph draws the numbers of one point: give x one value (cg grad shows many points)"
+    )
+    assert (
+        err.splitlines()[1].startswith("  cg graph 'x*y' --x 1,2 ")
+        and err.splitlines()[2] == " " * 21 + "^"
+    )  # under x's points
 
 
 def test_every_op_takes_a_constant_beside_an_array():
@@ -256,7 +313,10 @@ def test_every_op_takes_a_constant_beside_an_array():
         for args in ((0.5, xs), (xs, 0.5)):
             with np.errstate(all="ignore"):
                 got = np.broadcast_to(getattr(arrays, name)(*args), xs.shape)
-            want = [getattr(scalar, name)(*(a[k] if np.ndim(a) else a for a in args)) for k in range(len(xs))]
+            want = [
+                getattr(scalar, name)(*(a[k] if np.ndim(a) else a for a in args))
+                for k in range(len(xs))
+            ]
             np.testing.assert_allclose(got, want, rtol=4e-16, err_msg=f"{name}{args}")
 
 
@@ -272,7 +332,10 @@ def test_every_op_takes_a_constant_beside_an_array():
         ({"x": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, "a MaskedArray"),
         ({"x": np.array([2**53 + 1])}, "beyond 2**53"),
         ({"x": np.array([-(2**63)])}, "beyond 2**53"),  # its absolute value overflows int64
-        ({"x": np.array([1.0], dtype=np.longdouble)}, "give numbers (bool, integer or float up to float64)"),
+        (
+            {"x": np.array([1.0], dtype=np.longdouble)},
+            "give numbers (bool, integer or float up to float64)",
+        ),
         ([("x", 1)], "bindings map each variable's name to its value"),
     ],
 )
@@ -285,7 +348,11 @@ def test_api_bad_points_raise_cgerror(bindings, message):
 
 
 def test_api_values_that_are_one_point_or_text():
-    assert grad("x*y", {"x": np.array(2.0), "y": [1, 2, 3]}).value.tolist() == [2.0, 4.0, 6.0]  # 0-d broadcasts
+    assert grad("x*y", {"x": np.array(2.0), "y": [1, 2, 3]}).value.tolist() == [
+        2.0,
+        4.0,
+        6.0,
+    ]  # 0-d broadcasts
     assert grad("x", {"x": ["pi", "1"]}).value.tolist() == [math.pi, 1.0]
     assert len(fuse("1/(1+exp(-x))", []).op) == 6  # no gate named: nothing fused
     from cgcli import CgError, constant
@@ -300,10 +367,18 @@ def test_api_values_that_are_one_point_or_text():
 def test_standard_input_holds_the_expression_or_the_points_not_both(cg):
     for words in (["-"], ["-f", "-"]):
         code, out, err = cg(["grad", *words, "--points", "-"], input="x\n1\n")
-        assert (code, out) == (2, "") and err.startswith("cg: error: standard input can hold the expression or the points, not both")
+        assert (code, out) == (2, "") and err.startswith(
+            "cg: error: standard input can hold the expression or the points, not both"
+        )
 
 
-@pytest.mark.parametrize("args", [["f*2", "--f", "3,4", "--format", "csv"], ["x**2+grad_x", "--x", "2", "--grad_x", "7", "--format", "csv"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["f*2", "--f", "3,4", "--format", "csv"],
+        ["x**2+grad_x", "--x", "2", "--grad_x", "7", "--format", "csv"],
+    ],
+)
 def test_a_variable_named_like_an_output_column_is_an_error_not_a_lost_column(cg, args):
     code, out, err = cg(["grad", *args])
     assert (code, out) == (2, "") and "has the name of an output column" in err
@@ -320,9 +395,13 @@ def test_many_points_give_the_warnings_one_point_gives(expr, x):
 def test_an_npz_file_is_written_under_the_name_given_and_no_nodes_is_for_json(cg, tmp_path):
     target = tmp_path / "out.NPZ"  # np.savez given a name would write out.NPZ.npz
     assert cg(["grad", "x", "--x", "1,2", "-o", str(target)])[:2] == (0, "")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.NPZ"] and np.load(target)["grad_x"].tolist() == [1.0, 1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.NPZ"] and np.load(target)[
+        "grad_x"
+    ].tolist() == [1.0, 1.0]
     code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--no-nodes"])
-    assert (code, out) == (2, "") and err.startswith("cg: error: --no-nodes leaves the node list out of --format json")
+    assert (code, out) == (2, "") and err.startswith(
+        "cg: error: --no-nodes leaves the node list out of --format json"
+    )
 
 
 @pytest.mark.parametrize("expr, x", [("log(x)*0", 0.0), ("exp(x)-exp(x+1)", 1000.0)])
@@ -330,4 +409,6 @@ def test_a_nan_made_from_an_inf_is_named_too(expr, x):
     # the first warning names the inf; the nan it turns into further on gets its own, one point and many
     one = grad(expr, {"x": x}).warnings
     many = grad(expr, {"x": np.array([x, 2.0])}).warnings
-    assert one[1].startswith("value nan first appears at node") and many == [w + " at point 0" for w in one]
+    assert one[1].startswith("value nan first appears at node") and many == [
+        w + " at point 0" for w in one
+    ]

@@ -7,10 +7,10 @@ import shlex
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from cgcli import evaluate, fuse, grad, parse
-from cgcli import check as checks
 from conftest import REPO, run_bin, run_cli
+
+from cgcli import check as checks
+from cgcli import evaluate, fuse, grad, parse
 
 
 def check_json(cg, *args, **kw):
@@ -55,7 +55,9 @@ def test_backprop_beside_the_central_difference_matches_the_api(cg):
         v = c["wrt"]
         assert c["cg"] == r.gradients[v]  # backprop's gradient, exactly
         plus, minus = dict(env, **{v: env[v] + h}), dict(env, **{v: env[v] - h})
-        central = (evaluate(expr, plus).value - evaluate(expr, minus).value) / ((env[v] + h) - (env[v] - h))
+        central = (evaluate(expr, plus).value - evaluate(expr, minus).value) / (
+            (env[v] + h) - (env[v] - h)
+        )
         assert c["reference"] == central
         assert c["abs_err"] == abs(c["cg"] - c["reference"]) and c["status"] == "pass"
 
@@ -75,21 +77,31 @@ def test_a_wrong_hand_written_derivative_fails(cg):
     assert hand[0]["status"] == "fail"
     assert hand[0]["cg"] == grad("sigmoid(z)", {"z": 0.5}).gradients["z"]
     assert hand[0]["reference"] == evaluate(wrong, {"z": 0.5}).value
-    assert [c["status"] for c in rows(report) if c["check"] == "numeric"] == ["pass"]  # backprop itself is right
+    assert [c["status"] for c in rows(report) if c["check"] == "numeric"] == [
+        "pass"
+    ]  # backprop itself is right
 
 
 def test_the_failing_row_is_in_the_table(cg):
     code, out, err = cg(["check", "tanh(x)", "--x", "0.5", "--against", "x=1-tanh(x)"])
     assert code == 1
     line = next(line for line in out.splitlines() if "hand-written" in line)
-    assert re.search(r"│ hand-written │ ∂f/∂x │ 0\.7864477329659276 +│ 0\.5378828427399902 +│ 0\.25 +│ 0\.46 +│ fail +│", line)
+    assert re.search(
+        r"│ hand-written │ ∂f/∂x │ 0\.7864477329659276 +│ 0\.5378828427399902 +│ 0\.25 +│ 0\.46 +│ fail +│",
+        line,
+    )
     assert out.endswith("2 checks at x=0.5: 1 pass, 1 fail\n")
 
 
 def test_the_hand_written_derivative_may_use_every_variable(cg):
-    code, report, err = check_json(cg, "(x+y)**2", "--x", "1", "--y", "2", "--against", "x=2*(x+y)", "--against", "y=2*x+2*y")
+    code, report, err = check_json(
+        cg, "(x+y)**2", "--x", "1", "--y", "2", "--against", "x=2*(x+y)", "--against", "y=2*x+2*y"
+    )
     assert code == 0
-    assert [(c["wrt"], c["reference"]) for c in rows(report) if c["check"] == "hand-written"] == [("x", 6.0), ("y", 6.0)]
+    assert [(c["wrt"], c["reference"]) for c in rows(report) if c["check"] == "hand-written"] == [
+        ("x", 6.0),
+        ("y", 6.0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +129,9 @@ def test_expectations_and_tolerances(cg, args, code):
 def test_the_tolerance_rule_is_gradchecks_and_scales_with_the_reference():
     s = checks.Settings(rtol=0.5, atol=0.0)
     assert checks.close(1.0, 2.0, s)  # |1 - 2| <= 0.5 * |2|
-    assert not checks.close(2.0, 1.0, s)  # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
+    assert not checks.close(
+        2.0, 1.0, s
+    )  # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
     s = checks.Settings(rtol=0.0, atol=0.25)
     assert checks.close(0.0, 0.25, s) and not checks.close(0.0, 0.2501, s)
     d = checks.Settings()
@@ -133,7 +147,10 @@ def test_a_kink_crossing_is_reported(cg):
     assert (code, report["status"]) == (0, "kink")
     (row,) = rows(report)
     assert row["status"] == "kink"
-    assert row["note"] == "step crosses a kink at node #1 (relu) 'relu(x)'; backprop agrees with the left difference 0"
+    assert (
+        row["note"]
+        == "step crosses a kink at node #1 (relu) 'relu(x)'; backprop agrees with the left difference 0"
+    )
     assert (row["cg"], row["reference"], row["left"], row["right"]) == (0.0, 0.5, 0.0, 1.0)
 
 
@@ -160,7 +177,11 @@ def test_hypot_through_its_tip_is_a_kink_not_a_failure():
     code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e-7", "--y", "0")
     assert code == 0, report
     assert [c["status"] for c in rows(report)] == ["kink", "kink"]  # y's step passes the tip too
-    for expr in ("hypot(x, 0.1*x)", "hypot(sin(x), x)", "hypot(x, x*x)"):  # exact collinearity was required
+    for expr in (
+        "hypot(x, 0.1*x)",
+        "hypot(sin(x), x)",
+        "hypot(x, x*x)",
+    ):  # exact collinearity was required
         code, report, err = check_json(run_cli, expr, "--x", "1e-7")
         assert (code, [c["status"] for c in rows(report)]) == (0, ["kink"]), expr
 
@@ -187,7 +208,12 @@ def test_away_from_kinks_nothing_is_said():
         ("atan2(x, 1)", -1e-6, 1e-6, False),  # no cut on this side
         ("atan2(-1, x)", -1e-6, 1e-6, False),  # y changes sign where atan2 is smooth
         ("hypot(x, 0)", -1e-6, 1e-6, True),  # through the cone's tip
-        ("hypot(x, 1e-300)", -1e-6, 1e-6, True),  # beside it, closer than the step: no evidence either
+        (
+            "hypot(x, 1e-300)",
+            -1e-6,
+            1e-6,
+            True,
+        ),  # beside it, closer than the step: no evidence either
         ("hypot(x, 0.1*x)", -1e-6, 1e-6, True),  # through it along a line that is not an axis
         ("hypot(sin(x), x)", -1e-6, 1e-6, True),  # along a curve
         ("hypot(x, 1)", -1e-6, 1e-6, False),  # far from it
@@ -197,7 +223,9 @@ def test_away_from_kinks_nothing_is_said():
 )
 def test_kink_detection_op_by_op(expr, minus, plus, crossed):
     graph = parse(expr)
-    found = checks.kinks(graph, evaluate(graph, {"x": minus}).values, evaluate(graph, {"x": plus}).values)
+    found = checks.kinks(
+        graph, evaluate(graph, {"x": minus}).values, evaluate(graph, {"x": plus}).values
+    )
     assert bool(found) == crossed
     if crossed:
         assert graph.nodes[found[0]].op == expr.split("(")[0]
@@ -208,7 +236,20 @@ def test_kink_detection_op_by_op(expr, minus, plus, crossed):
 
 
 def test_random_points_are_reproducible_inside_the_box(cg):
-    args = ["x*y + sin(x)", "--x", "1", "--y", "2", "--random", "5", "--box=-1:1", "--box", "y=10:11", "--seed", "7"]
+    args = [
+        "x*y + sin(x)",
+        "--x",
+        "1",
+        "--y",
+        "2",
+        "--random",
+        "5",
+        "--box=-1:1",
+        "--box",
+        "y=10:11",
+        "--seed",
+        "7",
+    ]
     code, report, err = check_json(cg, *args)
     assert code == 0
     case = report["cases"][0]
@@ -218,7 +259,9 @@ def test_random_points_are_reproducible_inside_the_box(cg):
     import random
 
     rng = random.Random(7)
-    assert [p["bindings"] for p in points[1:]] == [{"x": rng.uniform(-1, 1), "y": rng.uniform(10, 11)} for _ in range(5)]
+    assert [p["bindings"] for p in points[1:]] == [
+        {"x": rng.uniform(-1, 1), "y": rng.uniform(10, 11)} for _ in range(5)
+    ]
     assert case["settings"]["box"] == {"x": [-1.0, 1.0], "y": [10.0, 11.0]}
     assert len(case["checks"]) == 2 * 6
     assert {c["point"] for c in case["checks"]} == set(range(6))
@@ -230,7 +273,9 @@ def test_random_points_are_reproducible_inside_the_box(cg):
 
 def test_the_table_prints_the_seed_and_a_random_failure_with_its_point():
     # the hand-written derivative is right for x > 0 only
-    code, out, err = run_cli(["check", "abs(x)", "--against", "x=1", "--random", "6", "--box", "-1:1", "--seed", "3"])
+    code, out, err = run_cli(
+        ["check", "abs(x)", "--against", "x=1", "--random", "6", "--box", "-1:1", "--seed", "3"]
+    )
     assert code == 1
     assert out.endswith("12 checks at 6 random points (seed 3, box x=-1:1): 9 pass, 3 fail\n")
     failing = [line for line in out.splitlines() if "│ fail" in line]
@@ -239,7 +284,10 @@ def test_the_table_prints_the_seed_and_a_random_failure_with_its_point():
     for line in failing:
         point = re.search(r"│ x=(\S+) +│", line).group(1)
         assert float(point) < 0
-        assert run_cli(["check", "abs(x)", "--against", "x=1", "--x", point, "--format", "json"])[0] == 1
+        assert (
+            run_cli(["check", "abs(x)", "--against", "x=1", "--x", point, "--format", "json"])[0]
+            == 1
+        )
 
 
 @pytest.mark.parametrize(
@@ -257,19 +305,37 @@ def test_random_points_run_as_one_batch_with_the_same_rows(expr, args, monkeypat
         random=40, seed=5, box=[a.split("=", 1)[1] for a in args if a.startswith("--box")], fuse="all" if "--fuse" in args else None))  # fmt: skip
     calls = []
     real_grad = checks.api.grad
-    monkeypatch.setattr(checks.api, "grad", lambda graph, env, **kw: calls.append(env) or real_grad(graph, env, **kw))
+    monkeypatch.setattr(
+        checks.api,
+        "grad",
+        lambda graph, env, **kw: calls.append(env) or real_grad(graph, env, **kw),
+    )
     batched = checks.run_case(case)
     one_at_a_time = sum(1 for env in calls if not hasattr(next(iter(env.values())), "__len__"))
     in_batches = len(calls) - one_at_a_time
-    alone = [row for i, p in enumerate(batched.points) for row in checks._check_point(case, i, p, checks._OnePoint(case, p.bindings))]
+    alone = [
+        row
+        for i, p in enumerate(batched.points)
+        for row in checks._check_point(case, i, p, checks._OnePoint(case, p.bindings))
+    ]
     bad_points = {r.point for r in alone if r.status == checks.NONFINITE}
     assert one_at_a_time == len(bad_points) * (2 if case.fine is not None else 1)
     assert in_batches == (2 if case.fine is not None else 1)
     assert len(batched.rows) == len(alone)
     for b, a in zip(batched.rows, alone):
-        assert (b.point, b.check, b.wrt, b.status, b.note.split(";")[0]) == (a.point, a.check, a.wrt, a.status, a.note.split(";")[0])
-        assert b.cg == pytest.approx(a.cg, rel=1e-12, abs=1e-300) or (math.isnan(b.cg) and math.isnan(a.cg))
-        assert b.reference == pytest.approx(a.reference, rel=1e-6, abs=1e-9) or (math.isnan(b.reference) and math.isnan(a.reference))
+        assert (b.point, b.check, b.wrt, b.status, b.note.split(";")[0]) == (
+            a.point,
+            a.check,
+            a.wrt,
+            a.status,
+            a.note.split(";")[0],
+        )
+        assert b.cg == pytest.approx(a.cg, rel=1e-12, abs=1e-300) or (
+            math.isnan(b.cg) and math.isnan(a.cg)
+        )
+        assert b.reference == pytest.approx(a.reference, rel=1e-6, abs=1e-9) or (
+            math.isnan(b.reference) and math.isnan(a.reference)
+        )
     if "log" in expr:
         assert bad_points, "the case should have points where log(y) is nan"
 
@@ -297,19 +363,28 @@ def test_a_nan_at_a_random_point_is_exit_3(cg):
 def test_fuse_compares_the_fused_graph_with_the_fine_grained_one(cg):
     expr = "1/(1+exp(-(w*x+b)))"
     env = {"w": 2.0, "x": -1.0, "b": 0.5}
-    code, report, err = check_json(cg, expr, "--w", "2", "--x", "-1", "--b", "0.5", "--fuse", "--random", "3")
+    code, report, err = check_json(
+        cg, expr, "--w", "2", "--x", "-1", "--b", "0.5", "--fuse", "--random", "3"
+    )
     assert (code, err) == (0, "")
     case = report["cases"][0]
     assert case["settings"]["fuse"] == "all"
     fused_rows = [c for c in case["checks"] if c["check"] == "fuse"]
-    assert [(c["point"], c["wrt"]) for c in fused_rows] == [(p, v) for p in range(4) for v in (None, "w", "x", "b")]
+    assert [(c["point"], c["wrt"]) for c in fused_rows] == [
+        (p, v) for p in range(4) for v in (None, "w", "x", "b")
+    ]
     fused, fine = grad(fuse(expr), env), grad(expr, env)
     at_bound = {c["wrt"]: c for c in fused_rows if c["point"] == 0}
     assert (at_bound[None]["cg"], at_bound[None]["reference"]) == (fused.value, fine.value)
     for v in env:
-        assert (at_bound[v]["cg"], at_bound[v]["reference"]) == (fused.gradients[v], fine.gradients[v])
+        assert (at_bound[v]["cg"], at_bound[v]["reference"]) == (
+            fused.gradients[v],
+            fine.gradients[v],
+        )
     # the numeric checks ran on the fused graph
-    numeric = {c["wrt"]: c["cg"] for c in case["checks"] if c["check"] == "numeric" and c["point"] == 0}
+    numeric = {
+        c["wrt"]: c["cg"] for c in case["checks"] if c["check"] == "numeric" and c["point"] == 0
+    }
     assert numeric == fused.gradients
 
 
@@ -317,14 +392,19 @@ def test_fuse_where_the_fine_grained_graph_overflows_is_exit_3(cg):
     code, report, err = check_json(cg, "1/(1+exp(-z))", "--z", "-800", "--fuse")
     assert code == 3
     bad = [c for c in rows(report) if c["status"] == "nonfinite"]
-    assert [(c["check"], c["wrt"], c["cg"], c["reference"]) for c in bad] == [("fuse", "z", 0.0, "nan")]
+    assert [(c["check"], c["wrt"], c["cg"], c["reference"]) for c in bad] == [
+        ("fuse", "z", 0.0, "nan")
+    ]
     assert "the reference is nan" in bad[0]["note"] and "exp(-z)" in bad[0]["note"]
 
 
 def test_fuse_with_nothing_to_fuse_warns(cg):
     code, out, err = cg(["check", "x*y", "--x", "1", "--y", "2", "--fuse"])
     assert code == 0
-    assert err == "cg: warning: --fuse: nothing in the expression matches a gate (`cg fusions` lists the shapes)\n"
+    assert (
+        err
+        == "cg: warning: --fuse: nothing in the expression matches a gate (`cg fusions` lists the shapes)\n"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -336,7 +416,9 @@ def test_a_gradient_that_is_not_finite_is_exit_3(cg):
     assert (code, report["exit_code"], report["status"]) == (3, 3, "nonfinite")
     (row,) = rows(report)
     assert (row["cg"], row["reference"], row["status"]) == ("inf", "nan", "nonfinite")
-    assert row["note"].startswith("the gradient is inf, f at x-h is nan (gradient inf first appears at node #1 (sqrt)")
+    assert row["note"].startswith(
+        "the gradient is inf, f at x-h is nan (gradient inf first appears at node #1 (sqrt)"
+    )
 
 
 def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
@@ -348,28 +430,88 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["x*y", "--x", "1"], "cg: error: no value for the variable y: pass --y VALUE\n  x*y\n    ^\n"),
+        (
+            ["x*y", "--x", "1"],
+            "cg: error: no value for the variable y: pass --y VALUE\n  x*y\n    ^\n",
+        ),
         (["2x"], "cg: error: implicit multiplication is not supported: write 2*x\n  2x\n   ^\n"),
-        ([], "cg: error: no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml\n  cg check\n          ^\n"),
-        (["x", "--x", "1", "--expect-grad", "z=1"], "cg: error: --expect-grad z: the expression has no variable z\n"),
-        (["x", "--x", "1", "--expect-grad", "6"], "cg: error: --expect-grad takes NAME=VALUE, got '6'\n"),
-        (["x", "--x", "1", "--expect", "abc"], "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n"),
-        (["x", "--x", "1", "--expect", "1/0"], "cg: error: --expect: an expected number must be finite, got inf\n"),
-        (["x*y", "--x", "1", "--y", "2", "--against", "x=y+w"], "cg: error: --against x: the derivative uses w, which the expression does not have\n  y+w\n    ^\n"),
-        (["x", "--x", "1", "--against", "x=1+"], "cg: error: --against x: unexpected end of input: expected a number, a name or '('\n  1+\n    ^\n"),
-        (["x", "--x", "1", "--against", "x=1", "--against", "x=2"], "cg: error: --against x is given twice\n"),
-        (["x", "--x", "1", "--random", "2", "--box", "3:-3"], "cg: error: --box 3:-3: the box must be finite with LO <= HI\n"),
-        (["x", "--x", "1", "--random", "2", "--box", "3"], "cg: error: --box takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got '3'\n"),
-        (["x", "--x", "1", "--random", "-1"], "cg: error: --random must be an integer >= 0, got -1\n"),
+        (
+            [],
+            "cg: error: no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml\n  cg check\n          ^\n",
+        ),
+        (
+            ["x", "--x", "1", "--expect-grad", "z=1"],
+            "cg: error: --expect-grad z: the expression has no variable z\n",
+        ),
+        (
+            ["x", "--x", "1", "--expect-grad", "6"],
+            "cg: error: --expect-grad takes NAME=VALUE, got '6'\n",
+        ),
+        (
+            ["x", "--x", "1", "--expect", "abc"],
+            "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n",
+        ),
+        (
+            ["x", "--x", "1", "--expect", "1/0"],
+            "cg: error: --expect: an expected number must be finite, got inf\n",
+        ),
+        (
+            ["x*y", "--x", "1", "--y", "2", "--against", "x=y+w"],
+            "cg: error: --against x: the derivative uses w, which the expression does not have\n  y+w\n    ^\n",
+        ),
+        (
+            ["x", "--x", "1", "--against", "x=1+"],
+            "cg: error: --against x: unexpected end of input: expected a number, a name or '('\n  1+\n    ^\n",
+        ),
+        (
+            ["x", "--x", "1", "--against", "x=1", "--against", "x=2"],
+            "cg: error: --against x is given twice\n",
+        ),
+        (
+            ["x", "--x", "1", "--random", "2", "--box", "3:-3"],
+            "cg: error: --box 3:-3: the box must be finite with LO <= HI\n",
+        ),
+        (
+            ["x", "--x", "1", "--random", "2", "--box", "3"],
+            "cg: error: --box takes LO:HI or NAME=LO:HI (such as -3:3 or x=0:1), got '3'\n",
+        ),
+        (
+            ["x", "--x", "1", "--random", "-1"],
+            "cg: error: --random must be an integer >= 0, got -1\n",
+        ),
         # 10**11 random points ran until the system killed cg (exit 137, nothing said)
-        (["x", "--random", "100000000000"], "cg: error: --random must be at most 1,000,000, got 100,000,000,000\n"),
-        (["x", "--x", "1", "--rtol", "-1"], "cg: error: --rtol must be a finite number >= 0, got -1.0\n"),
-        (["x", "--x", "1", "--eps", "0"], "cg: error: --eps must be a finite number > 0, got 0.0\n"),
-        (["x", "--x", "1", "--format", "plain"], "cg: error: --format plain: cg check writes table or json\n"),
-        (["x*y", "--random", "2", "--expect", "3"], "cg: error: --expect needs the bound point: bind every variable\n"),
-        (["x", "--x", "1", "--fuse", "sigmoidd"], "cg: error: --fuse: unknown gate 'sigmoidd' (did you mean sigmoid?); `cg fusions` lists them\n"),
-        (["x*y", "--x", "1,2,3", "--y", "2"], "cg: error: x is bound to 3 points: cg check checks one bound point; for more use --random N, or a case file\n  cg check 'x*y' --x 1,2,3 --y 2\n                     ^\n"),
-        (["x", "--e", "1", "--x", "1"], "cg: error: e is the constant 2.718281828459045; to use another value write 'e = …; ' before the expression\n  cg check x --e 1 --x 1\n                 ^\n"),
+        (
+            ["x", "--random", "100000000000"],
+            "cg: error: --random must be at most 1,000,000, got 100,000,000,000\n",
+        ),
+        (
+            ["x", "--x", "1", "--rtol", "-1"],
+            "cg: error: --rtol must be a finite number >= 0, got -1.0\n",
+        ),
+        (
+            ["x", "--x", "1", "--eps", "0"],
+            "cg: error: --eps must be a finite number > 0, got 0.0\n",
+        ),
+        (
+            ["x", "--x", "1", "--format", "plain"],
+            "cg: error: --format plain: cg check writes table or json\n",
+        ),
+        (
+            ["x*y", "--random", "2", "--expect", "3"],
+            "cg: error: --expect needs the bound point: bind every variable\n",
+        ),
+        (
+            ["x", "--x", "1", "--fuse", "sigmoidd"],
+            "cg: error: --fuse: unknown gate 'sigmoidd' (did you mean sigmoid?); `cg fusions` lists them\n",
+        ),
+        (
+            ["x*y", "--x", "1,2,3", "--y", "2"],
+            "cg: error: x is bound to 3 points: cg check checks one bound point; for more use --random N, or a case file\n  cg check 'x*y' --x 1,2,3 --y 2\n                     ^\n",
+        ),
+        (
+            ["x", "--e", "1", "--x", "1"],
+            "cg: error: e is the constant 2.718281828459045; to use another value write 'e = …; ' before the expression\n  cg check x --e 1 --x 1\n                 ^\n",
+        ),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(cg, args, message):
@@ -378,8 +520,14 @@ def test_bad_input_is_exit_2_with_one_line(cg, args, message):
     assert (code, out, lines[0]) == (2, "", expected[0])
     if len(expected) > 1:  # the input with a caret
         assert lines == expected
-    elif expected[0].startswith("cg: error: -"):  # about an option: the command line, a caret under it
-        assert len(lines) == 3 and lines[1] == "  cg check " + " ".join(shlex.quote(a) for a in args) and lines[2].strip() == "^"
+    elif expected[0].startswith(
+        "cg: error: -"
+    ):  # about an option: the command line, a caret under it
+        assert (
+            len(lines) == 3
+            and lines[1] == "  cg check " + " ".join(shlex.quote(a) for a in args)
+            and lines[2].strip() == "^"
+        )
     else:
         assert len(lines) == 1
 
@@ -420,7 +568,10 @@ def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tm
     assert out.endswith("2 cases: 1 pass, 1 fail\n")
     summary = [line for line in out.splitlines() if line.startswith("│")][:2]
     assert re.match(r"│ seed example +│ \(x\+y\)\*\*2 +│ bound +│ 5 pass +│ pass +│", summary[0])
-    assert re.match(r"│ sigmoid, derivative written wrong +│ sigmoid\(z\) +│ bound +│ 1 pass, 1 fail +│ fail +│", summary[1])
+    assert re.match(
+        r"│ sigmoid, derivative written wrong +│ sigmoid\(z\) +│ bound +│ 1 pass, 1 fail +│ fail +│",
+        summary[1],
+    )
 
     root = ET.parse(junit).getroot()
     suite = root.find("testsuite")
@@ -430,7 +581,9 @@ def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tm
     assert cases_by_name["seed example"].find("failure") is None
     failure = cases_by_name["sigmoid, derivative written wrong"].find("failure")
     assert failure is not None and failure.get("type") == "fail"
-    assert failure.get("message").startswith("fail: hand-written ∂f/∂z at z=0.5: cg 0.23500371220159452, reference 1.0099149502021145")
+    assert failure.get("message").startswith(
+        "fail: hand-written ∂f/∂z at z=0.5: cg 0.23500371220159452, reference 1.0099149502021145"
+    )
     props = {p.get("name"): p.get("value") for p in cases_by_name["seed example"].iter("property")}
     assert props == {"expression": "(x+y)**2", "points": "x=1, y=2"}
 
@@ -443,8 +596,14 @@ def test_a_case_file_that_passes_is_exit_0_and_json_lists_every_case(cg, tmp_pat
     code, report, err = check_json(cg, "--cases", str(cases))
     assert (code, report["file"], report["status"]) == (0, str(cases), "pass")
     (case,) = report["cases"]
-    assert (case["name"], case["expression"], case["counts"]) == ("seed example", "(x+y)**2", {"pass": 5})
-    assert [(c["check"], c["wrt"], c["reference"]) for c in case["checks"] if c["check"] == "expect"] == [
+    assert (case["name"], case["expression"], case["counts"]) == (
+        "seed example",
+        "(x+y)**2",
+        {"pass": 5},
+    )
+    assert [
+        (c["check"], c["wrt"], c["reference"]) for c in case["checks"] if c["check"] == "expect"
+    ] == [
         ("expect", None, 9.0),
         ("expect", "x", 6.0),
         ("expect", "y", 6.0),
@@ -453,7 +612,9 @@ def test_a_case_file_that_passes_is_exit_0_and_json_lists_every_case(cg, tmp_pat
 
 def test_fail_and_not_finite_together_are_exit_3_and_junit_says_which(tmp_path):
     cases, junit = tmp_path / "c.toml", tmp_path / "r.xml"
-    cases.write_text(CASES + '\n[[case]]\nname = "sqrt at 0"\nexpr = "sqrt(x)"\nbindings = { x = 0 }\n')
+    cases.write_text(
+        CASES + '\n[[case]]\nname = "sqrt at 0"\nexpr = "sqrt(x)"\nbindings = { x = 0 }\n'
+    )
     code, out, err = run_cli(["check", "--cases", str(cases), "--junit", str(junit)])
     assert code == 3
     suite = ET.parse(junit).getroot().find("testsuite")
@@ -468,10 +629,38 @@ def test_case_settings_win_over_the_command_line(tmp_path):
         '[[case]]\nname = "own"\nexpr = "x"\nbindings = { x = 1 }\nrtol = 0.5\nrandom = 2\nbox = "x=0:1"\nfuse = false\n'
         '[[case]]\nname = "inherits"\nexpr = "x"\nbindings = { x = 1 }\n'
     )
-    code, report, err = check_json(run_cli, "--cases", str(cases), "--rtol", "0.25", "--random", "3", "--seed", "5", "--box=-2:2", "--fuse")
+    code, report, err = check_json(
+        run_cli,
+        "--cases",
+        str(cases),
+        "--rtol",
+        "0.25",
+        "--random",
+        "3",
+        "--seed",
+        "5",
+        "--box=-2:2",
+        "--fuse",
+    )
     own, inherits = (c["settings"] for c in report["cases"])
-    assert own == {"eps": 1e-6, "rtol": 0.5, "atol": 1e-5, "random": 2, "seed": 5, "box": {"x": [0.0, 1.0]}, "fuse": None}
-    assert inherits == {"eps": 1e-6, "rtol": 0.25, "atol": 1e-5, "random": 3, "seed": 5, "box": {"x": [-2.0, 2.0]}, "fuse": "all"}
+    assert own == {
+        "eps": 1e-6,
+        "rtol": 0.5,
+        "atol": 1e-5,
+        "random": 2,
+        "seed": 5,
+        "box": {"x": [0.0, 1.0]},
+        "fuse": None,
+    }
+    assert inherits == {
+        "eps": 1e-6,
+        "rtol": 0.25,
+        "atol": 1e-5,
+        "random": 3,
+        "seed": 5,
+        "box": {"x": [-2.0, 2.0]},
+        "fuse": "all",
+    }
 
 
 @pytest.mark.parametrize(
@@ -481,22 +670,61 @@ def test_case_settings_win_over_the_command_line(tmp_path):
             '[[case]]\nname = "sq"\nexpr = "x"\nbindings = { x = 1 }\nexpct = 1\n',
             "case 'sq': unknown key 'expct' (did you mean 'expect'?); a case takes name, expr, bindings, expect, expect_grad, against, eps, rtol, atol, random, seed, box, fuse",
         ),
-        ('[[case]]\nname = "a"\nexpr = "x*y"\nbindings = { x = 1 }\n', "case 'a': no value for the variable y: add it to bindings (or check random points only: random = N)\n  x*y\n    ^"),
-        ('[[case]]\nname = "a"\nexpr = "x*"\n', "case 'a': unexpected end of input: expected a number, a name or '('\n  x*\n    ^"),
-        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrtol = "big"\n', "case 'a': rtol must be a finite number >= 0, got 'big'"),
-        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrandom = true\n', "case 'a': random must be an integer >= 0, got True"),
-        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = [1]\n', "case 'a': bindings must be a table such as bindings = { x = 1 }, got [1]"),
-        ('[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nagainst = { y = "1" }\n', "case 'a': against y: the expression has no variable y"),
-        ('[[case]]\nexpr = "x"\nbindings = { x = 1 }\n[[case]]\nexpr = "x"\nbindings = { x = 2 }\n', "case #2: another case has the same name: a report needs each name once"),
-        ('[[case]]\nname = "a"\n', "case 'a': expr must be the expression's text, such as expr = \"(x+y)**2\""),
-        ('name = "a"\n', "unknown key 'name' at the top level: write each case as a [[case]] table"),
+        (
+            '[[case]]\nname = "a"\nexpr = "x*y"\nbindings = { x = 1 }\n',
+            "case 'a': no value for the variable y: add it to bindings (or check random points only: random = N)\n  x*y\n    ^",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x*"\n',
+            "case 'a': unexpected end of input: expected a number, a name or '('\n  x*\n    ^",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrtol = "big"\n',
+            "case 'a': rtol must be a finite number >= 0, got 'big'",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nrandom = true\n',
+            "case 'a': random must be an integer >= 0, got True",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x"\nbindings = [1]\n',
+            "case 'a': bindings must be a table such as bindings = { x = 1 }, got [1]",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x"\nbindings = { x = 1 }\nagainst = { y = "1" }\n',
+            "case 'a': against y: the expression has no variable y",
+        ),
+        (
+            '[[case]]\nexpr = "x"\nbindings = { x = 1 }\n[[case]]\nexpr = "x"\nbindings = { x = 2 }\n',
+            "case #2: another case has the same name: a report needs each name once",
+        ),
+        (
+            '[[case]]\nname = "a"\n',
+            "case 'a': expr must be the expression's text, such as expr = \"(x+y)**2\"",
+        ),
+        (
+            'name = "a"\n',
+            "unknown key 'name' at the top level: write each case as a [[case]] table",
+        ),
         ("", 'no cases: write each case as a [[case]] table with expr = "..."'),
-        ("[[case]\n", "not valid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
+        (
+            "[[case]\n",
+            "not valid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)",
+        ),
         ("case = [1, 2]\n", 'case must hold tables ([[case]] with expr = "..."), got [1, 2]'),
-        ('[case]\nexpr = "x"\n', "[case] is one table; write each case as a [[case]] table (two brackets), as a list of cases"),
+        (
+            '[case]\nexpr = "x"\n',
+            "[case] is one table; write each case as a [[case]] table (two brackets), as a list of cases",
+        ),
         # a report (JUnit XML, a terminal) cannot carry control characters
-        ('[[case]]\nname = "a\\u0007b"\nexpr = "x**2"\nbindings = { x = 1 }\n', "case 'a\\x07b': name must be printable text, got 'a\\x07b'"),
-        ('[[case]]\nname = "a"\nexpr = "x**2"\nbindings = { x = 1, "q\\u0001" = 2 }\n', "case 'a': bindings: 'q\\x01' is not a variable name"),
+        (
+            '[[case]]\nname = "a\\u0007b"\nexpr = "x**2"\nbindings = { x = 1 }\n',
+            "case 'a\\x07b': name must be printable text, got 'a\\x07b'",
+        ),
+        (
+            '[[case]]\nname = "a"\nexpr = "x**2"\nbindings = { x = 1, "q\\u0001" = 2 }\n',
+            "case 'a': bindings: 'q\\x01' is not a variable name",
+        ),
     ],
 )
 def test_a_bad_case_file_is_exit_2_naming_the_case_and_key(cg, tmp_path, text, message):
@@ -510,12 +738,28 @@ def test_a_bad_case_file_is_exit_2_naming_the_case_and_key(cg, tmp_path, text, m
 def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # short paths: the command line fits on one line
     code, out, err = cg(["check", "--cases", "c.toml", "x", "--x", "1", "--expect", "1"])
-    assert (code, err.splitlines()[0]) == (2, "cg: error: --cases runs the cases of c.toml: give no expression, bindings, --expect (they belong in a [[case]])")
-    assert err.splitlines()[1:] == ["  cg check --cases c.toml x --x 1 --expect 1", " " * 26 + "^"]  # under the expression
+    assert (code, err.splitlines()[0]) == (
+        2,
+        "cg: error: --cases runs the cases of c.toml: give no expression, bindings, --expect (they belong in a [[case]])",
+    )
+    assert err.splitlines()[1:] == [
+        "  cg check --cases c.toml x --x 1 --expect 1",
+        " " * 26 + "^",
+    ]  # under the expression
     code, out, err = cg(["check", "--cases", "c.toml", "--x", "1"])
-    assert err.splitlines()[1:] == ["  cg check --cases c.toml --x 1", " " * 30 + "^"]  # under the binding
+    assert err.splitlines()[1:] == [
+        "  cg check --cases c.toml --x 1",
+        " " * 30 + "^",
+    ]  # under the binding
     code, out, err = cg(["check", "--cases", "missing.toml"])
-    assert (code, err.splitlines()) == (2, ["cg: error: cannot read missing.toml: No such file or directory", "  cg check --cases missing.toml", " " * 19 + "^"])
+    assert (code, err.splitlines()) == (
+        2,
+        [
+            "cg: error: cannot read missing.toml: No such file or directory",
+            "  cg check --cases missing.toml",
+            " " * 19 + "^",
+        ],
+    )
 
 
 def test_junit_for_one_expression(cg, tmp_path):
@@ -533,7 +777,9 @@ def test_junit_for_one_expression(cg, tmp_path):
 
 
 def test_on_an_ascii_terminal():
-    code, out, err = run_bin(["check", "θ*relu(x)", "--x", "0", "-v", "θ=2"], env={"PYTHONIOENCODING": "ascii"})
+    code, out, err = run_bin(
+        ["check", "θ*relu(x)", "--x", "0", "-v", "θ=2"], env={"PYTHONIOENCODING": "ascii"}
+    )
     assert code == 0, err
     out.encode("ascii")
     assert "df/dx" in out and "df/d\\u03b8" in out and "step crosses a kink" in out
@@ -555,7 +801,11 @@ def test_the_readme_examples_are_what_cg_prints(monkeypatch, tmp_path):
     (toml,) = re.findall(r"```toml\n(.*?)```", section, re.S)
     (tmp_path / "checks.toml").write_text(toml)
     monkeypatch.chdir(tmp_path)
-    examples = [block for block in re.findall(r"```text\n(.*?)```", section, re.S) if block.startswith("$ cg check")]
+    examples = [
+        block
+        for block in re.findall(r"```text\n(.*?)```", section, re.S)
+        if block.startswith("$ cg check")
+    ]
     assert len(examples) == 3
     for block in examples:
         command, shown = block.split("\n", 1)
@@ -566,11 +816,17 @@ def test_the_readme_examples_are_what_cg_prints(monkeypatch, tmp_path):
 
 
 def test_the_api_runs_without_the_command_line():
-    case = checks.from_command_line("x**3", {"x": 2.0}, expect="8", against=["x=3*x**2"], options=checks.Options(random=3))
+    case = checks.from_command_line(
+        "x**3", {"x": 2.0}, expect="8", against=["x=3*x**2"], options=checks.Options(random=3)
+    )
     report = checks.run([case])
     assert (report.status, report.exit_code) == ("pass", 0)
     result = report.results[0]
-    assert len(result.points) == 4 and [r.check for r in result.rows[:3]] == ["numeric", "hand-written", "expect"]
+    assert len(result.points) == 4 and [r.check for r in result.rows[:3]] == [
+        "numeric",
+        "hand-written",
+        "expect",
+    ]
     assert math.isclose(result.rows[0].reference, 12.0, rel_tol=1e-9)
     xml = checks.junit_xml(report)
     assert ET.fromstring(xml).find("testsuite").get("tests") == "1"
@@ -591,10 +847,10 @@ def test_random_points_of_an_expression_without_variables(cg):
     # every random point is the same point; the batch's value is one number, not an array
     code, out, err = cg(["check", "2+3", "--expect", "5", "--random", "3", "--format", "json"])
     assert code == 0 and json.loads(out)["status"] == "pass" and "Traceback" not in err
-    code, out, err = cg(["check", "bce(0.5, x)", "--random", "5", "--format", "json"])  # a constant input of bce in a batch
+    code, out, err = cg(
+        ["check", "bce(0.5, x)", "--random", "5", "--format", "json"]
+    )  # a constant input of bce in a batch
     assert code == 0 and json.loads(out)["status"] == "pass"
-
-
 
 
 @pytest.mark.parametrize("expr, x", [("sin(x)", "1e5"), ("sin(x)", "1e7"), ("tanh(x-1e6)", "1e6")])
@@ -604,27 +860,45 @@ def test_a_right_gradient_far_from_0_passes(expr, x):
     assert (code, report["status"]) == (0, "pass"), report
 
 
-@pytest.mark.parametrize("given, message", [(["x", "x"], "names x twice"), (["x", " "], "has an empty name")])
+@pytest.mark.parametrize(
+    "given, message", [(["x", "x"], "names x twice"), (["x", " "], "has an empty name")]
+)
 def test_name_lists_given_as_lists_are_checked_as_text_is(given, message):
     from cgcli import api
 
     with pytest.raises(api.CgError, match=message):
-        api.grad("x*y", {"x": 1, "y": 2}, wrt=given)  # wrt=['x', 'x'] dropped the repeat without a word
+        api.grad(
+            "x*y", {"x": 1, "y": 2}, wrt=given
+        )  # wrt=['x', 'x'] dropped the repeat without a word
     with pytest.raises(api.CgError, match=message.replace("x", "sigmoid")):
         api.fuse("sigmoid(x)", [g.replace("x", "sigmoid") for g in given])
 
 
 def test_a_case_files_gate_list_is_checked_as_the_command_lines(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('[[case]]\nexpr = "sigmoid(x)"\nbindings = { x = 1 }\nfuse = ["sigmoid", "sigmoid"]\n')
+    path.write_text(
+        '[[case]]\nexpr = "sigmoid(x)"\nbindings = { x = 1 }\nfuse = ["sigmoid", "sigmoid"]\n'
+    )
     code, out, err = run_cli(["check", "--cases", str(path)])
-    assert (code, err) == (2, f"cg: error: {path}: case #1: fuse: the list ['sigmoid', 'sigmoid'] names sigmoid twice\n")
+    assert (code, err) == (
+        2,
+        f"cg: error: {path}: case #1: fuse: the list ['sigmoid', 'sigmoid'] names sigmoid twice\n",
+    )
 
 
 def test_a_case_file_that_is_not_utf8_points_at_the_byte_and_a_bom_is_no_text(tmp_path):
     bad, bom = tmp_path / "bad.toml", tmp_path / "bom.toml"
     bad.write_bytes(b'[[case]]\nexpr = "x"\n# \xff\n')
-    bom.write_bytes(b'\xef\xbb\xbf[[case]]\nexpr = "x"\nbindings = { x = 1 }\n')  # said "not valid TOML" before
+    bom.write_bytes(
+        b'\xef\xbb\xbf[[case]]\nexpr = "x"\nbindings = { x = 1 }\n'
+    )  # said "not valid TOML" before
     code, out, err = run_cli(["check", "--cases", str(bad)])
-    assert (code, err.splitlines()) == (2, [f"cg: error: the case file {bad} is not valid UTF-8 text", "  line 3: # \ufffd", "            ^"])
+    assert (code, err.splitlines()) == (
+        2,
+        [
+            f"cg: error: the case file {bad} is not valid UTF-8 text",
+            "  line 3: # \ufffd",
+            "            ^",
+        ],
+    )
     assert run_cli(["check", "--cases", str(bom)])[0] == 0

@@ -7,10 +7,10 @@ import signal
 import subprocess
 
 import pytest
+from conftest import run_bin, run_cli
 
 from cgcli import __version__, grad
 from cgcli.engine import fmt
-from conftest import run_bin, run_cli
 
 
 def test_grad_tree_shows_every_node(cg):
@@ -37,7 +37,9 @@ def test_tree_shows_a_shared_node_once_then_as_reference():
 
 
 def test_tree_on_an_ascii_terminal():
-    code, out, err = run_bin(["grad", "θ*(x+y)", "--x", "1", "--y", "2", "-v", "θ=3"], env={"PYTHONIOENCODING": "ascii"})
+    code, out, err = run_bin(
+        ["grad", "θ*(x+y)", "--x", "1", "--y", "2", "-v", "θ=3"], env={"PYTHONIOENCODING": "ascii"}
+    )
     assert code == 0, err
     out.encode("ascii")  # nothing outside ASCII
     assert "df/dx = 3" in out and "+-- " in out or "`-- " in out
@@ -45,14 +47,33 @@ def test_tree_on_an_ascii_terminal():
 
 
 def test_tree_prints_user_text_as_typed_not_as_markup():
-    code, out, err = run_cli(["grad", "-"], input="(x # [x] and [bold]y[/bold]\n + 1)", env={"NO_COLOR": "1"})
+    code, out, err = run_cli(
+        ["grad", "-"], input="(x # [x] and [bold]y[/bold]\n + 1)", env={"NO_COLOR": "1"}
+    )
     assert code == 2 or "[x] and [bold]y[/bold]" in out
     code, out, err = run_cli(["grad", "-", "--x", "1"], input="(x # [x] and [bold]y[/bold]\n + 1)")
     assert code == 0 and "[x] and [bold]y[/bold]" in out
 
 
 def test_json_format_matches_the_api(cg):
-    code, out, err = cg(["grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--w0", "2", "--x0", "-1", "--w1", "-3", "--x1", "-2", "--w2", "-3", "--format", "json"])
+    code, out, err = cg(
+        [
+            "grad",
+            "1/(1+exp(-(w0*x0+w1*x1+w2)))",
+            "--w0",
+            "2",
+            "--x0",
+            "-1",
+            "--w1",
+            "-3",
+            "--x1",
+            "-2",
+            "--w2",
+            "-3",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     data = json.loads(out)
     r = grad("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
@@ -71,7 +92,10 @@ def test_json_format_matches_the_api(cg):
 @pytest.mark.parametrize(
     "program, bindings",
     [
-        ("a = θ*2\nb = (a +  # \"quoted\" \\ and [x]\n  1e-3)\nlog(b - 1) + sqrt(-a) + 1/0 + c", {"θ": -0.5, "c": 1e308}),
+        (
+            'a = θ*2\nb = (a +  # "quoted" \\ and [x]\n  1e-3)\nlog(b - 1) + sqrt(-a) + 1/0 + c',
+            {"θ": -0.5, "c": 1e308},
+        ),
         ("pi = 3; x*pi + exp(1000)", {"x": 2.0}),
         ("2 + 3", {}),
     ],
@@ -84,11 +108,15 @@ def test_json_node_lines_are_what_the_encoder_writes(program, bindings):
 
     for r in (grad(program, bindings), evaluate(program, bindings)):
         for i in range(len(r.graph.op)):
-            assert render.node_json(r, i) == json.dumps(render.node_entry(r, i), ensure_ascii=False, allow_nan=False)
+            assert render.node_json(r, i) == json.dumps(
+                render.node_entry(r, i), ensure_ascii=False, allow_nan=False
+            )
 
 
 def test_json_no_nodes_and_nonfinite_as_strings(cg):
-    code, out, err = cg(["grad", "sqrt(x) + log(y)", "--x", "0", "--y", "-1", "--format", "json", "--no-nodes"])
+    code, out, err = cg(
+        ["grad", "sqrt(x) + log(y)", "--x", "0", "--y", "-1", "--format", "json", "--no-nodes"]
+    )
     assert code == 3
     data = json.loads(out)
     assert "nodes" not in data
@@ -102,7 +130,24 @@ def test_json_no_nodes_and_nonfinite_as_strings(cg):
 
 
 def test_plain_format_full_precision(cg):
-    code, out, err = cg(["grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--w0", "2", "--x0", "-1", "--w1", "-3", "--x1", "-2", "--w2", "-3", "--format", "plain"])
+    code, out, err = cg(
+        [
+            "grad",
+            "1/(1+exp(-(w0*x0+w1*x1+w2)))",
+            "--w0",
+            "2",
+            "--x0",
+            "-1",
+            "--w1",
+            "-3",
+            "--x1",
+            "-2",
+            "--w2",
+            "-3",
+            "--format",
+            "plain",
+        ]
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "0.7310585786300049"
@@ -138,7 +183,9 @@ def test_bindings_before_the_expression(cg):
 
 
 def test_var_works_for_names_that_clash_with_options(cg):
-    code, out, err = cg(["grad", "format*wrt", "-v", "format=2", "-v", "wrt=3", "--format", "plain"])
+    code, out, err = cg(
+        ["grad", "format*wrt", "-v", "format=2", "-v", "wrt=3", "--format", "plain"]
+    )
     assert (code, out) == (0, "6\nformat 3\nwrt 2\n")
 
 
@@ -155,7 +202,9 @@ def test_unused_statement_is_a_warning(cg):
 
 
 def test_wrt_limits_the_printed_gradients(cg):
-    code, out, err = cg(["grad", "x*y*z", "--x", "1", "--y", "2", "--z", "3", "--wrt", "z,x", "--format", "plain"])
+    code, out, err = cg(
+        ["grad", "x*y*z", "--x", "1", "--y", "2", "--z", "3", "--wrt", "z,x", "--format", "plain"]
+    )
     assert (code, out) == (0, "6\nz 2\nx 6\n")
 
 
@@ -178,15 +227,24 @@ def test_expression_from_stdin_and_from_a_file(cg, tmp_path):
     path.write_text(program)
     code, out, err = cg(["grad", "-f", str(path), "--x", "1", "--y", "2", "--format", "plain"])
     assert (code, out) == (0, "9\nx 6\ny 6\n")
-    for words in (["-f", "-"], ["--file", "-"], ["-f-"]):  # the file '-' is standard input, as for EXPR
-        code, out, err = cg(["grad", *words, "--x", "1", "--y", "2", "--format", "plain"], input=program)
+    for words in (
+        ["-f", "-"],
+        ["--file", "-"],
+        ["-f-"],
+    ):  # the file '-' is standard input, as for EXPR
+        code, out, err = cg(
+            ["grad", *words, "--x", "1", "--y", "2", "--format", "plain"], input=program
+        )
         assert (code, out, err) == (0, "9\nx 6\ny 6\n", "")
 
 
 @pytest.mark.parametrize(
     "expr, warning",
     [
-        ("(-8)**(1/3)", "value nan first appears at node #5 (pow) '(-8)**(1/3)' from input -8, 0.3333333333333333"),
+        (
+            "(-8)**(1/3)",
+            "value nan first appears at node #5 (pow) '(-8)**(1/3)' from input -8, 0.3333333333333333",
+        ),
         ("log(-1)", "value nan first appears at node #2 (log) 'log(-1)' from input -1"),
         ("sqrt(-1)", "value nan first appears at node #2 (sqrt) 'sqrt(-1)' from input -1"),
         ("1/0", "value inf first appears at node #2 (div) '1/0' from input 1, 0"),
@@ -213,7 +271,12 @@ def test_python_dash_m_and_grammar_command(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "cgcli", "grad", "x*x", "--x", "3", "--format", "plain"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cgcli", "grad", "x*x", "--x", "3", "--format", "plain"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert (proc.returncode, proc.stdout) == (0, "9\nx 6\n")
 
 
@@ -256,7 +319,9 @@ def test_rich_on_a_terminal_and_plain_when_piped_draw_the_same_tree(expr, monkey
 
 
 def test_dir_prints_forward_mode_beside_gradient_dot_unit(cg):
-    code, out, err = cg(["grad", "x*y + sin(x)", "--x", "1", "--y", "2", "--dir", "x=3,y=4", "--format", "plain"])
+    code, out, err = cg(
+        ["grad", "x*y + sin(x)", "--x", "1", "--y", "2", "--dir", "x=3,y=4", "--format", "plain"]
+    )
     assert code == 0, err
     *_, last = out.splitlines()
     forward_mode, dot = last.split("forward mode ")[1].split(", gradient · unit ")
@@ -267,12 +332,20 @@ def test_dir_prints_forward_mode_beside_gradient_dot_unit(cg):
 
 
 def test_dir_in_json_and_over_a_batch(cg):
-    code, out, err = cg(["grad", "x*x", "--x", "1,2", "--dir", "x=-2", "--format", "json", "--no-nodes"])
+    code, out, err = cg(
+        ["grad", "x*x", "--x", "1,2", "--dir", "x=-2", "--format", "json", "--no-nodes"]
+    )
     data = json.loads(out)
-    assert data["directional"] == {"unit": {"x": -1.0}, "forward_mode": [-2.0, -4.0], "gradient_dot_unit": [-2.0, -4.0]}
+    assert data["directional"] == {
+        "unit": {"x": -1.0},
+        "forward_mode": [-2.0, -4.0],
+        "gradient_dot_unit": [-2.0, -4.0],
+    }
 
 
-@pytest.mark.parametrize("direction, message", [("x=0", "zero vector"), ("z=1", "no variable z"), ("x", "NAME=VALUE")])
+@pytest.mark.parametrize(
+    "direction, message", [("x=0", "zero vector"), ("z=1", "no variable z"), ("x", "NAME=VALUE")]
+)
 def test_dir_errors(direction, message):
     code, out, err = run_cli(["grad", "x*x", "--x", "1", "--dir", direction])
     assert code == 2 and message in err
@@ -280,7 +353,13 @@ def test_dir_errors(direction, message):
 
 @pytest.mark.parametrize(
     "value, want",
-    [("-log(2)", -math.log(2)), ("-cos(1)", -math.cos(1)), ("-floor(2.5)", -2.0), ("-softplus(0)", -math.log(2)), ("-2.5e-3", -2.5e-3)],
+    [
+        ("-log(2)", -math.log(2)),
+        ("-cos(1)", -math.cos(1)),
+        ("-floor(2.5)", -2.0),
+        ("-softplus(0)", -math.log(2)),
+        ("-2.5e-3", -2.5e-3),
+    ],
 )
 def test_a_binding_value_starting_with_minus_is_the_whole_word(cg, value, want):
     # click alone reads -log(2) as the short options -l and -o g(2), and -inf as -i -n -f
@@ -297,16 +376,36 @@ def test_commas_and_colons_inside_parentheses_belong_to_the_value(cg):
     code, out, err = cg(["eval", "x", "--x", "atan2(1,2),hypot(3,4)", "--format", "csv"])
     assert code == 0 and out == f"x,f\n{math.atan2(1, 2)!r},{math.atan2(1, 2)!r}\n5.0,5.0\n"
     code, out, err = cg(["eval", "x", "--x", "1,max(2,(3"])
-    assert code == 2 and err == "cg: error: --x: missing ')' at the end of the input\n  1,max(2,(3\n            ^\n"
+    assert (
+        code == 2
+        and err
+        == "cg: error: --x: missing ')' at the end of the input\n  1,max(2,(3\n            ^\n"
+    )
 
 
 @pytest.mark.parametrize(
     "value, message, caret",
     [
-        ("0:1:1e999", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999'", 4),
-        ("0:1:1e999-1e999", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999-1e999'", 4),
-        ("0:1:1e12", "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e12'", 4),
-        ("0:1:0", "the count of a range must be a whole number from 1 to 1,000,000,000, got '0'", 4),
+        (
+            "0:1:1e999",
+            "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999'",
+            4,
+        ),
+        (
+            "0:1:1e999-1e999",
+            "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e999-1e999'",
+            4,
+        ),
+        (
+            "0:1:1e12",
+            "the count of a range must be a whole number from 1 to 1,000,000,000, got '1e12'",
+            4,
+        ),
+        (
+            "0:1:0",
+            "the count of a range must be a whole number from 1 to 1,000,000,000, got '0'",
+            4,
+        ),
         ("0:1e999:3", "the ends of a range must be finite, got '1e999'", 2),
         ("0:1:2:3", "a range is start:stop:count, got '0:1:2:3'", 7),
         ("0:sin(y):3", "'sin(y)' is not a constant expression: it uses the name 'y'", 6),
@@ -325,12 +424,23 @@ def test_a_range_whose_width_overflows_still_has_its_ends():
 
 def test_a_binding_that_over_or_underflows_is_said(cg):
     code, out, err = cg(["grad", "x", "--x", "1e-400", "--format", "plain"])
-    assert code == 0 and err == "cg: warning: --x: the number 1e-400 is too small for float64: it becomes 0\n"
+    assert (
+        code == 0
+        and err == "cg: warning: --x: the number 1e-400 is too small for float64: it becomes 0\n"
+    )
     # an overflow is said where it happens, as in an expression (it was only "variable x is inf")
     code, out, err = cg(["grad", "x", "--x", "1e308*10", "--format", "plain"])
-    assert code == 3 and err == "cg: warning: --x: value inf first appears at node #2 (mul) '1e308*10' from input 1e+308, 10\ncg: warning: variable x is inf\n"
+    assert (
+        code == 3
+        and err
+        == "cg: warning: --x: value inf first appears at node #2 (mul) '1e308*10' from input 1e+308, 10\ncg: warning: variable x is inf\n"
+    )
     code, out, err = cg(["grad", "x", "--x", "1e400", "--format", "plain"])
-    assert code == 3 and err == "cg: warning: --x: value inf first appears at node #0 (const) '1e400': too large for float64\ncg: warning: variable x is inf\n"
+    assert (
+        code == 3
+        and err
+        == "cg: warning: --x: value inf first appears at node #0 (const) '1e400': too large for float64\ncg: warning: variable x is inf\n"
+    )
     code, out, err = cg(["grad", "x", "--x", "1,1e308*10,-1e999", "--format", "csv"])
     assert code == 3 and err.splitlines() == [
         "cg: warning: --x: value inf first appears at node #2 (mul) '1e308*10' from input 1e+308, 10",
@@ -362,7 +472,14 @@ def test_an_ascii_only_terminal_gets_every_output_without_a_crash(args):
 @pytest.mark.parametrize(
     "args",
     [
-        ["grad", "θ*2 + " + " + ".join(f"θ*{k}" for k in range(40)), "--θ", "1", "--format", "json"],
+        [
+            "grad",
+            "θ*2 + " + " + ".join(f"θ*{k}" for k in range(40)),
+            "--θ",
+            "1",
+            "--format",
+            "json",
+        ],
         ["grad", "θ*2", "--θ", "1,2", "--format", "json"],
         ["hessian", "θ*y", "--θ", "1", "--y", "2", "--format", "json"],
         ["diff", "θ*θ*y", "--format", "json"],
@@ -379,7 +496,12 @@ def test_json_on_an_ascii_only_terminal_is_the_same_json_in_escapes(args):
 def test_an_option_after_double_dash_is_read_as_a_binding_and_said_so(cg):
     code, out, err = cg(["grad", "--", "-x", "--x", "1", "--format", "plain"])
     assert code == 2
-    assert err == "cg: error: --format is an option: give options before --\n  cg grad -- -x --x 1 --format plain\n" + " " * 22 + "^\n"
+    assert (
+        err
+        == "cg: error: --format is an option: give options before --\n  cg grad -- -x --x 1 --format plain\n"
+        + " " * 22
+        + "^\n"
+    )
     code, out, err = cg(["grad", "--format", "plain", "--", "-x", "--x", "1"])
     assert (code, out, err) == (0, "-1\nx -1\n", "")
 
@@ -411,20 +533,35 @@ def test_the_diff_to_eval_pipeline_works_for_a_negative_derivative(cg):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--x", "3,4", "--explain"], "--explain shows the steps at one point: give each variable one value"),
-        (["--x", "3", "--explain", "--format", "csv"], "--explain shows steps: use it with --format tree (the default) or json"),
+        (
+            ["--x", "3,4", "--explain"],
+            "--explain shows the steps at one point: give each variable one value",
+        ),
+        (
+            ["--x", "3", "--explain", "--format", "csv"],
+            "--explain shows steps: use it with --format tree (the default) or json",
+        ),
     ],
 )
 def test_explain_is_for_one_point_in_tree_or_json(cg, args, message):
     code, out, err = cg(["grad", "x*y", "--y", "1", *args])
     first, line, caret = err.splitlines()
-    assert (code, out, first, line) == (2, "", f"cg: error: {message}", "  cg grad 'x*y' --y 1 " + " ".join(args))
+    assert (code, out, first, line) == (
+        2,
+        "",
+        f"cg: error: {message}",
+        "  cg grad 'x*y' --y 1 " + " ".join(args),
+    )
     assert caret == " " * line.index("--explain") + "^"
 
 
 def test_a_direction_component_may_hold_commas_in_parentheses(cg):
-    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=hypot(3,4),y=0", "--format", "plain"])
-    assert code == 0 and out.splitlines()[-1] == "along (x=1, y=0): forward mode 2, gradient · unit 2"
+    code, out, err = cg(
+        ["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=hypot(3,4),y=0", "--format", "plain"]
+    )
+    assert (
+        code == 0 and out.splitlines()[-1] == "along (x=1, y=0): forward mode 2, gradient · unit 2"
+    )
     code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--dir", "x=atan2(1,z),y=1"])
     assert code == 2 and err.splitlines() == [
         "cg: error: --dir x: 'atan2(1,z)' is not a constant expression: it uses the name 'z'",
@@ -444,7 +581,10 @@ def test_a_picture_with_a_gradient_that_is_not_finite_is_exit_3(cg, tmp_path):
         (lambda: grad("x", {"x": None}), "x: None is not a number"),
         (lambda: grad("x", {"x": 10**400}), "is not a number (int too large to convert to float)"),
         (lambda: grad(None, {}), "the expression must be text or a Graph, got NoneType"),
-        (lambda: grad("x*y", {"x": 1, "y": 2}, wrt="x,z"), "--wrt z: the expression has no variable z"),
+        (
+            lambda: grad("x*y", {"x": 1, "y": 2}, wrt="x,z"),
+            "--wrt z: the expression has no variable z",
+        ),
     ],
 )
 def test_the_api_raises_cgerror_for_bad_values(call, message):
@@ -472,25 +612,39 @@ def test_a_command_without_bindings_reports_an_extra_word_as_typed():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["eval", "-2o", "-x"], "cg: error: -o -x: write a .csv or a .npz file"),  # -2o is -2 and -o: -x is -o's value
+        (
+            ["eval", "-2o", "-x"],
+            "cg: error: -o -x: write a .csv or a .npz file",
+        ),  # -2o is -2 and -o: -x is -o's value
         (["eval", "-v", "--v", "2"], "cg: error: -v/--var takes NAME=VALUE, got '--v'"),
-        (["grad", "x", "--x", "1", "--exlpain", "--format", "plain"], "cg: error: unknown option --exlpain (did you mean --explain?)"),
+        (
+            ["grad", "x", "--x", "1", "--exlpain", "--format", "plain"],
+            "cg: error: unknown option --exlpain (did you mean --explain?)",
+        ),
         (["grad", "x", "--x", "--format", "json"], "cg: error: --x needs a value: --x VALUE"),
         (
             ["check", "x", "--x", "1", "--expct", "5"],
             "cg: error: unknown option --expct (did you mean --expect?); the expression has no variable expct (bind one with -v expct=VALUE)",
         ),
-        (["check", "--", "x", "--x", "1", "--expect", "5"], "cg: error: --expect is an option: give options before --"),
+        (
+            ["check", "--", "x", "--x", "1", "--expect", "5"],
+            "cg: error: --expect is an option: give options before --",
+        ),
     ],
 )
 def test_words_next_to_options_are_read_as_the_user_meant(cg, args, message):
     code, out, err = cg(args)
-    assert code == 2 and err.splitlines()[0] == message and "\0" not in err and "Traceback" not in err
+    assert (
+        code == 2 and err.splitlines()[0] == message and "\0" not in err and "Traceback" not in err
+    )
 
 
 @pytest.mark.parametrize(
     "expr, first_line",
-    [("-cos(x", "cg: error: missing ')' at the end of the input"), ("-soft(x)", "cg: error: unknown function 'soft' (did you mean softplus?)")],
+    [
+        ("-cos(x", "cg: error: missing ')' at the end of the input"),
+        ("-soft(x)", "cg: error: unknown function 'soft' (did you mean softplus?)"),
+    ],
 )
 def test_a_bad_expression_that_starts_with_minus_gets_the_parsers_error(cg, expr, first_line):
     code, out, err = cg(["grad", expr, "--x", "1"])
@@ -505,20 +659,31 @@ def test_a_binding_after_the_stdin_dash_may_start_with_minus(cg):
 def test_bindings_take_inf_and_nan_and_the_nan_they_make_is_named(cg):
     code, out, err = cg(["grad", "x*0", "--x", "-inf", "--format", "plain"])
     assert (code, out) == (3, "nan\nx 0\n")
-    assert err == "cg: warning: variable x is -inf\ncg: warning: value nan first appears at node #2 (mul) 'x*0' from input -inf, 0\n"
+    assert (
+        err
+        == "cg: warning: variable x is -inf\ncg: warning: value nan first appears at node #2 (mul) 'x*0' from input -inf, 0\n"
+    )
     code, out, err = cg(["grad", "x*0", "--x", "1,INF", "--format", "csv"])
-    assert (code, out) == (3, "x,f,grad_x\n1.0,0.0,0.0\ninf,nan,0.0\n") and "at node #2 (mul) 'x*0' from input inf, 0 at point 1" in err
+    assert (code, out) == (
+        3,
+        "x,f,grad_x\n1.0,0.0,0.0\ninf,nan,0.0\n",
+    ) and "at node #2 (mul) 'x*0' from input inf, 0 at point 1" in err
     assert cg(["eval", "x", "--x", "nan", "--format", "plain"])[:2] == (3, "nan\n")
 
 
 def test_a_nan_point_shows_in_the_range_and_hessian_exits_3_for_a_nan_value(cg):
     code, out, err = cg(["eval", "log(x)", "--x", "1,-1,2"])
-    assert code == 3 and out.startswith("f = 0 [0 .. 0.6931471805599453; nan at 1 point] at 3 points")
+    assert code == 3 and out.startswith(
+        "f = 0 [0 .. 0.6931471805599453; nan at 1 point] at 3 points"
+    )
     code, out, err = cg(["hessian", "log(x)", "--x", "-1"])
     assert code == 3 and "f = nan" in out
     code, out, err = cg(["hessian", "log(x)", "--x", "-1", "--format", "json"])
     assert code == 3 and '"value": "nan"' in out
-    assert cg(["hessian", "log(x)", "--x", "-1", "--format", "plain"])[:2] == (0, "x -1\n")  # only the matrix is printed
+    assert cg(["hessian", "log(x)", "--x", "-1", "--format", "plain"])[:2] == (
+        0,
+        "x -1\n",
+    )  # only the matrix is printed
 
 
 def test_an_ascii_only_terminal_gets_escapes_on_stderr_and_from_diff_with_the_caret_in_place():
@@ -533,9 +698,19 @@ def test_an_ascii_only_terminal_gets_escapes_on_stderr_and_from_diff_with_the_ca
 
 def test_output_file_with_a_format_that_would_print_is_an_error(cg, tmp_path):
     target = tmp_path / "w.csv"
-    code, out, err = cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "json"])
-    assert (code, out) == (2, "") and err.startswith(f"cg: error: -o {target} writes the results to the file and prints nothing") and not target.exists()
-    assert cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "csv"])[:2] == (0, "")
+    code, out, err = cg(
+        ["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "json"]
+    )
+    assert (
+        (code, out) == (2, "")
+        and err.startswith(
+            f"cg: error: -o {target} writes the results to the file and prints nothing"
+        )
+        and not target.exists()
+    )
+    assert cg(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", str(target), "--format", "csv"])[
+        :2
+    ] == (0, "")
     assert target.read_text().startswith("x,y,f,grad_x,grad_y\n")
 
 
@@ -545,8 +720,14 @@ def test_small_things_said_not_dropped(cg, tmp_path):
     assert (code, out, err) == (0, "2\nx 2\n", "")
     # a name twice in --wrt, or an empty one, is an error, not silently dropped
     code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,x"])
-    assert (code, out) == (2, "") and err.splitlines() == ["cg: error: --wrt: the list 'x,x' names x twice", "  x,x", "    ^"]
-    assert cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"])[2].startswith("cg: error: --wrt: the list 'x,,y' has an empty name")
+    assert (code, out) == (2, "") and err.splitlines() == [
+        "cg: error: --wrt: the list 'x,x' names x twice",
+        "  x,x",
+        "    ^",
+    ]
+    assert cg(["grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"])[2].startswith(
+        "cg: error: --wrt: the list 'x,,y' has an empty name"
+    )
     # one point of a range is 'at 1 point'
     assert cg(["grad", "x", "--x", "0:1:1"])[1].startswith("f = 0 [0 .. 0] at 1 point\n")
     # a repeated column of a points file: the caret under the repeat
@@ -560,8 +741,26 @@ def test_small_things_said_not_dropped(cg, tmp_path):
 @pytest.mark.parametrize(
     "args",
     [
-        ["grad", "x**2", "--x", "0:1:200000", "--format", "csv"],  # said "cannot write None: Broken pipe", exit 2
-        ["check", "(x+y)**2", "--x", "1", "--y", "2", "--random", "3000", "--format", "json"],  # exit 1: "a check failed"
+        [
+            "grad",
+            "x**2",
+            "--x",
+            "0:1:200000",
+            "--format",
+            "csv",
+        ],  # said "cannot write None: Broken pipe", exit 2
+        [
+            "check",
+            "(x+y)**2",
+            "--x",
+            "1",
+            "--y",
+            "2",
+            "--random",
+            "3000",
+            "--format",
+            "json",
+        ],  # exit 1: "a check failed"
     ],
 )
 def test_a_reader_that_goes_away_stops_cg_quietly(args):
@@ -578,5 +777,8 @@ def test_a_reader_that_goes_away_stops_cg_quietly(args):
 def test_a_name_bound_with_v_is_a_binding_not_a_mistyped_option(cg, name):
     # -v foo=1 said "unknown option --var foo (did you mean --var?)"
     code, out, err = cg(["grad", "x", "-v", f"{name}=1", "--x", "1", "--format", "plain"])
-    assert (code, out, err) == (0, "1\nx 1\n", f"cg: warning: binding {name} is not used by the expression\n")
-
+    assert (code, out, err) == (
+        0,
+        "1\nx 1\n",
+        f"cg: warning: binding {name} is not used by the expression\n",
+    )

@@ -21,11 +21,11 @@ from typing import NamedTuple
 import mpmath
 import pytest
 import sympy
+from conftest import cg_binary, run_cli
 
 import cgcli
 from cgcli import derive, engine
 from cgcli.errors import CgError
-from conftest import cg_binary, run_cli
 
 NAMES = ("x", "y", "z")
 SYMBOLS = {name: sympy.Symbol(name, real=True) for name in NAMES}
@@ -50,7 +50,9 @@ def _positive(e: Expr) -> Expr:
 
 
 def _call(name, sym, *args, kinks=()):
-    return Expr(f"{name}({', '.join(a.text for a in args)})", sym, sum((a.kinks for a in args), ()) + kinks)
+    return Expr(
+        f"{name}({', '.join(a.text for a in args)})", sym, sum((a.kinks for a in args), ()) + kinks
+    )
 
 
 def _sigmoid(s):
@@ -77,13 +79,25 @@ UNARY = {
     "log": lambda a: (p := _positive(a)) and _call("log", sympy.log(p.sym), p),
     "log2": lambda a: (p := _positive(a)) and _call("log2", sympy.log(p.sym, 2), p),
     "log10": lambda a: (p := _positive(a)) and _call("log10", sympy.log(p.sym, 10), p),
-    "log1p": lambda a: _call("log1p", sympy.log(1 + a.sym**2), Expr(f"{_p(a)}**2", a.sym**2, a.kinks)),
+    "log1p": lambda a: _call(
+        "log1p", sympy.log(1 + a.sym**2), Expr(f"{_p(a)}**2", a.sym**2, a.kinks)
+    ),
     "sqrt": lambda a: (p := _positive(a)) and _call("sqrt", sympy.sqrt(p.sym), p),
     "cbrt": lambda a: (p := _positive(a)) and _call("cbrt", sympy.cbrt(p.sym), p),
-    "root": lambda a: (p := _positive(a)) and Expr(f"{p.text}**-0.5", p.sym ** sympy.Rational(-1, 2), p.kinks),
-    "asin": lambda a: (h := _call("tanh", sympy.tanh(a.sym) / 2, a)) and _call("asin", sympy.asin(h.sym), Expr(f"{h.text}/2", h.sym, h.kinks)),
-    "atanh": lambda a: (h := _call("tanh", sympy.tanh(a.sym) / 2, a)) and _call("atanh", sympy.atanh(h.sym), Expr(f"{h.text}/2", h.sym, h.kinks)),
-    "acosh": lambda a: _call("acosh", sympy.acosh(2 + a.sym**2), Expr(f"2 + {_p(a)}**2", 2 + a.sym**2, a.kinks)),
+    "root": lambda a: (
+        (p := _positive(a)) and Expr(f"{p.text}**-0.5", p.sym ** sympy.Rational(-1, 2), p.kinks)
+    ),
+    "asin": lambda a: (
+        (h := _call("tanh", sympy.tanh(a.sym) / 2, a))
+        and _call("asin", sympy.asin(h.sym), Expr(f"{h.text}/2", h.sym, h.kinks))
+    ),
+    "atanh": lambda a: (
+        (h := _call("tanh", sympy.tanh(a.sym) / 2, a))
+        and _call("atanh", sympy.atanh(h.sym), Expr(f"{h.text}/2", h.sym, h.kinks))
+    ),
+    "acosh": lambda a: _call(
+        "acosh", sympy.acosh(2 + a.sym**2), Expr(f"2 + {_p(a)}**2", 2 + a.sym**2, a.kinks)
+    ),
     "abs": lambda a: _call("abs", sympy.Abs(a.sym), a, kinks=(a.sym,)),
     "relu": lambda a: _call("relu", sympy.Max(a.sym, 0), a, kinks=(a.sym,)),
 }
@@ -92,12 +106,20 @@ BINARY = {
     "add": lambda a, b: Expr(f"{_p(a)} + {_p(b)}", a.sym + b.sym, a.kinks + b.kinks),
     "sub": lambda a, b: Expr(f"{_p(a)} - {_p(b)}", a.sym - b.sym, a.kinks + b.kinks),
     "mul": lambda a, b: Expr(f"{_p(a)}*{_p(b)}", a.sym * b.sym, a.kinks + b.kinks),
-    "div": lambda a, b: (p := _positive(b)) and Expr(f"{_p(a)}/{p.text}", a.sym / p.sym, a.kinks + p.kinks),
-    "pow": lambda a, b: (p := _positive(a)) and Expr(f"{p.text}**{_p(b)}", p.sym**b.sym, p.kinks + b.kinks),
-    "hypot": lambda a, b: (p := _positive(b)) and _call("hypot", sympy.sqrt(a.sym**2 + p.sym**2), a, p),
+    "div": lambda a, b: (
+        (p := _positive(b)) and Expr(f"{_p(a)}/{p.text}", a.sym / p.sym, a.kinks + p.kinks)
+    ),
+    "pow": lambda a, b: (
+        (p := _positive(a)) and Expr(f"{p.text}**{_p(b)}", p.sym**b.sym, p.kinks + b.kinks)
+    ),
+    "hypot": lambda a, b: (
+        (p := _positive(b)) and _call("hypot", sympy.sqrt(a.sym**2 + p.sym**2), a, p)
+    ),
     "atan2": lambda a, b: (p := _positive(b)) and _call("atan2", sympy.atan2(a.sym, p.sym), a, p),
     "xlogy": lambda a, b: (p := _positive(b)) and _call("xlogy", a.sym * sympy.log(p.sym), a, p),
-    "logaddexp": lambda a, b: _call("logaddexp", sympy.log(sympy.exp(a.sym) + sympy.exp(b.sym)), a, b),
+    "logaddexp": lambda a, b: _call(
+        "logaddexp", sympy.log(sympy.exp(a.sym) + sympy.exp(b.sym)), a, b
+    ),
     "bce": lambda a, b: _call("bce", sympy.log(1 + sympy.exp(a.sym)) - a.sym * b.sym, a, b),
     "max": lambda a, b: _call("max", sympy.Max(a.sym, b.sym), a, b, kinks=(a.sym - b.sym,)),
     "min": lambda a, b: _call("min", sympy.Min(a.sym, b.sym), a, b, kinks=(a.sym - b.sym,)),
@@ -115,7 +137,9 @@ def expression(rng: random.Random, depth: int) -> Expr:
         return Expr(engine.fmt(c), sympy.Rational(c))
     if rng.random() < 0.5:
         return UNARY[rng.choice(sorted(UNARY))](expression(rng, depth - 1))
-    return BINARY[rng.choice(sorted(BINARY))](expression(rng, depth - 1), expression(rng, depth - 1))
+    return BINARY[rng.choice(sorted(BINARY))](
+        expression(rng, depth - 1), expression(rng, depth - 1)
+    )
 
 
 _KINK_FUNCTIONS = {
@@ -173,7 +197,22 @@ FIRST = cases(seed=7, count=60)
 
 def test_the_random_expressions_cover_every_op():
     ops = {node.op for e, _ in FIRST for node in cgcli.parse(e.text).nodes}
-    assert ops >= {"add", "sub", "mul", "div", "neg", "pow", "sin", "exp", "log", "sqrt", "tanh", "max", "abs", "relu"}, ops
+    assert ops >= {
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "neg",
+        "pow",
+        "sin",
+        "exp",
+        "log",
+        "sqrt",
+        "tanh",
+        "max",
+        "abs",
+        "relu",
+    }, ops
 
 
 def test_derivative_expressions_agree_with_sympy():
@@ -186,7 +225,9 @@ def test_derivative_expressions_agree_with_sympy():
                 continue
             d = derive.derivative(graph, name)
             got = value_of(d, point)
-            assert close(got, want, abs(want)), f"d/d{name} of {e.text} at {point}: cg {d.source!r} gives {got!r}, SymPy {want!r}"
+            assert close(got, want, abs(want)), (
+                f"d/d{name} of {e.text} at {point}: cg {d.source!r} gives {got!r}, SymPy {want!r}"
+            )
             checked += 1
     assert checked >= 80
 
@@ -203,7 +244,9 @@ def test_second_derivatives_and_hessians_agree_with_sympy():
                 if not (math.isfinite(want) and abs(want) < 1e8):
                     continue
                 scale = abs(want) + abs(matrix[j][i])
-                assert close(matrix[i][j], want, scale), f"H[{a},{b}] of {e.text} at {point}: {matrix[i][j]!r}, SymPy {want!r}"
+                assert close(matrix[i][j], want, scale), (
+                    f"H[{a},{b}] of {e.text} at {point}: {matrix[i][j]!r}, SymPy {want!r}"
+                )
                 assert close(matrix[i][j], matrix[j][i], scale), f"H of {e.text} is not symmetric"
                 if i == j:  # --order 2 is the diagonal
                     d2 = value_of(derive.derivative(graph, a, order=2), point)
@@ -222,7 +265,9 @@ def test_mixed_derivatives_by_differentiating_twice_agree_with_sympy():
         d = derive.derivative(derive.derivative(cgcli.parse(e.text), a), b)
         want = sympy_at(sympy.diff(e.sym, SYMBOLS[a], SYMBOLS[b]), point)
         if math.isfinite(want) and abs(want) < 1e8:
-            assert close(value_of(d, point), want, abs(want)), f"d2/d{a}d{b} of {e.text}: {d.source!r}"
+            assert close(value_of(d, point), want, abs(want)), (
+                f"d2/d{a}d{b} of {e.text}: {d.source!r}"
+            )
             checked += 1
     assert checked >= 8
 
@@ -234,20 +279,51 @@ def test_mixed_derivatives_by_differentiating_twice_agree_with_sympy():
 def test_printed_text_evaluates_exactly_like_the_graph_it_prints():
     for e, point in FIRST:
         graph = cgcli.parse(e.text)
-        assert value_of(derive.to_text(graph), point) == value_of(graph, point), e.text  # the printer on a parsed graph
+        assert value_of(derive.to_text(graph), point) == value_of(graph, point), (
+            e.text
+        )  # the printer on a parsed graph
         for name in point:
             raw = derive.derivative_graph(graph, name)
-            values = engine.forward(raw, {k: v for k, v in point.items() if k in raw.variables}).values
+            values = engine.forward(
+                raw, {k: v for k, v in point.items() if k in raw.variables}
+            ).values
             want = values[raw.output]
             got = value_of(derive.to_text(raw), point)
-            assert got == want or (got != got and want != want), f"{e.text}: {derive.to_text(raw)!r}"
+            assert got == want or (got != got and want != want), (
+                f"{e.text}: {derive.to_text(raw)!r}"
+            )
 
 
 @pytest.mark.parametrize(
     "text",
-    ["(-2)**x", "x**-2", "2**-x", "-x**2", "(-x)**2", "x-(y-z)", "x-y-z", "x/(y*z)", "x/y/z", "x**y**z", "(x**y)**z",
-     "-(x*y)", "x*(-y)", "-(-x)", "--x*y", "x - -y", "(x + y)*(x - y)", "-(x + y)", "2**x**-1", "-pi*e", "atan2(-x, y)",
-     "1e300*x", "1e-7 + x", "x*1e400", "-0.0*x + 0*y", "a = sin(x); a*a + a/y"],
+    [
+        "(-2)**x",
+        "x**-2",
+        "2**-x",
+        "-x**2",
+        "(-x)**2",
+        "x-(y-z)",
+        "x-y-z",
+        "x/(y*z)",
+        "x/y/z",
+        "x**y**z",
+        "(x**y)**z",
+        "-(x*y)",
+        "x*(-y)",
+        "-(-x)",
+        "--x*y",
+        "x - -y",
+        "(x + y)*(x - y)",
+        "-(x + y)",
+        "2**x**-1",
+        "-pi*e",
+        "atan2(-x, y)",
+        "1e300*x",
+        "1e-7 + x",
+        "x*1e400",
+        "-0.0*x + 0*y",
+        "a = sin(x); a*a + a/y",
+    ],
 )
 def test_printer_round_trip_is_exact(text):
     graph = cgcli.parse(text)
@@ -292,7 +368,10 @@ def test_a_repeated_subexpression_is_printed_once_as_a_statement():
     shadow = derive.derivative(cgcli.parse("exp(sin(x)*t1)/(1 + exp(sin(x)*t1))"), "x").source
     assert "t1 =" not in shadow and "t2 = " in shadow
     point = {"x": 0.3, "t1": 1.7}
-    assert close(value_of(shadow, point), cgcli.grad("exp(sin(x)*t1)/(1 + exp(sin(x)*t1))", point).gradients["x"])
+    assert close(
+        value_of(shadow, point),
+        cgcli.grad("exp(sin(x)*t1)/(1 + exp(sin(x)*t1))", point).gradients["x"],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -322,7 +401,9 @@ def test_eval_of_diff_equals_grad(cg, expr, point):
         assert code == 0, err
         code, out, err = cg(["eval", text.rstrip("\n"), *_bindings(point), "--format", "plain"])
         assert code == 0, err
-        code, grad_out, _ = cg(["grad", expr, *_bindings(point), "--wrt", name, "--format", "plain"])
+        code, grad_out, _ = cg(
+            ["grad", expr, *_bindings(point), "--wrt", name, "--format", "plain"]
+        )
         want = float(grad_out.splitlines()[1].split()[1])
         assert math.isclose(_plain(out), want, rel_tol=1e-13, abs_tol=1e-15), (expr, name, text)
         if cg is not run_cli:
@@ -374,12 +455,26 @@ def test_several_variables_print_one_pasteable_block_each():
 def test_diff_usage_errors_and_warnings(cg):
     code, out, err = cg(["diff", "x*y", "--wrt", "x", "--x", "1"])
     assert code == 2 and "takes no values" in err and out == ""
-    code, out, err = cg(["diff", "x*y", "-v", "x=1"])  # cg eval's -v: said as such, not "more than one expression"
-    assert (code, out, err) == (2, "", 'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff …)" -v x=1\n'
-                                       "  cg diff 'x*y' -v x=1\n" + " " * 16 + "^\n")
+    code, out, err = cg(
+        ["diff", "x*y", "-v", "x=1"]
+    )  # cg eval's -v: said as such, not "more than one expression"
+    assert (code, out, err) == (
+        2,
+        "",
+        'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff …)" -v x=1\n'
+        "  cg diff 'x*y' -v x=1\n" + " " * 16 + "^\n",
+    )
     assert cg(["diff", "-v"])[:2] == (0, "-1\n")  # the expression -v
     code, out, err = cg(["diff", "--", "-x", "--wrt", "x"])
-    assert (code, out, err.splitlines()) == (2, "", ["cg: error: --wrt is an option: give options before --", "  cg diff -- -x --wrt x", " " * 16 + "^"])
+    assert (code, out, err.splitlines()) == (
+        2,
+        "",
+        [
+            "cg: error: --wrt is an option: give options before --",
+            "  cg diff -- -x --wrt x",
+            " " * 16 + "^",
+        ],
+    )
     code, out, err = cg(["diff", "x*y", "--wrt", "q"])
     assert (code, out) == (0, "0\n") and "does not use q" in err
     code, out, err = cg(["diff", "2*pi"])
@@ -422,8 +517,12 @@ def test_hessian_of_x_times_y(cg):
 def test_hessian_table_and_options():
     code, out, err = run_cli(["hessian", "x**2*y", "--x", "3", "--y", "2"], env={"NO_COLOR": "1"})
     assert code == 0, err
-    assert "Hessian" in out and "│ x │ 4 │ 6 │" in out and "│ y │ 6 │ 0 │" in out and "f = 18" in out
-    code, out, err = run_cli(["hessian", "x**2*y", "--x", "3", "--y", "2", "--wrt", "y,x", "--format", "plain"])
+    assert (
+        "Hessian" in out and "│ x │ 4 │ 6 │" in out and "│ y │ 6 │ 0 │" in out and "f = 18" in out
+    )
+    code, out, err = run_cli(
+        ["hessian", "x**2*y", "--x", "3", "--y", "2", "--wrt", "y,x", "--format", "plain"]
+    )
     assert (code, out) == (0, "y 0 6\nx 6 4\n")
     code, out, err = run_cli(["hessian", "x**2*y", "--x", "1,2,3", "--y", "2", "--format", "json"])
     assert code == 0, err
@@ -481,7 +580,9 @@ def test_directional_derivative_agrees_with_gradient_dot_unit(e, point):
     direction = {name: rng.uniform(-3, 3) for name in point}
     along, dot = derive.directional(cgcli.parse(e.text), point, direction)
     length = math.sqrt(sum(v * v for v in direction.values()))
-    want = sum(sympy_at(sympy.diff(e.sym, SYMBOLS[n]), point) * v / length for n, v in direction.items())
+    want = sum(
+        sympy_at(sympy.diff(e.sym, SYMBOLS[n]), point) * v / length for n, v in direction.items()
+    )
     assert close(along, dot, abs(dot)), e.text
     if math.isfinite(want) and abs(want) < 1e8:
         assert close(along, want, abs(want)), e.text
@@ -503,7 +604,9 @@ def test_directional_is_forward_mode_and_scales_to_unit_length(monkeypatch):
     monkeypatch.undo()
     # directional's first number is forward mode's, with the unit vector
     seen = []
-    monkeypatch.setattr(derive, "forward_mode", lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0))
+    monkeypatch.setattr(
+        derive, "forward_mode", lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0)
+    )
     assert derive.directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})[0] == 12345.0
     assert seen == [{"x": 0.6, "y": 0.8}]
 
@@ -551,7 +654,9 @@ def test_derivatives_of_huge_and_deep_expressions_do_not_recurse():
     try:
         d_sum = derive.derivative(sum_graph, "x")
         d_deep = derive.derivative(deep_graph, "x")
-        second = derive.derivative(cgcli.parse("*".join(f"x{k}" for k in range(300))), "x7", order=2)
+        second = derive.derivative(
+            cgcli.parse("*".join(f"x{k}" for k in range(300))), "x7", order=2
+        )
     finally:
         sys.setrecursionlimit(old)
     point = {"x": 0.001, "y": 2.0}

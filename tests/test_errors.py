@@ -1,7 +1,6 @@
 """Every malformed input: exit 2, one line saying what is wrong, the input, a caret; no traceback."""
 
 import pytest
-
 from conftest import run_bin, run_cli
 
 # (expression, words the message must contain, column of the caret in the input)
@@ -31,8 +30,16 @@ CASES = [
     ("x,y", "unexpected ','", 1),
     # the caret counts terminal columns: a wide character takes two, a combining accent none
     ("变量+2x", "write 2*x", 6),
-    ("cafe\u0301 + 1", "COMBINING ACUTE ACCENT cannot stand alone: write the accented letter as one character", 3),
-    ("x\u00a0+ 1", "the space U+00A0 (NO-BREAK SPACE), which cg does not read as a blank: use a plain space", 1),
+    (
+        "cafe\u0301 + 1",
+        "COMBINING ACUTE ACCENT cannot stand alone: write the accented letter as one character",
+        3,
+    ),
+    (
+        "x\u00a0+ 1",
+        "the space U+00A0 (NO-BREAK SPACE), which cg does not read as a blank: use a plain space",
+        1,
+    ),
     ("x\u2028+ 1", "the space U+2028 (LINE SEPARATOR)", 1),
     ("x\u200b+ 1", "the invisible character U+200B (ZERO WIDTH SPACE)", 1),
     ("x\x07+ 1", "the control character U+0007;", 1),
@@ -90,7 +97,10 @@ def test_binary_file_input(tmp_path):
         (["grad", "x+y", "--x", "1"], "no value for the variable y: pass --y VALUE"),
         (["grad", "x", "--x", "1", "--x", "2"], "x is bound twice"),
         (["grad", "x", "--x", "1", "-v", "x=2"], "x is bound twice"),
-        (["grad", "x", "--x", "1", "--fromat", "json"], "unknown option --fromat (did you mean --format?)"),
+        (
+            ["grad", "x", "--x", "1", "--fromat", "json"],
+            "unknown option --fromat (did you mean --format?)",
+        ),
         (["grad", "x", "--x", "1+*2"], "--x: unexpected '*'"),
         (["grad", "x", "--x"], "--x needs a value"),
         (["grad", "x", "-v", "x"], "-v/--var takes NAME=VALUE"),
@@ -136,10 +146,16 @@ def test_bad_bindings_and_usage(cg, args, message):
         (["grad", "x*y", "-vx=1,2", "-vy=1,2,3"], "-vy=1,2,3"),
         (["grad", "x*y", "-v", "x=1,2,3", "--var=y=1,2"], "--var=y=1,2"),
         # an option given twice with different values: under the one that is wrong
-        (["check", "x", "--x", "1", "--expect-grad", "y=1", "--expect-grad", "x=1"], "--expect-grad y=1"),
+        (
+            ["check", "x", "--x", "1", "--expect-grad", "y=1", "--expect-grad", "x=1"],
+            "--expect-grad y=1",
+        ),
         (["check", "x", "--x", "1", "--against", "y=1", "--against", "x=1"], "--against y=1"),
         (["check", "x", "--random", "2", "--box", "3:1", "--box", "x=0:1"], "--box 3:1"),
-        (["check", "x", "--random", "2", "--box", "3:1", "--box", "30:40"], "--box 3:1"),  # not a prefix of 30:40
+        (
+            ["check", "x", "--random", "2", "--box", "3:1", "--box", "30:40"],
+            "--box 3:1",
+        ),  # not a prefix of 30:40
         (["grad", "f", "--f", "1", "-o", "out.csv"], "1"),  # a variable named as an output column
         (["diff", "x", "--formt", "json"], "--formt"),
         (["diff", "x*y", "--x", "1"], "1"),  # cg diff takes no values
@@ -161,7 +177,11 @@ def test_binding_errors_show_the_command_line_with_a_caret(cg, args, caret_under
 def test_a_gate_list_with_an_empty_name_points_into_the_list():
     code, out, err = run_cli(["grad", "sigmoid(x)", "--x", "1", "--fuse", "sigmoid,,softplus"])
     assert code == 2
-    assert err.splitlines() == ["cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name", "  sigmoid,,softplus", "          ^"]
+    assert err.splitlines() == [
+        "cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name",
+        "  sigmoid,,softplus",
+        "          ^",
+    ]
 
 
 @pytest.mark.parametrize("args", [["grad", "--x", "1"], ["check", "--x", "1"]])
@@ -175,11 +195,31 @@ def test_no_expression_puts_the_caret_after_the_end(cg, args):
 @pytest.mark.parametrize(
     "args, lines",
     [
-        (["grad", "x", "--x", "1", "--wrt", "x,x"], ["cg: error: --wrt: the list 'x,x' names x twice", "  x,x", "    ^"]),
-        (["hessian", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"], ["cg: error: --wrt: the list 'x,,y' has an empty name", "  x,,y", "    ^"]),
+        (
+            ["grad", "x", "--x", "1", "--wrt", "x,x"],
+            ["cg: error: --wrt: the list 'x,x' names x twice", "  x,x", "    ^"],
+        ),
+        (
+            ["hessian", "x*y", "--x", "1", "--y", "2", "--wrt", "x,,y"],
+            ["cg: error: --wrt: the list 'x,,y' has an empty name", "  x,,y", "    ^"],
+        ),
         # cg check took a gate twice, and dropped an empty name, without a word
-        (["check", "x", "--x", "1", "--fuse=sigmoid,sigmoid"], ["cg: error: --fuse: the list 'sigmoid,sigmoid' names sigmoid twice", "  sigmoid,sigmoid", "          ^"]),
-        (["check", "x", "--x", "1", "--fuse=sigmoid,,softplus"], ["cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name", "  sigmoid,,softplus", "          ^"]),
+        (
+            ["check", "x", "--x", "1", "--fuse=sigmoid,sigmoid"],
+            [
+                "cg: error: --fuse: the list 'sigmoid,sigmoid' names sigmoid twice",
+                "  sigmoid,sigmoid",
+                "          ^",
+            ],
+        ),
+        (
+            ["check", "x", "--x", "1", "--fuse=sigmoid,,softplus"],
+            [
+                "cg: error: --fuse: the list 'sigmoid,,softplus' has an empty name",
+                "  sigmoid,,softplus",
+                "          ^",
+            ],
+        ),
     ],
 )
 def test_name_lists_say_which_option_they_belong_to(cg, args, lines):
@@ -203,31 +243,65 @@ def test_unknown_option_format_value_is_a_usage_error(cg):
     assert code == 2 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("command, usage", [("eval", "cg eval EXPR [--x VALUE ...]"), ("hessian", "cg hessian EXPR [--x VALUE ...]"), ("diff", "cg diff EXPR")])
+@pytest.mark.parametrize(
+    "command, usage",
+    [
+        ("eval", "cg eval EXPR [--x VALUE ...]"),
+        ("hessian", "cg hessian EXPR [--x VALUE ...]"),
+        ("diff", "cg diff EXPR"),
+    ],
+)
 def test_no_expression_names_the_command_that_needs_one(command, usage):
     code, out, err = run_cli([command])
     shown = f"cg {command}"
-    assert (code, err) == (2, f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n  {shown}\n{' ' * (2 + len(shown))}^\n")
+    assert (code, err) == (
+        2,
+        f"cg: error: no expression given: {usage} (EXPR '-' reads standard input)\n  {shown}\n{' ' * (2 + len(shown))}^\n",
+    )
 
 
 # click's own usage errors, in cg's form: (words after cg, the message's start, the caret's column
 # in the shown command line "cg WORDS" (None: just after its end))
 USAGE_CASES = [
-    (["grad", "x", "--x", "1", "--format", "xml"], "invalid value for '--format': 'xml' is not one of 'tree', 'json', 'plain', 'csv'", 25),
+    (
+        ["grad", "x", "--x", "1", "--format", "xml"],
+        "invalid value for '--format': 'xml' is not one of 'tree', 'json', 'plain', 'csv'",
+        25,
+    ),
     (["grad", "x", "--x", "1", "--format=xml"], "invalid value for '--format'", 25),
     (["grad", "(x", "--format", "j son"], "invalid value for '--format': 'j son'", 23),
-    (["check", "x", "--x", "1", "--random", "abc"], "invalid value for '--random': 'abc' is not a valid int", 26),
+    (
+        ["check", "x", "--x", "1", "--random", "abc"],
+        "invalid value for '--random': 'abc' is not a valid int",
+        26,
+    ),
     (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", None),
-    (["gradd", "x"], "no such command 'gradd'", 3),  # newer click adds ". Did you mean 'grad', 'graph'?"
+    (
+        ["gradd", "x"],
+        "no such command 'gradd'",
+        3,
+    ),  # newer click adds ". Did you mean 'grad', 'graph'?"
     (["functions", "--bogus"], "no such option: --bogus", 13),
     (["--bogus"], "no such option: --bogus", 3),
     # click would write a file named '=a.csv'
-    (["grad", "x", "--x", "1", "-o=a.csv"], "write -o a.csv or --output=a.csv (after a short option, '=' would be part of the value)", 16),
+    (
+        ["grad", "x", "--x", "1", "-o=a.csv"],
+        "write -o a.csv or --output=a.csv (after a short option, '=' would be part of the value)",
+        16,
+    ),
     (["graph", "x", "-f=f.txt"], "write -f f.txt or --file=f.txt", 11),
     # click keeps the last of an option given twice: cg check would check only 1 and pass
-    (["check", "x", "--x", "1", "--expect", "5", "--expect", "1"], "--expect is given twice: give it once", 28),
+    (
+        ["check", "x", "--x", "1", "--expect", "5", "--expect", "1"],
+        "--expect is given twice: give it once",
+        28,
+    ),
     (["grad", "x", "--x", "1", "--wrt", "x", "--wrt=x"], "--wrt is given twice: give it once", 24),
-    (["grad", "x", "--x", "1", "-o", "a.csv", "--output", "b.csv"], "--output is given twice: give it once", 25),
+    (
+        ["grad", "x", "--x", "1", "-o", "a.csv", "--output", "b.csv"],
+        "--output is given twice: give it once",
+        25,
+    ),
     (["grad", "x", "--x", "1,2", "-oa.csv", "-ob.csv"], "-o is given twice: give it once", 26),
     (["functions", "extra"], "got unexpected extra argument", 13),
     (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", None),
@@ -256,15 +330,27 @@ def test_no_arguments_still_shows_the_help(cg):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["eval", "x*y", "--x", "1", "--y", "2", "--explain"], "cg eval has no option --explain (cg grad has it)"),
-        (["eval", "x", "--x", "1", "--wrt", "x"], "cg eval has no option --wrt (cg grad, cg diff, cg hessian have it)"),
-        (["grad", "x", "--x", "1", "--expect", "3"], "cg grad has no option --expect (cg check has it)"),
+        (
+            ["eval", "x*y", "--x", "1", "--y", "2", "--explain"],
+            "cg eval has no option --explain (cg grad has it)",
+        ),
+        (
+            ["eval", "x", "--x", "1", "--wrt", "x"],
+            "cg eval has no option --wrt (cg grad, cg diff, cg hessian have it)",
+        ),
+        (
+            ["grad", "x", "--x", "1", "--expect", "3"],
+            "cg grad has no option --expect (cg check has it)",
+        ),
     ],
 )
 def test_another_commands_option_is_named_as_such(cg, args, message):
     code, out, err = cg(args)
     assert (code, out, err.splitlines()[0]) == (2, "", f"cg: error: {message}")
-    assert cg(["eval", "wrt*2", "--wrt", "3", "--format", "plain"])[:2] == (0, "6\n")  # a variable of that name is fine
+    assert cg(["eval", "wrt*2", "--wrt", "3", "--format", "plain"])[:2] == (
+        0,
+        "6\n",
+    )  # a variable of that name is fine
 
 
 def test_end_of_a_file_with_its_last_newline_points_after_the_last_character(cg):
@@ -273,15 +359,27 @@ def test_end_of_a_file_with_its_last_newline_points_after_the_last_character(cg)
 
 
 def test_an_ascii_only_stderr_gets_u_escapes_for_every_character():
-    code, out, err = run_bin(["grad", "x/0", "--x", "1", "--format", "plain"], env={"PYTHONIOENCODING": "ascii"})
+    code, out, err = run_bin(
+        ["grad", "x/0", "--x", "1", "--format", "plain"], env={"PYTHONIOENCODING": "ascii"}
+    )
     assert "upstream 1 \\u00d7 local gradient inf" in err and "\\x" not in err
 
 
 @pytest.mark.parametrize(
     "text, lines",
     [
-        ("0x10", ["cg: error: numbers are decimal: 0x10 (hexadecimal, binary, octal) is not supported", "  0x10", "  ^"]),  # said "write 0*x10"
-        ("1_000*x", ["cg: error: digits cannot be grouped with '_': write 1000", "  1_000*x", "   ^"]),
+        (
+            "0x10",
+            [
+                "cg: error: numbers are decimal: 0x10 (hexadecimal, binary, octal) is not supported",
+                "  0x10",
+                "  ^",
+            ],
+        ),  # said "write 0*x10"
+        (
+            "1_000*x",
+            ["cg: error: digits cannot be grouped with '_': write 1000", "  1_000*x", "   ^"],
+        ),
         ("2x", ["cg: error: implicit multiplication is not supported: write 2*x", "  2x", "   ^"]),
     ],
 )
@@ -292,7 +390,10 @@ def test_numbers_written_as_in_other_languages(text, lines):
 
 def test_an_empty_binding_points_at_it_on_the_command_line(cg):
     code, out, err = cg(["grad", "x**2", "--x", ""])
-    assert (code, err.splitlines()) == (2, ["cg: error: --x: no value", "  cg grad 'x**2' --x ''", " " * 21 + "^"])
+    assert (code, err.splitlines()) == (
+        2,
+        ["cg: error: --x: no value", "  cg grad 'x**2' --x ''", " " * 21 + "^"],
+    )
 
 
 def test_a_crlf_line_is_shown_without_its_cr():

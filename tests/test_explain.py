@@ -8,35 +8,51 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import REPO, run_bin, run_cli
 
 from cgcli import grad
 from cgcli.explain import BackwardStep, ForkStep, backward_steps, forward_steps
-from conftest import REPO, run_bin, run_cli
 
 
 def test_seed_example_steps():
     r = grad("(x+y)**2", {"x": 1, "y": 2}, trace=True)
-    steps = [(s.op, s.text, s.upstream, s.local, s.contribution, s.to_text) for s in backward_steps(r)]
+    steps = [
+        (s.op, s.text, s.upstream, s.local, s.contribution, s.to_text) for s in backward_steps(r)
+    ]
     assert steps == [
         ("pow", "(x+y)**2", 1.0, 6.0, 6.0, "x+y"),  # pow gate: upstream 1 × local 6 = 6 to x+y
         ("add", "x+y", 6.0, 1.0, 6.0, "x"),  # add gate: upstream 6 × local 1 = 6 to x ...
         ("add", "x+y", 6.0, 1.0, 6.0, "y"),  # ... and to y
     ]
-    assert [(s.text, s.value) for s in forward_steps(r)] == [("x", 1.0), ("y", 2.0), ("x+y", 3.0), ("2", 2.0), ("(x+y)**2", 9.0)]
+    assert [(s.text, s.value) for s in forward_steps(r)] == [
+        ("x", 1.0),
+        ("y", 2.0),
+        ("x+y", 3.0),
+        ("2", 2.0),
+        ("(x+y)**2", 9.0),
+    ]
 
 
 def test_forks_sum_their_contributions_where_backprop_has_them_all():
     r = grad("x*x*x + x", {"x": 2}, trace=True)
     steps = backward_steps(r)
     assert isinstance(steps[-1], ForkStep)
-    assert (steps[-1].text, steps[-1].contributions, steps[-1].total) == ("x", [1.0, 4.0, 4.0, 4.0], 13.0)
+    assert (steps[-1].text, steps[-1].contributions, steps[-1].total) == (
+        "x",
+        [1.0, 4.0, 4.0, 4.0],
+        13.0,
+    )
     r = grad("a = x+y; a*a", {"x": 1, "y": 2}, trace=True)
     kinds = [type(s).__name__ for s in backward_steps(r)]
     assert kinds == ["BackwardStep", "BackwardStep", "ForkStep", "BackwardStep", "BackwardStep"]
 
 
 def test_every_step_multiplies_upstream_by_local():
-    r = grad("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}, trace=True)
+    r = grad(
+        "1/(1+exp(-(w0*x0+w1*x1+w2)))",
+        {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        trace=True,
+    )
     for s in backward_steps(r):
         if isinstance(s, BackwardStep):
             assert s.contribution == s.upstream * s.local
@@ -100,7 +116,19 @@ needs_dot = pytest.mark.skipif(
     reason="Graphviz is not installed (.ci/run installs it)",
 )
 
-NEURON = ["1/(1+exp(-(w0*x0+w1*x1+w2)))", "--w0", "2", "--x0", "-1", "--w1", "-3", "--x1", "-2", "--w2", "-3"]
+NEURON = [
+    "1/(1+exp(-(w0*x0+w1*x1+w2)))",
+    "--w0",
+    "2",
+    "--x0",
+    "-1",
+    "--w1",
+    "-3",
+    "--x1",
+    "-2",
+    "--w2",
+    "-3",
+]
 
 
 def dot_json(path: Path) -> dict:
@@ -119,7 +147,7 @@ def test_dot_output_parses_with_the_right_nodes_edges_and_labels(cg, tmp_path):
     assert len(data["objects"]) == len(r.graph.nodes) + 1  # and f
     assert len(data["edges"]) == sum(len(n.inputs) for n in r.graph.nodes) + 1
     labels = " ".join(e["label"] for e in data["edges"])
-    for name, g in r.gradients.items():
+    for _name, g in r.gradients.items():
         assert repr(g) in labels  # the gradient on each input's wire
     assert "0.7310585786300049" in labels
 

@@ -4,10 +4,10 @@ import json
 import math
 
 import pytest
+from conftest import run_cli
 
 from cgcli import fuse, grad, parse
 from cgcli.fusion import GATES
-from conftest import run_cli
 
 
 def fused_ops(text, gates=None):
@@ -44,7 +44,9 @@ def test_spellings_match(text, gate):
     assert fused_ops(text) == [gate]
 
 
-@pytest.mark.parametrize("text", ["exp(-z)+1", "1/(2+exp(-z))", "exp(z)/(1+exp(y))", "log(2+exp(z))", "sqrt(a**2+b**3)"])
+@pytest.mark.parametrize(
+    "text", ["exp(-z)+1", "1/(2+exp(-z))", "exp(z)/(1+exp(y))", "log(2+exp(z))", "sqrt(a**2+b**3)"]
+)
 def test_near_misses_do_not_fuse(text):
     assert fused_ops(text) == []
 
@@ -93,21 +95,27 @@ def test_fused_and_fine_grained_agree(call, shapes):
         for i, a in enumerate(POINTS):
             point = {names[0]: a}
             if len(names) > 1:
-                point[names[1]] = POINTS[(i * 5 + 3) % len(POINTS)] / (10 if call.startswith("bce") else 1)
+                point[names[1]] = POINTS[(i * 5 + 3) % len(POINTS)] / (
+                    10 if call.startswith("bce") else 1
+                )
             point = {k: v for k, v in point.items() if k in fine.variables}
             r1, r2 = grad(fine, point), grad(fused, point)
             if not math.isfinite(r1.value) or not all(map(math.isfinite, r1.gradients.values())):
                 continue  # the fine-grained graph overflowed: compared in the stability tests
             assert r2.value == pytest.approx(r1.value, rel=1e-9, abs=1e-12), (shape, point)
             for name in point:
-                assert r2.gradients[name] == pytest.approx(r1.gradients[name], rel=1e-7, abs=1e-12), (shape, point)
+                assert r2.gradients[name] == pytest.approx(
+                    r1.gradients[name], rel=1e-7, abs=1e-12
+                ), (shape, point)
 
 
 def test_fused_gates_are_stable_where_fine_grained_graphs_are_not():
     sig = "1/(1+exp(-z))"
     assert math.isnan(grad(sig, {"z": -800}).gradients["z"])  # fine-grained: 0 * inf
     assert grad(fuse(sig), {"z": -800}).gradients["z"] == 0.0
-    assert grad(fuse(sig), {"z": 40}).gradients["z"] == 4.248354255291589e-18  # s*(1-s) would give 0
+    assert (
+        grad(fuse(sig), {"z": 40}).gradients["z"] == 4.248354255291589e-18
+    )  # s*(1-s) would give 0
     r = grad(fuse("log(1+exp(z))"), {"z": 1000})
     assert (r.value, r.gradients["z"]) == (1000.0, 1.0)
     r = grad(fuse("log(exp(a)+exp(b))"), {"a": 1000, "b": 1000})
@@ -117,7 +125,9 @@ def test_fused_gates_are_stable_where_fine_grained_graphs_are_not():
 
 
 def test_cs231n_neuron_fused_gives_the_published_numbers_exactly():
-    r = grad(fuse("1/(1+exp(-(w0*x0+w1*x1+w2)))"), {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3})
+    r = grad(
+        fuse("1/(1+exp(-(w0*x0+w1*x1+w2)))"), {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    )
     assert r.value == 0.7310585786300049
     assert r.gradients == {
         "w0": -0.19661193324148185,
@@ -129,7 +139,9 @@ def test_cs231n_neuron_fused_gives_the_published_numbers_exactly():
 
 
 def test_cli_tree_shows_the_fused_gate_and_the_node_counts(cg):
-    code, out, err = cg(["grad", "1/(1+exp(-(w*x)))", "--w", "2", "--x", "-1", "--fuse"], env={"NO_COLOR": "1"})
+    code, out, err = cg(
+        ["grad", "1/(1+exp(-(w*x)))", "--w", "2", "--x", "-1", "--fuse"], env={"NO_COLOR": "1"}
+    )
     assert code == 0, err
     assert "sigmoid ← 1/(1+exp(-z)), 5 nodes  1/(1+exp(-(w*x))) = " in out
     assert "local 0.10499358540350649   #3" in out  # σ(-2)·σ(2)
@@ -137,12 +149,19 @@ def test_cli_tree_shows_the_fused_gate_and_the_node_counts(cg):
 
 
 def test_cli_json_marks_fused_nodes(cg):
-    code, out, err = cg(["grad", "log(1+exp(z)) + z", "--z", "1", "--fuse", "softplus", "--format", "json"])
+    code, out, err = cg(
+        ["grad", "log(1+exp(z)) + z", "--z", "1", "--fuse", "softplus", "--format", "json"]
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["fused"] == {"nodes_before": 6, "nodes_after": 3}
     (node,) = [n for n in data["nodes"] if "fused" in n]
-    assert node["fused"] == {"gate": "softplus", "shape": "log(1+exp(z))", "replaced": "log(1+exp(z))", "nodes": 4}
+    assert node["fused"] == {
+        "gate": "softplus",
+        "shape": "log(1+exp(z))",
+        "replaced": "log(1+exp(z))",
+        "nodes": 4,
+    }
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ def test_grammar_has_no_lalr_conflicts():
 
 
 def _make_parser_module():
-    spec = importlib.util.spec_from_file_location("make_parser", REPO / "grammar" / "make_parser.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_parser", REPO / "grammar" / "make_parser.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -43,7 +45,10 @@ class TreeMaker:
 
     def __getattr__(self, name):
         # rules of one symbol with a callback (number, name) get the symbol itself, not a list
-        return lambda children: (name, tuple(children) if isinstance(children, list) else (children,))
+        return lambda children: (
+            name,
+            tuple(children) if isinstance(children, list) else (children,),
+        )
 
     def binary(self, op, left, right):
         return (op, (left, right))
@@ -121,7 +126,11 @@ def test_local_gradient_formulas_match_finite_differences(op):
 @pytest.mark.parametrize("op", [op for op in ops.TABLE if op.arity == 2])
 def test_binary_local_gradients_match_finite_differences(op):
     f = getattr(scalar, op.name)
-    for x, y in ((0.7, 1.9), (2.5, 0.4), (1.3, -0.6) if op.name not in ("pow", "xlogy") else (1.3, 0.6)):
+    for x, y in (
+        (0.7, 1.9),
+        (2.5, 0.4),
+        (1.3, -0.6) if op.name not in ("pow", "xlogy") else (1.3, 0.6),
+    ):
         out, h = f(x, y), 1e-6
         dx = (f(x + h, y) - f(x - h, y)) / (2 * h)
         dy = (f(x, y + h) - f(x, y - h)) / (2 * h)
@@ -232,7 +241,9 @@ def _lark_parser():
     return _LARK[0]
 
 
-@pytest.mark.parametrize("text", ["(x+1\n", "sin(x\n\n", "x+1\n", "a = 2\na*x\n", "(x+\n1)\n", "x+\n", "2 3\n", "(x))\n"])
+@pytest.mark.parametrize(
+    "text", ["(x+1\n", "sin(x\n\n", "x+1\n", "a = 2\na*x\n", "(x+\n1)\n", "x+\n", "2 3\n", "(x))\n"]
+)
 def test_text_ending_in_newlines_parses_as_lexer_sees_it(text, monkeypatch):
     # such text takes the fast path (no Lexer); the result and every error must be Lexer's
     from cgcli import syntax

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import run_bin, run_cli
 
 from cgcli import pointsio
 from cgcli.errors import CgError
-from conftest import run_bin, run_cli
 
 # A numpy or Python warning raised in-process fails the test instead of passing unseen.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -40,7 +40,11 @@ def write(path, data: bytes):
 
 def test_rows_shorter_than_the_header(tmp_path):
     src = write(tmp_path / "p.csv", b"x,y\n1\n2\n")
-    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [f"cg: error: {src} line 2: 1 values for 2 columns", "  1", "   ^"]
+    assert error_lines(run_cli(["grad", "x*y", "--points", src])) == [
+        f"cg: error: {src} line 2: 1 values for 2 columns",
+        "  1",
+        "   ^",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -55,7 +59,11 @@ def test_rows_shorter_than_the_header(tmp_path):
 def test_a_cell_np_loadtxt_refuses_is_pointed_at(cell, pos):
     line = f"3,{cell}"
     lines = error_lines(run_cli(["grad", "x*y", "--points", "-"], input=f"x,y\n1,2\n{line}\n"))
-    assert lines == [f"cg: error: standard input line 3, column y: {cell!r} is not a number", f"  {line}", "  " + " " * pos + "^"]
+    assert lines == [
+        f"cg: error: standard input line 3, column y: {cell!r} is not a number",
+        f"  {line}",
+        "  " + " " * pos + "^",
+    ]
 
 
 def test_an_unlocated_loadtxt_refusal_is_still_an_error_naming_the_file():
@@ -64,20 +72,32 @@ def test_an_unlocated_loadtxt_refusal_is_still_an_error_naming_the_file():
 
 
 def test_blank_and_whitespace_lines_hold_no_point(cg):
-    code, out, err = cg(["grad", "x*y", "--points", "-", "--format", "csv"], input="x,y\n1,2\n   \n\n3,4\n \n")
-    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n", "")
+    code, out, err = cg(
+        ["grad", "x*y", "--points", "-", "--format", "csv"], input="x,y\n1,2\n   \n\n3,4\n \n"
+    )
+    assert (code, out, err) == (
+        0,
+        "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n",
+        "",
+    )
 
 
 def test_a_leading_byte_order_mark_is_not_part_of_the_first_name(cg, tmp_path):
     src = write(tmp_path / "excel.csv", "\ufeffx,y\r\n1,2\r\n3,4\r\n".encode())
     code, out, err = cg(["grad", "x*y", "--points", src, "--format", "csv"])
-    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n", "")
+    assert (code, out, err) == (
+        0,
+        "x,y,f,grad_x,grad_y\n1.0,2.0,2.0,2.0,1.0\n3.0,4.0,12.0,4.0,3.0\n",
+        "",
+    )
 
 
 @pytest.mark.parametrize("text", [b"x,y\n", b"x,y", b"x,y\n\n  \n\n"])
 def test_a_csv_without_rows_has_no_points(cg, tmp_path, text):
     src = write(tmp_path / "p.csv", text)
-    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: no points (the header is not followed by any row)"]
+    assert error_lines(cg(["grad", "x*y", "--points", src])) == [
+        f"cg: error: {src}: no points (the header is not followed by any row)"
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -92,7 +112,9 @@ def npz(tmp_path, **arrays):
 
 def test_a_complex_array_is_refused(cg, tmp_path):
     src = npz(tmp_path, x=np.array([1 + 2j, 3]), y=np.array([1.0, 2.0]))
-    assert error_lines(cg(["grad", "x*y", "--points", src])) == [f"cg: error: {src}: array x is complex: cg computes with real float64"]
+    assert error_lines(cg(["grad", "x*y", "--points", src])) == [
+        f"cg: error: {src}: array x is complex: cg computes with real float64"
+    ]
 
 
 def test_a_2d_array_is_refused(tmp_path):
@@ -106,21 +128,40 @@ def test_a_0d_array_is_one_value_that_broadcasts(cg, tmp_path):
     src = npz(tmp_path, x=np.float64(2.0), y=np.arange(3.0))
     assert pointsio.read_points(src)["x"] == 2.0 and type(pointsio.read_points(src)["x"]) is float
     code, out, err = cg(["grad", "x*y", "--points", src, "--format", "csv"])
-    assert (code, out, err) == (0, "x,y,f,grad_x,grad_y\n2.0,0.0,0.0,0.0,2.0\n2.0,1.0,2.0,1.0,2.0\n2.0,2.0,4.0,2.0,2.0\n", "")
+    assert (code, out, err) == (
+        0,
+        "x,y,f,grad_x,grad_y\n2.0,0.0,0.0,0.0,2.0\n2.0,1.0,2.0,1.0,2.0\n2.0,2.0,4.0,2.0,2.0\n",
+        "",
+    )
 
 
 def test_bool_and_integer_arrays_are_numbers(tmp_path):
-    src = npz(tmp_path, x=np.array([True, False]), y=np.array([-3, 2**53], dtype=np.int64), z=np.array([7], dtype=np.uint8)[0])
+    src = npz(
+        tmp_path,
+        x=np.array([True, False]),
+        y=np.array([-3, 2**53], dtype=np.int64),
+        z=np.array([7], dtype=np.uint8)[0],
+    )
     cols = pointsio.read_points(src)
-    assert cols["x"].tolist() == [1.0, 0.0] and cols["y"].tolist() == [-3.0, 2.0**53] and cols["z"] == 7.0
+    assert (
+        cols["x"].tolist() == [1.0, 0.0]
+        and cols["y"].tolist() == [-3.0, 2.0**53]
+        and cols["z"] == 7.0
+    )
     assert cols["y"].dtype == np.float64 and type(cols["z"]) is float
 
 
 @pytest.mark.parametrize(
     "array, message",
     [
-        (np.array(["1", "2"]), "array x holds <U1 values: give numbers (bool, integer or float up to float64)"),
-        (np.array([1, 2**53 + 1]), "array x holds integers beyond 2**53, which float64 cannot hold exactly"),
+        (
+            np.array(["1", "2"]),
+            "array x holds <U1 values: give numbers (bool, integer or float up to float64)",
+        ),
+        (
+            np.array([1, 2**53 + 1]),
+            "array x holds integers beyond 2**53, which float64 cannot hold exactly",
+        ),
         (np.array([1.5], dtype=np.longdouble), f"array x holds {np.dtype(np.longdouble)} values"),
     ],
 )
@@ -135,7 +176,9 @@ def test_arrays_that_float64_would_change_are_refused(tmp_path, array, message):
 @pytest.mark.parametrize("data", [b"not a zip file", b"", b"PK\x03\x04 truncated"])
 def test_a_file_that_is_no_npz_says_so(cg, tmp_path, data):
     src = write(tmp_path / "p.npz", data)
-    assert about_file(cg(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src} is not a valid .npz file"]
+    assert about_file(cg(["grad", "x*y", "--points", src]), src) == [
+        f"cg: error: {src} is not a valid .npz file"
+    ]
 
 
 def test_a_npy_file_named_npz_says_so(tmp_path):
@@ -153,15 +196,21 @@ def test_an_object_array_keeps_numpys_reason(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("arrays", [{"x": np.zeros(0), "y": np.zeros(0)}, {"x": np.float64(1), "y": np.zeros(0)}, {}])
+@pytest.mark.parametrize(
+    "arrays", [{"x": np.zeros(0), "y": np.zeros(0)}, {"x": np.float64(1), "y": np.zeros(0)}, {}]
+)
 def test_a_npz_without_points(tmp_path, arrays):
     src = npz(tmp_path, **arrays)
-    assert about_file(run_cli(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src}: no points"]
+    assert about_file(run_cli(["grad", "x*y", "--points", src]), src) == [
+        f"cg: error: {src}: no points"
+    ]
 
 
 def test_zero_points_through_the_installed_cg(tmp_path):
     src = npz(tmp_path, x=np.zeros(0), y=np.zeros(0))
-    assert about_file(run_bin(["grad", "x*y", "--points", src]), src) == [f"cg: error: {src}: no points"]
+    assert about_file(run_bin(["grad", "x*y", "--points", src]), src) == [
+        f"cg: error: {src}: no points"
+    ]
 
 
 def test_write_npz_gives_a_reason_when_the_os_error_has_no_strerror(tmp_path, monkeypatch):
@@ -180,7 +229,11 @@ def test_a_header_column_without_a_name_is_an_error(tmp_path, header, column, ca
     path = tmp_path / "p.csv"
     path.write_text(f"{header}\n1,2,3\n")
     code, out, err = run_cli(["grad", "x*y", "--points", str(path), "--format", "csv"])
-    assert code == 2 and err.splitlines() == [f"cg: error: {path}: column {column} of the header has no name", f"  {header}", " " * (2 + caret) + "^"]
+    assert code == 2 and err.splitlines() == [
+        f"cg: error: {path}: column {column} of the header has no name",
+        f"  {header}",
+        " " * (2 + caret) + "^",
+    ]
 
 
 def test_a_column_longer_than_a_binding_points_at_the_file(tmp_path, monkeypatch):
@@ -195,8 +248,14 @@ def test_a_column_longer_than_a_binding_points_at_the_file(tmp_path, monkeypatch
 
 
 def test_a_csv_that_is_not_utf8_points_at_the_byte(tmp_path):
-    src = write(tmp_path / "p.csv", b"x\n1\n\xff2\n")  # 'cannot read …: utf-8 codec can't decode byte 0xff in position 4'
-    assert error_lines(run_cli(["grad", "x", "--points", src])) == [f"cg: error: {src} is not valid UTF-8 text", "  line 3: \ufffd2", "          ^"]
+    src = write(
+        tmp_path / "p.csv", b"x\n1\n\xff2\n"
+    )  # 'cannot read …: utf-8 codec can't decode byte 0xff in position 4'
+    assert error_lines(run_cli(["grad", "x", "--points", src])) == [
+        f"cg: error: {src} is not valid UTF-8 text",
+        "  line 3: \ufffd2",
+        "          ^",
+    ]
 
 
 def test_a_column_that_is_also_bound_points_at_the_file(tmp_path, monkeypatch):

@@ -128,7 +128,9 @@ def power(a: Expr, b: Expr, spelling: str, bound: float) -> Expr:
     sym = sympy.Pow(a.sym, b.sym)
     if spelling == "pow":
         return call("pow", sym, bound, a, b)
-    return Expr(f"{operand(a, ATOM)}{spelling}{operand(b, UNARY)}", sym, POWER, bound, **_merge(a, b))
+    return Expr(
+        f"{operand(a, ATOM)}{spelling}{operand(b, UNARY)}", sym, POWER, bound, **_merge(a, b)
+    )
 
 
 def positive(a: Expr, spelling: str) -> Expr:
@@ -236,9 +238,13 @@ SMOOTH_BINARY = {
     "mul": lambda a, b, spelling: mul(a, b),
     "div": second_positive(lambda a, b, spelling: div(a, b, a.bound)),
     "pow": pow_of_positive,
-    "hypot": second_positive(function2("hypot", lambda u, v: sympy.sqrt(u**2 + v**2), lambda p, q: p + q)),
+    "hypot": second_positive(
+        function2("hypot", lambda u, v: sympy.sqrt(u**2 + v**2), lambda p, q: p + q)
+    ),
     "atan2": second_positive(function2("atan2", sympy.atan2, lambda p, q: math.pi)),
-    "xlogy": second_positive(function2("xlogy", lambda u, v: u * sympy.log(v), lambda p, q: p * math.log(q))),
+    "xlogy": second_positive(
+        function2("xlogy", lambda u, v: u * sympy.log(v), lambda p, q: p * math.log(q))
+    ),
 }
 
 # Ops with a kink, each noting the SymPy expression that is 0 at its kink.
@@ -265,7 +271,9 @@ KINK_OPS = sorted(KINK_UNARY | KINK_BINARY)
 
 
 @st.composite
-def expressions(draw, depth: int = 4, names: tuple = VARIABLES, kinks: bool = False, root: str | None = None) -> Expr:
+def expressions(
+    draw, depth: int = 4, names: tuple = VARIABLES, kinks: bool = False, root: str | None = None
+) -> Expr:
     """A random expression over `names`, its top op `root` if given.
 
     With kinks=True relu, abs, max and min appear too."""
@@ -274,7 +282,11 @@ def expressions(draw, depth: int = 4, names: tuple = VARIABLES, kinks: bool = Fa
     unary = SMOOTH_UNARY | (KINK_UNARY if kinks else {})
     binary = SMOOTH_BINARY | (KINK_BINARY if kinks else {})
     if root is None:
-        root = draw(st.sampled_from(sorted(unary)) if draw(st.booleans()) else st.sampled_from(sorted(binary)))
+        root = draw(
+            st.sampled_from(sorted(unary))
+            if draw(st.booleans())
+            else st.sampled_from(sorted(binary))
+        )
     spelling = draw(st.sampled_from(["**", "^", "pow"]))
     arguments = expressions(max(depth - 1, 0), names, kinks)
     if root in unary:
@@ -321,7 +333,9 @@ def central_difference(text: str, point: dict, name: str) -> float:
 
 
 def assert_close(got: float, want: float, rel: float, abs_: float, what: str) -> None:
-    assert math.isclose(got, want, rel_tol=rel, abs_tol=abs_), f"{what}: got {got!r}, expected {want!r}"
+    assert math.isclose(got, want, rel_tol=rel, abs_tol=abs_), (
+        f"{what}: got {got!r}, expected {want!r}"
+    )
 
 
 def shown(e: Expr, point: dict) -> str:
@@ -354,11 +368,15 @@ def test_gradients_match_sympy(root, data):
     e, point = data.draw(expressions_and_points(root=root), label="case")
     assume(math.isfinite(sympy_at(e.sym, point)))
     r = cgcli.grad(e.text, point)
-    assert_close(r.value, sympy_at(e.sym, point), SYMPY_REL, SYMPY_ABS, f"value of {shown(e, point)}")
+    assert_close(
+        r.value, sympy_at(e.sym, point), SYMPY_REL, SYMPY_ABS, f"value of {shown(e, point)}"
+    )
     assert set(r.gradients) == e.names
     for name, want in sympy_gradient(e, point).items():
         assume(math.isfinite(want))
-        assert_close(r.gradients[name], want, SYMPY_REL, SYMPY_ABS, f"∂/∂{name} of {shown(e, point)}")
+        assert_close(
+            r.gradients[name], want, SYMPY_REL, SYMPY_ABS, f"∂/∂{name} of {shown(e, point)}"
+        )
     assert r.warnings == [], shown(e, point)
 
 
@@ -372,7 +390,13 @@ def assert_gradients_match_differences(e: Expr, point: dict) -> None:
     assert set(r.gradients) == e.names
     for name in point:
         fd = central_difference(e.text, point, name)
-        assert_close(r.gradients[name], fd, 1e-5, 1e-6 * (1 + abs(r.value)), f"∂/∂{name} of {shown(e, point)}")
+        assert_close(
+            r.gradients[name],
+            fd,
+            1e-5,
+            1e-6 * (1 + abs(r.value)),
+            f"∂/∂{name} of {shown(e, point)}",
+        )
 
 
 @pytest.mark.parametrize("root", SMOOTH_OPS)
@@ -408,7 +432,13 @@ def value_in_z(e: Expr, z: float) -> float:
 
 
 @checked(60)
-@given(op=st.sampled_from(["relu", "abs"]), s=in_z(), t=in_z(), at=st.floats(-BOX, BOX), z=st.floats(-BOX, BOX))
+@given(
+    op=st.sampled_from(["relu", "abs"]),
+    s=in_z(),
+    t=in_z(),
+    at=st.floats(-BOX, BOX),
+    z=st.floats(-BOX, BOX),
+)
 def test_relu_and_abs_have_zero_gradient_at_the_kink(op, s, t, at, z):
     # f = op(x*S - y*S) + x*T at x = y: op's argument is exactly 0, so with op'(0) = 0
     # ∂f/∂x = 0*S + T = T and ∂f/∂y = 0 exactly (op'(0) = 1 would give S + T and -S).
@@ -421,7 +451,13 @@ def test_relu_and_abs_have_zero_gradient_at_the_kink(op, s, t, at, z):
 
 
 @checked(60)
-@given(op=st.sampled_from(["max", "min"]), s=in_z(), t=in_z(), at=st.floats(-BOX, BOX), z=st.floats(-BOX, BOX))
+@given(
+    op=st.sampled_from(["max", "min"]),
+    s=in_z(),
+    t=in_z(),
+    at=st.floats(-BOX, BOX),
+    z=st.floats(-BOX, BOX),
+)
 def test_max_and_min_split_a_tie_half_and_half(op, s, t, at, z):
     # f = op(x*S, y*S) + x*T at x = y: a tie, each side gets 0.5,
     # so ∂f/∂x = 0.5*S + T and ∂f/∂y = 0.5*S.
@@ -461,7 +497,9 @@ def test_fan_out_square_has_gradient_two_e_de(case):
     slack = 1e-13 * 2 * abs(plain.value) * BOUND_LIMIT**2  # contributions to dE can cancel
     for name, g in plain.gradients.items():
         want = 2 * plain.value * g
-        assert_close(squared.gradients[name], want, 1e-12, slack, f"∂/∂{name} of a*a, a = {shown(e, point)}")
+        assert_close(
+            squared.gradients[name], want, 1e-12, slack, f"∂/∂{name} of a*a, a = {shown(e, point)}"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +513,9 @@ SPECIAL_FLOATS = [
 ]  # fmt: skip
 floats = st.sampled_from(SPECIAL_FLOATS) | st.floats(allow_nan=False, allow_infinity=False)
 
-ONE_ARGUMENT = {f"{name}(x)": name for name, op in FUNCTIONS.items() if op.arity == 1} | {"-x": "neg"}
+ONE_ARGUMENT = {f"{name}(x)": name for name, op in FUNCTIONS.items() if op.arity == 1} | {
+    "-x": "neg"
+}
 TWO_ARGUMENTS = {f"{name}(x, y)": name for name, op in FUNCTIONS.items() if op.arity == 2} | {
     "x + y": "add",
     "x - y": "sub",
@@ -494,7 +534,9 @@ def reported(warnings: list[str], kind: str, op: str) -> bool:
 
 def assert_ieee_result(text: str, point: dict, op: str) -> None:
     r = cgcli.grad(text, point)
-    where = f"cg {text!r} at {point}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
+    where = (
+        f"cg {text!r} at {point}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
+    )
     assert type(r.value) is float, where
     assert all(type(g) is float for g in r.gradients.values()), where
     if not math.isfinite(r.value):
@@ -522,9 +564,13 @@ def test_every_op_of_two_arguments_gives_a_float_and_reports_nan_inf(text, x, y)
     scale=st.sampled_from([1e308, -1e308, 1.7976931348623157e308, 1e300, 1e200]),
     a=expressions(depth=3),
     b=expressions(depth=3),
-    point=st.fixed_dictionaries({name: st.sampled_from([0.0, 1.0, -1.0]) | st.floats(-BOX, BOX) for name in VARIABLES}),
+    point=st.fixed_dictionaries(
+        {name: st.sampled_from([0.0, 1.0, -1.0]) | st.floats(-BOX, BOX) for name in VARIABLES}
+    ),
 )
-@example(scale=1e308, a=SIN(variable("x"), "**"), b=variable("x"), point={"x": 0.0, "y": 0.0, "z": 0.0})
+@example(
+    scale=1e308, a=SIN(variable("x"), "**"), b=variable("x"), point={"x": 0.0, "y": 0.0, "z": 0.0}
+)
 def test_a_non_finite_gradient_is_reported_even_when_it_comes_from_a_fan_out(scale, a, b, point):
     # scale*A + scale*B: each contribution to a variable is finite, their sum can overflow
     # (1e308*sin(x) + 1e308*x at x = 0: value 0, ∂/∂x = 1e308 + 1e308 = inf).
@@ -534,7 +580,9 @@ def test_a_non_finite_gradient_is_reported_even_when_it_comes_from_a_fan_out(sca
     r = cgcli.grad(f.text, point)
     where = f"cg {f.text!r} at {point}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
     if not all(math.isfinite(g) for g in r.gradients.values()):
-        assert any(re.match(r"gradient \S+ first appears at node #\d+ ", w) for w in r.warnings), where
+        assert any(re.match(r"gradient \S+ first appears at node #\d+ ", w) for w in r.warnings), (
+            where
+        )
 
 
 @checked(60)
@@ -552,7 +600,9 @@ def test_a_number_too_big_for_a_float_is_never_silent(mantissa, exponent, templa
         r = cgcli.grad(text, {"x": x} if "x" in text else {})
     except cgcli.CgError:
         return
-    where = f"cg {text!r} at x = {x}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
+    where = (
+        f"cg {text!r} at x = {x}: value {r.value!r}, gradients {r.gradients}, warnings {r.warnings}"
+    )
     assert any("first appears at node" in w for w in r.warnings), where
 
 
@@ -581,4 +631,6 @@ def test_chunks_that_let_go_of_dead_arrays_give_the_batch_results(case, fused, s
     np.testing.assert_allclose(parts.value, whole.value, rtol=1e-15, atol=0, err_msg=where)
     np.testing.assert_allclose(value, whole.value, rtol=1e-15, atol=0, err_msg=where)
     for name in point:
-        np.testing.assert_allclose(parts.gradients[name], whole.gradients[name], rtol=1e-15, atol=0, err_msg=where)
+        np.testing.assert_allclose(
+            parts.gradients[name], whole.gradients[name], rtol=1e-15, atol=0, err_msg=where
+        )

@@ -3,9 +3,9 @@
 import sys
 
 import pytest
+from conftest import run_bin
 
 from cgcli import grad, parse
-from conftest import run_bin
 
 
 def lowered_recursion_limit(extra=120):
@@ -60,13 +60,17 @@ def test_sum_of_100000_terms(shallow_stack):
     import math
 
     assert r.value == pytest.approx(sum(math.sin(0.001 * k) * 2 for k in range(1, n + 1)), rel=1e-9)
-    assert r.gradients["x"] == pytest.approx(sum(k * math.cos(0.001 * k) * 2 for k in range(1, n + 1)), rel=1e-9)
+    assert r.gradients["x"] == pytest.approx(
+        sum(k * math.cos(0.001 * k) * 2 for k in range(1, n + 1)), rel=1e-9
+    )
 
 
 def test_huge_and_deep_through_the_installed_cg():
     n = 20_000
     text = " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1))
-    code, out, err = run_bin(["grad", "-", "--x", "0.5", "--y", "2", "--format", "json", "--no-nodes"], input=text)
+    code, out, err = run_bin(
+        ["grad", "-", "--x", "0.5", "--y", "2", "--format", "json", "--no-nodes"], input=text
+    )
     assert code == 0, err
     assert '"grad": {"x": ' in out
     deep = "(" * 10_000 + "x" + ")+1" * 10_000
@@ -89,11 +93,21 @@ def test_the_cycle_collector_is_paused_while_a_graph_is_built_and_computed(monke
 
     seen = []
     apply, backward = GraphBuilder.apply, engine.backward
-    monkeypatch.setattr(GraphBuilder, "apply", lambda *a: seen.append(("parse", gc.isenabled())) or apply(*a))
-    monkeypatch.setattr(engine, "backward", lambda *a, **k: seen.append(("grad", gc.isenabled())) or backward(*a, **k))
+    monkeypatch.setattr(
+        GraphBuilder, "apply", lambda *a: seen.append(("parse", gc.isenabled())) or apply(*a)
+    )
+    monkeypatch.setattr(
+        engine,
+        "backward",
+        lambda *a, **k: seen.append(("grad", gc.isenabled())) or backward(*a, **k),
+    )
     assert gc.isenabled()
     grad("sin(x)*y", {"x": 1, "y": 2})
-    assert ("parse", False) in seen and ("grad", False) in seen and not any(enabled for _, enabled in seen)
+    assert (
+        ("parse", False) in seen
+        and ("grad", False) in seen
+        and not any(enabled for _, enabled in seen)
+    )
     assert gc.isenabled()  # and on again afterwards, also after an error
     with pytest.raises(CgError):
         parse("sin(x")
@@ -115,5 +129,7 @@ def test_a_node_view_has_a_property_for_every_column_of_the_graph():
     node = g.nodes[np.int64(2)]  # numpy integers index too
     for column in _COLUMNS + _SPARSE:
         assert isinstance(getattr(Node, column), property)
-        assert getattr(node, column) == (getattr(g, column)[2] if column in _COLUMNS else getattr(g, column).get(2))
+        assert getattr(node, column) == (
+            getattr(g, column)[2] if column in _COLUMNS else getattr(g, column).get(2)
+        )
     assert g.nodes[-1].op == "add" and node.name == "a"
