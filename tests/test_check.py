@@ -7,7 +7,7 @@ import shlex
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import REPO, run_bin, run_cli
+from conftest import run_bin, run_cli
 
 from cgcli import check as checks
 from cgcli import evaluate, fuse, grad, parse
@@ -789,30 +789,6 @@ def test_help_lists_the_exit_codes(cg):
     code, out, err = cg(["check", "--help"], env={"COLUMNS": "200"})
     assert code == 0
     assert "Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;" in out
-
-
-def _readme_section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    return text.split("## cg check: gradient checks for CI", 1)[1].split("\n## ", 1)[0]
-
-
-def test_the_readme_examples_are_what_cg_prints(monkeypatch, tmp_path):
-    section = _readme_section()
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.S)
-    (tmp_path / "checks.toml").write_text(toml)
-    monkeypatch.chdir(tmp_path)
-    examples = [
-        block
-        for block in re.findall(r"```text\n(.*?)```", section, re.S)
-        if block.startswith("$ cg check")
-    ]
-    assert len(examples) == 3
-    for block in examples:
-        command, shown = block.split("\n", 1)
-        args = shlex.split(command[len("$ cg ") :])
-        code, out, err = run_cli(args, env={"NO_COLOR": "1"})
-        assert out == shown, command
-        assert code == (1 if "--cases" in args else 0)
 
 
 def test_the_api_runs_without_the_command_line():
