@@ -689,17 +689,23 @@ def report(outputs: list[Output], undecided: list[str], tools: list[str], second
     for text in undecided:
         print(f"  left out: {text}")
     print()
-    print("| tool | median ulps | p99 ulps | max ulps | bad (nonfinite or > 1,000 ulps) |")
-    print("|---|---:|---:|---:|---:|")
+    shared = [o for o in outputs if all(o.err(t) <= BAD_ULPS for t in tools)]
+    print(
+        f"ulps over the {len(shared)} outputs every tool gets within {BAD_ULPS:,} ulps; "
+        f"bad over all {len(outputs)}:\n"
+    )
+    print(
+        "| tool | median ulps | p99 ulps | max ulps | bad: nonfinite or > 1,000 ulps | nonfinite |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     bad = {}
     for tool in tools:
-        errors = [o.err(tool) for o in outputs]
-        bad[tool] = sum(1 for e in errors if e > BAD_ULPS)
-        nonfinite = sum(1 for e in errors if e == math.inf)
+        errors = [o.err(tool) for o in shared]
+        bad[tool] = sum(1 for o in outputs if o.err(tool) > BAD_ULPS)
+        nonfinite = sum(1 for o in outputs if o.err(tool) == math.inf)
         print(
             f"| {tool} | {shown(quantile(errors, 0.5))} | {shown(quantile(errors, 0.99))} | "
-            f"{shown(max(e for e in errors if e < math.inf))} | "
-            f"{bad[tool]} ({nonfinite} nonfinite) |"
+            f"{shown(max(errors, default=math.nan))} | {bad[tool]} | {nonfinite} |"
         )
     print()
     if references:
