@@ -1,10 +1,9 @@
 """Forward pass and backprop over a Graph.
 
 Both passes are a loop over the nodes in topological order with a lookup
-in the ops table: the forward function of an op comes from the numeric
-backend (cgcli/scalar.py), its local gradients are the formulas of
-cgcli/ops.py, compiled once per op into small graphs that the same forward
-loop evaluates.
+in the ops table (cgcli/ops.py): an op's row gives its forward for the
+backend (one point or many), and its local gradients as formulas, compiled
+once per op into small graphs that the same forward loop evaluates.
 
 Backprop starts with ∂f/∂f = 1 and walks the gates in reverse order; each
 gate multiplies its upstream gradient by its local gradient for an input
@@ -21,6 +20,7 @@ from functools import partial
 from . import scalar
 from .graph import Graph
 from .ops import INPUT_NAMES, OPS
+from .syntax import parse
 
 
 def fmt(v: float) -> str:
@@ -86,7 +86,7 @@ class Formula:
             i = self.input
             return lambda inputs, out: inputs[i]
         if self.op is not None:
-            f, where = getattr(backend, self.op), self.op_inputs
+            f, where = OPS[self.op].forward(backend), self.op_inputs
             if where == ["out"]:
                 return lambda inputs, out: f(out)
             if len(where) == 1:
@@ -104,7 +104,7 @@ def _straight_line(graph: Graph, backend):
         start[i] = v
     slots = [(i, _position(name)) for name, i in graph.variables.items()]
     gates = [
-        (i, getattr(backend, graph.op[i]), inputs)
+        (i, OPS[graph.op[i]].forward(backend), inputs)
         for i, inputs in enumerate(graph.inputs)
         if inputs
     ]
@@ -134,8 +134,6 @@ def local_gradients(op: str, symbolic: bool = False) -> tuple[Formula, ...]:
     derivative expressions are built from (ops.Op.symbolic)."""
     found = _formulas.get((op, symbolic))
     if found is None:
-        from .syntax import parse  # syntax needs ops, not engine: no cycle at import
-
         texts = OPS[op].symbolic_grads if symbolic else OPS[op].grads
         found = tuple(Formula(text, parse(text)) for text in texts)
         _formulas[op, symbolic] = found
@@ -195,7 +193,7 @@ def forward(
                 op = ops[node_id]
                 f = functions.get(op)
                 if f is None:
-                    f = functions[op] = getattr(backend, op)
+                    f = functions[op] = OPS[op].forward(backend)
                 if op in kernels and graph.needs_grad[node_id]:
                     v, saved[node_id] = kernels[op](*[values[i] for i in inputs])
                 elif len(inputs) == 2:
