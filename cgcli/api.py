@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import engine
-from .derive import derivative
 from .errors import CgError
-from .forward_mode import forward_mode, unit_vector
 from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
 from .syntax import parse
@@ -447,6 +445,8 @@ def hessian(
 
     Row i is backprop over the graph of ∂f/∂x_i, the derivative expression cgcli/derive.py builds.
     """
+    from .derive import derivative  # imported when asked for: a one-shot cg grad does without
+
     graph = _as_graph(expr)
     first = grad(graph, bindings, wrt=wrt)
     names, n = list(first.gradients), first.points
@@ -477,6 +477,8 @@ def directional(
     a number or constant-expression text; missing ones are 0), scaled to length 1: by forward
     mode (cgcli/forward_mode.py), and as backprop's gradient · the unit vector. The two agree.
     A zero vector is a CgError."""
+    from .forward_mode import forward_mode, unit_vector  # imported when asked for, as derive
+
     graph = _as_graph(expr)
     if not isinstance(direction, Mapping):
         raise CgError(f"a direction maps variable names to numbers, got {type(direction).__name__}")

@@ -363,7 +363,7 @@ class Lifetimes:
     """When each value and gradient is dead, for a pass that keeps only f and the variables'
     gradients (a chunk of points). Letting go of an array as soon as it is dead lets numpy reuse
     the same few blocks of memory, still in the CPU cache, instead of asking the system for new
-    pages (3x faster over 10^6 points, measured in benchmarks/batch.py).
+    pages.
 
     forward[g]: values no gate after g reads and backprop does not need. backward[g]: values no
     backward step after g's reads (backprop walks from the end). A value backprop reads is one a

@@ -23,7 +23,6 @@ and docs/functions.md all read this table; tests/test_ops.py walks every row.
 
 from __future__ import annotations
 
-import importlib
 import math
 import operator
 from collections.abc import Callable
@@ -81,6 +80,8 @@ class Op:
     @cached_property
     def array_forward(self) -> Callable:
         """The forward on many points (numpy arrays), imported on first use."""
+        import importlib  # with numpy, only when many points are computed
+
         module, _, name = self.array.rpartition(".")
         found = importlib.import_module(f".{module}" if module == "arrays" else module, __package__)
         return getattr(found, name)

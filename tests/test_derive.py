@@ -616,7 +616,9 @@ def test_directional_is_forward_mode_and_scales_to_unit_length(monkeypatch):
     # directional's first number is forward mode's, with the unit vector
     seen = []
     monkeypatch.setattr(
-        api, "forward_mode", lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0)
+        forward_mode,
+        "forward_mode",
+        lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0),
     )
     assert directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})[0] == 12345.0
     assert seen == [{"x": 0.6, "y": 0.8}]
