@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from . import scalar
@@ -54,7 +54,7 @@ class Op:
     # what cg diff and cg hessian build derivative expressions from, where it is not `grads`:
     # a form careful in float64 can have a derivative that cancels (d/dx of (1-x)*(1+x) is
     # (1-x) - (1+x), 0 near x = 0), where the textbook form's is -2*x
-    symbolic: tuple[str, ...] = field(default=())
+    symbolic: tuple[str, ...] = ()
 
     @property
     def arity(self) -> int:
@@ -209,8 +209,8 @@ TABLE = [
         "error function, 2/sqrt(pi) times the integral of exp(-t**2) from 0 to x; "
         "defined for every x, -1 to 1"),
     _op("erfc", math.erfc, "arrays.erfc", "-2/sqrt(pi)*exp(-x**2)",
-        "complementary error function 1 - erf(x), exact where erf(x) is near 1; "
-        "defined for every x, 0 to 2, 0 past x = 27.3"),
+        "complementary error function 1 - erf(x), exact where erf(x) is near 1; defined for "
+        "every x, 2 to 0: subnormal (fewer digits) past x = 26.5, 0 past 27.2"),
     # machine learning
     _op("sigmoid", scalar.sigmoid, "arrays.sigmoid", "out*sigmoid(-x)",
         "1 / (1 + exp(-x)), computed without overflow"),
