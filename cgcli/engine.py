@@ -289,7 +289,7 @@ def backward(
                     for f in local_gradients(ops[node_id])
                 ]
             args = None
-            kept = saved.pop(node_id, None) if saved else None
+            from_kernel = saved.pop(node_id, None) if saved else None
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
@@ -299,8 +299,8 @@ def backward(
                 if unit:  # add, sub, neg: hand the upstream gradient on, or its negation
                     lg, contribution = unit, (upstream if unit == 1 else neg(upstream))
                 else:
-                    if kept:
-                        lg = kept[k]
+                    if from_kernel:
+                        lg = from_kernel[k]
                     else:
                         if args is None:
                             n = len(inputs)
@@ -315,7 +315,7 @@ def backward(
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution,
                     # even when it is a node's own array (mul's y, exp's out): then not to be added into
                     contribution = lg if upstream is ONE else mul(upstream, lg)
-                    owned = not (upstream is ONE and is_an_input and not kept)
+                    owned = not (upstream is ONE and is_an_input and not from_kernel)
                 if warning is None and not looks_finite(contribution):
                     point = first_new_nonfinite(contribution, [upstream])
                     if point is not None:
