@@ -2,6 +2,27 @@
 
 __version__ = "0.1.0"
 
-from .api import CgError, Result, constant, evaluate, fuse, grad, parse  # noqa: E402
+from .api import (  # noqa: E402
+    CgError,
+    Result,
+    constant,
+    directional,
+    evaluate,
+    fuse,
+    grad,
+    hessian,
+    parse,
+)
 
-__all__ = ["CgError", "Result", "constant", "evaluate", "fuse", "grad", "parse", "__version__"]
+__all__ = [
+    "CgError",
+    "Result",
+    "constant",
+    "directional",
+    "evaluate",
+    "fuse",
+    "grad",
+    "hessian",
+    "parse",
+    "__version__",
+]

@@ -1,4 +1,4 @@
-"""The Python API the command line calls: parse, evaluate, grad.
+"""The Python API the command line calls: parse, evaluate, grad, hessian, directional.
 
     >>> from cgcli import grad
     >>> r = grad("(x+y)**2", {"x": 1, "y": 2})
@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import engine
 from .errors import CgError
@@ -22,7 +23,19 @@ from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
 from .syntax import parse
 
-__all__ = ["parse", "fuse", "constant", "evaluate", "grad", "Result", "CgError"]
+__all__ = [
+    "parse",
+    "fuse",
+    "constant",
+    "evaluate",
+    "grad",
+    "hessian",
+    "directional",
+    "Result",
+    "Hessian",
+    "Directional",
+    "CgError",
+]
 
 
 @dataclass
@@ -413,3 +426,82 @@ def _threads() -> int:
 
 
 THREADS = _threads()  # threads for a batch computed in chunks
+
+
+@dataclass
+class Hessian:
+    names: list[str]
+    matrix: list[list]  # matrix[i][j] = ∂²f/∂names[i]∂names[j]; floats, or arrays for a batch
+    value: object  # f at the point(s)
+    gradients: dict
+    warnings: list[str] = field(default_factory=list)
+    points: int | None = None
+
+
+def hessian(
+    expr: str | Graph, bindings: dict | None = None, wrt: list[str] | None = None
+) -> Hessian:
+    """The matrix of second derivatives at the point(s), for every variable (or those in `wrt`).
+
+    Row i is backprop over the graph of ∂f/∂x_i, the derivative expression cgcli/derive.py builds.
+    """
+    from .derive import derivative  # imported when asked for: a one-shot cg grad does without
+
+    graph = _as_graph(expr)
+    first = grad(graph, bindings, wrt=wrt)
+    names, n = list(first.gradients), first.points
+    result = Hessian(names, [], first.value, first.gradients, list(first.warnings), n)
+    for name in names:
+        d = derivative(graph, name)
+        row = grad(d, {k: v for k, v in (bindings or {}).items() if k in d.variables})
+        result.matrix.append([_spread(row.gradients.get(other, 0.0), n) for other in names])
+        result.warnings += [f"in ∂f/∂{name} = {_short(d.source)}: {w}" for w in row.warnings]
+    return result
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.replace("\n", "; ")
+    return text if len(text) <= limit else text[: limit // 2] + " … " + text[-(limit // 2) :]
+
+
+class Directional(NamedTuple):
+    unit: dict[str, float]  # the direction scaled to length 1
+    forward_mode: object  # the derivative along it by forward mode: a float, or an array
+    gradient_dot_unit: object  # backprop's gradient · the same unit vector
+
+
+def directional(
+    expr: str | Graph, bindings: dict | None, direction: Mapping[str, float]
+) -> Directional:
+    """The directional derivative at the point(s), along `direction` (variable name → component,
+    a number or constant-expression text; missing ones are 0), scaled to length 1: by forward
+    mode (cgcli/forward_mode.py), and as backprop's gradient · the unit vector. The two agree.
+    A zero vector is a CgError."""
+    from .forward_mode import forward_mode, unit_vector  # imported when asked for, as derive
+
+    graph = _as_graph(expr)
+    if not isinstance(direction, Mapping):
+        raise CgError(f"a direction maps variable names to numbers, got {type(direction).__name__}")
+    unit = unit_vector(graph, {k: number(v, f"direction {k}") for k, v in direction.items()})
+    env, _, n = _environment(graph, bindings)
+    _, along = forward_mode(graph, env, unit, _backend(n))
+    gradients = grad(graph, bindings).gradients
+    dot = sum((gradients[name] * u for name, u in unit.items() if u != 0), 0.0)
+    return Directional(unit, _spread(along, n), _spread(dot, n))
+
+
+# moves to the command line
+def parse_direction(text: str) -> dict[str, float]:
+    """`x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression (`x=1/sqrt(2)`)."""
+    direction: dict[str, float] = {}
+    for item, at in split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
+        spelled, eq, value = item.partition("=")
+        name = spelled.strip()
+        if not eq or not name:
+            raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
+        if name in direction:
+            raise CgError(f"--dir: {name} is given twice")
+        direction[name] = constant_within(
+            text, value, at + len(spelled) + 1, what=f"--dir {name}: "
+        )
+    return direction

@@ -43,6 +43,7 @@ from . import api, scalar
 from .engine import fmt
 from .errors import EXIT_CHECK_FAILED, EXIT_NOT_FINITE, EXIT_OK, CgError, text_of
 from .graph import Graph
+from .ops import KINK_OPS, OPS
 from .syntax import NAME
 
 EPS, RTOL, ATOL = 1e-6, 1e-3, 1e-5  # torch.autograd.gradcheck's defaults
@@ -818,37 +819,6 @@ def _numeric(case: Case, index: int, env: dict[str, float], at, var: str) -> Row
     return Row(index, "numeric", var, cg, central, KINK if agree else FAIL, note, left, right)
 
 
-def _sign(v: float) -> float:
-    return (v > 0) - (v < 0)
-
-
-def _crossed(op: str, a: list, b: list) -> bool:
-    """Whether the op changes branch between inputs a (at x−h) and b (at x+h)."""
-    if op in ("relu", "abs", "sign"):
-        return _sign(a[0]) != _sign(b[0])
-    if op in ("max", "min"):
-        return _sign(a[0] - a[1]) != _sign(b[0] - b[1])
-    if op == "floor":
-        return math.floor(a[0]) != math.floor(b[0])
-    if op == "ceil":
-        return math.ceil(a[0]) != math.ceil(b[0])
-    if op == "atan2":  # atan2(x, y) jumps by 2π where x changes sign while y < 0
-        return (a[1] < 0 or b[1] < 0) and math.copysign(1, a[0]) != math.copysign(1, b[0])
-    if op == "hypot":  # a cone's tip at (0, 0): the step passes it closer than its own length
-        d0, d1 = b[0] - a[0], b[1] - a[1]
-        length2 = d0 * d0 + d1 * d1
-        if length2 == 0:
-            return False
-        t = min(
-            1.0, max(0.0, -(a[0] * d0 + a[1] * d1) / length2)
-        )  # the point of the segment a→b nearest to (0, 0)
-        return math.hypot(a[0] + t * d0, a[1] + t * d1) < math.sqrt(length2)
-    return False
-
-
-KINK_OPS = ("relu", "abs", "sign", "max", "min", "floor", "ceil", "atan2", "hypot")
-
-
 def kinks(graph: Graph, minus: list, plus: list, candidates: list[int] | None = None) -> list[int]:
     """Ids of the nodes that change branch between two forward passes (finite inputs only).
     `candidates`: the graph's nodes whose op has a kink, when the caller knows them (Case.kink_nodes)."""
@@ -858,7 +828,7 @@ def kinks(graph: Graph, minus: list, plus: list, candidates: list[int] | None = 
     for node in candidates:
         a = [minus[i] for i in graph.inputs[node]]
         b = [plus[i] for i in graph.inputs[node]]
-        if _finite(*a, *b) and _crossed(graph.op[node], a, b):
+        if _finite(*a, *b) and OPS[graph.op[node]].crosses_kink(a, b):
             found.append(node)
     return found
 

@@ -776,10 +776,7 @@ def _run(
             result = api.evaluate(graph, env, keep_nodes=keep)
         along = None
         if direction is not None:
-            from . import derive
-
-            unit = derive.unit_vector(graph, derive.parse_direction(direction))
-            along = (unit, *derive.directional(graph, env, unit))
+            along = api.directional(graph, env, api.parse_direction(direction))
     except CgError as e:
         raise _fail(e) from None
     except MemoryError:
@@ -1224,7 +1221,7 @@ def hessian(
     Bind variables with --NAME VALUE (lists and ranges give one matrix per point).
     --fuse [GATES] as for grad.
     """
-    from . import derive, render
+    from . import render
 
     try:
         if format not in ("table", "json", "plain"):
@@ -1232,7 +1229,7 @@ def hessian(
         graph, _, env = _load(ctx, expr, var, file, points)
         if format == "plain" and _many(env):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
-        result = derive.hessian_at(graph, env, _wrt(wrt))
+        result = api.hessian(graph, env, _wrt(wrt))
     except CgError as e:
         raise _fail(e) from None
     _warn(result.warnings)

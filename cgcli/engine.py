@@ -1,10 +1,9 @@
 """Forward pass and backprop over a Graph.
 
 Both passes are a loop over the nodes in topological order with a lookup
-in the ops table: the forward function of an op comes from the numeric
-backend (cgcli/scalar.py), its local gradients are the formulas of
-cgcli/ops.py, compiled once per op into small graphs that the same forward
-loop evaluates.
+in the ops table (cgcli/ops.py): an op's row gives its forward for the
+backend (one point or many), and its local gradients as formulas, compiled
+once per op into small graphs that the same forward loop evaluates.
 
 Backprop starts with ∂f/∂f = 1 and walks the gates in reverse order; each
 gate multiplies its upstream gradient by its local gradient for an input
@@ -21,6 +20,7 @@ from functools import partial
 from . import scalar
 from .graph import Graph
 from .ops import INPUT_NAMES, OPS
+from .syntax import parse
 
 
 def fmt(v: float) -> str:
@@ -86,7 +86,7 @@ class Formula:
             i = self.input
             return lambda inputs, out: inputs[i]
         if self.op is not None:
-            f, where = getattr(backend, self.op), self.op_inputs
+            f, where = OPS[self.op].forward(backend), self.op_inputs
             if where == ["out"]:
                 return lambda inputs, out: f(out)
             if len(where) == 1:
@@ -104,7 +104,7 @@ def _straight_line(graph: Graph, backend):
         start[i] = v
     slots = [(i, _position(name)) for name, i in graph.variables.items()]
     gates = [
-        (i, getattr(backend, graph.op[i]), inputs)
+        (i, OPS[graph.op[i]].forward(backend), inputs)
         for i, inputs in enumerate(graph.inputs)
         if inputs
     ]
@@ -134,8 +134,6 @@ def local_gradients(op: str, symbolic: bool = False) -> tuple[Formula, ...]:
     derivative expressions are built from (ops.Op.symbolic)."""
     found = _formulas.get((op, symbolic))
     if found is None:
-        from .syntax import parse  # syntax needs ops, not engine: no cycle at import
-
         texts = OPS[op].symbolic_grads if symbolic else OPS[op].grads
         found = tuple(Formula(text, parse(text)) for text in texts)
         _formulas[op, symbolic] = found
@@ -195,7 +193,7 @@ def forward(
                 op = ops[node_id]
                 f = functions.get(op)
                 if f is None:
-                    f = functions[op] = getattr(backend, op)
+                    f = functions[op] = OPS[op].forward(backend)
                 if op in kernels and graph.needs_grad[node_id]:
                     v, saved[node_id] = kernels[op](*[values[i] for i in inputs])
                 elif len(inputs) == 2:
@@ -291,7 +289,7 @@ def backward(
                     for f in local_gradients(ops[node_id])
                 ]
             args = None
-            kept = saved.pop(node_id, None) if saved else None
+            from_kernel = saved.pop(node_id, None) if saved else None
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
@@ -301,8 +299,8 @@ def backward(
                 if unit:  # add, sub, neg: hand the upstream gradient on, or its negation
                     lg, contribution = unit, (upstream if unit == 1 else neg(upstream))
                 else:
-                    if kept:
-                        lg = kept[k]
+                    if from_kernel:
+                        lg = from_kernel[k]
                     else:
                         if args is None:
                             n = len(inputs)
@@ -317,7 +315,7 @@ def backward(
                     # upstream 1 (f itself, or below a sum): the local gradient is the contribution,
                     # even when it is a node's own array (mul's y, exp's out): then not to be added into
                     contribution = lg if upstream is ONE else mul(upstream, lg)
-                    owned = not (upstream is ONE and is_an_input and not kept)
+                    owned = not (upstream is ONE and is_an_input and not from_kernel)
                 if warning is None and not looks_finite(contribution):
                     point = first_new_nonfinite(contribution, [upstream])
                     if point is not None:
@@ -365,7 +363,7 @@ class Lifetimes:
     """When each value and gradient is dead, for a pass that keeps only f and the variables'
     gradients (a chunk of points). Letting go of an array as soon as it is dead lets numpy reuse
     the same few blocks of memory, still in the CPU cache, instead of asking the system for new
-    pages (3x faster over 10^6 points, measured in benchmarks/batch.py).
+    pages.
 
     forward[g]: values no gate after g reads and backprop does not need. backward[g]: values no
     backward step after g's reads (backprop walks from the end). A value backprop reads is one a

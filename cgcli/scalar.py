@@ -1,11 +1,12 @@
-"""Forward functions on Python floats with IEEE float64 results.
+"""The backend for one point: Python floats with IEEE float64 results.
 
 Python's math module raises where IEEE arithmetic returns a value
 (math.log(0) raises, numpy gives -inf) and Python's ** can return a complex
-number. Every function here returns the float numpy would return instead:
-nan for a domain error, ±inf for a pole or an overflow. One function per op
-of cgcli/ops.py, under the op's name. Importing numpy costs more than the
-whole one-shot command, so single points are computed here.
+number. The forwards here, and math's functions wrapped by `ieee`, return the
+float numpy would return instead: nan for a domain error, ±inf for a pole or
+an overflow. Here are only the forwards math and operator lack; the ops
+table (cgcli/ops.py) says which function each op uses. Importing numpy costs
+more than the whole one-shot command, so single points are computed here.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def _is_odd_integer(y: float) -> bool:
     return math.isfinite(y) and y == math.floor(y) and y % 2 == 1
 
 
-def _guard(f, pole=None, overflow=None):
-    """Wrap a math function: ValueError → the pole's value or nan; OverflowError → overflow(x)."""
+def ieee(f, pole=None, overflow=None):
+    """A math function with IEEE results instead of exceptions: where it raises ValueError, the
+    value `pole` gives for x, else nan; where it raises OverflowError, `overflow`, else ±inf with
+    x's sign."""
 
     def safe(x: float) -> float:
         try:
@@ -58,13 +61,14 @@ def _guard(f, pole=None, overflow=None):
         except ValueError:
             return pole.get(x, nan) if pole else nan
         except OverflowError:
-            return overflow(x) if overflow else math.copysign(inf, x)
+            return math.copysign(inf, x) if overflow is None else overflow
 
     safe.__name__ = f.__name__
     return safe
 
 
-# float arithmetic never raises: inf and nan come out as IEEE says
+# the engine's own arithmetic (backprop's products and sums): float arithmetic never raises,
+# inf and nan come out as IEEE says
 add, sub, mul, neg = operator.add, operator.sub, operator.mul, operator.neg
 
 
@@ -91,7 +95,7 @@ def pow(x, y):  # noqa: A001 - the op's name
 def xlogy(x, y):
     if x == 0 and y == y:
         return 0.0
-    return x * log(y)
+    return x * _log(y)
 
 
 def sigmoid(x):
@@ -152,29 +156,6 @@ def min(x, y):  # noqa: A001
     return x if x < y else y  # y at a tie, as numpy's minimum
 
 
-exp = _guard(math.exp, overflow=lambda x: inf)
-exp2 = _guard(math.exp2, overflow=lambda x: inf)
-expm1 = _guard(math.expm1, overflow=lambda x: inf)
-log = _guard(math.log, pole={0.0: -inf})
-log2 = _guard(math.log2, pole={0.0: -inf})
-log10 = _guard(math.log10, pole={0.0: -inf})
-log1p = _guard(math.log1p, pole={-1.0: -inf})
-sqrt = _guard(math.sqrt)
-cbrt = math.cbrt
-sin = _guard(math.sin)
-cos = _guard(math.cos)
-tan = _guard(math.tan)
-asin = _guard(math.asin)
-acos = _guard(math.acos)
-atan = math.atan
-atan2 = math.atan2
-sinh = _guard(math.sinh)
-cosh = _guard(math.cosh, overflow=lambda x: inf)
-tanh = math.tanh
-asinh = math.asinh
-acosh = _guard(math.acosh)
-atanh = _guard(math.atanh, pole={1.0: inf, -1.0: -inf})
-abs = math.fabs  # noqa: A001
+_log = ieee(math.log, pole={0.0: -inf})
 floor = _integral(math.floor)
 ceil = _integral(math.ceil)
-hypot = math.hypot

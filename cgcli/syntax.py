@@ -3,7 +3,7 @@
 lark computes the grammar's LALR(1) tables once, at development time
 (grammar/make_parser.py writes them to cgcli/_tables.py). Here a regular
 expression cuts the text into tokens and a loop drives the tables: shift a
-token, or reduce a rule by calling the GraphMaker method named after it. The
+token, or reduce a rule by calling the ParseCallbacks method named after it. The
 graph is built bottom-up from the parser's own stack; no parse tree is ever
 made and nothing recurses over the expression. Every value the methods pass
 around is a plain tuple (node id, start, end): the node and the span of source
@@ -19,7 +19,7 @@ from typing import NamedTuple
 from . import _tables
 from .errors import CgError
 from .graph import Graph, GraphBuilder, cycle_collector_paused
-from .ops import CONSTANTS, FUNCTIONS
+from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
 
 _OPERAND_END = {"NUMBER", "NAME", "RPAR"}
 _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
@@ -207,13 +207,8 @@ _ONE, _BINARY, _CALL, _LIST, _SOME = (
     "all, no callback",
     "some, or spliced",
 )
-BINARY = {
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-}  # rules `left OPERATOR right`, reduced by callbacks.binary
+# rules `left OPERATOR right`, each named after its op in the ops table, reduced by callbacks.binary
+BINARY = frozenset(BINARY_OPERATORS)
 assert all(size >= 1 for _, size, *_ in _tables.RULES)
 
 
@@ -248,7 +243,7 @@ _ACTIONS = [[row.get(kind) for kind in KINDS] for row in _tables.ACTIONS]  # [st
 _GOTOS = [_Gotos(origin) for origin, *_ in _tables.RULES]  # filled as parses need them
 
 
-class GraphMaker:
+class ParseCallbacks:
     """The parser's callbacks: each grammar alternative maps to one graph operation."""
 
     def __init__(self, source: str):
@@ -399,11 +394,13 @@ def parse(source: str) -> Graph:
     try:
         with cycle_collector_paused():
             try:
-                return run_tables(tokens(source), GraphMaker(source))
+                return run_tables(tokens(source), ParseCallbacks(source))
             except SyntaxFailure:
                 if "\n" not in source or _newline_inside(source):  # Lexer's own answer already
                     raise
-            return run_tables(iter(Lexer(source)), GraphMaker(source))  # the error as Lexer sees it
+            return run_tables(
+                iter(Lexer(source)), ParseCallbacks(source)
+            )  # the error as Lexer sees it
     except SyntaxFailure as e:
         raise _syntax_error(source, e) from None
 

@@ -24,8 +24,21 @@ import sympy
 from conftest import cg_binary, run_cli
 
 import cgcli
-from cgcli import derive, engine
+from cgcli import api, derive, engine, forward_mode
 from cgcli.errors import CgError
+from cgcli.printer import to_text
+
+
+def hessian(graph, point):
+    h = api.hessian(graph, point)
+    return h.names, h.matrix
+
+
+def directional(graph, point, direction):
+    """(forward mode's derivative along the unit direction, gradient · the unit vector)"""
+    d = api.directional(graph, point, direction)
+    return d.forward_mode, d.gradient_dot_unit
+
 
 NAMES = ("x", "y", "z")
 SYMBOLS = {name: sympy.Symbol(name, real=True) for name in NAMES}
@@ -236,7 +249,7 @@ def test_second_derivatives_and_hessians_agree_with_sympy():
     checked = 0
     for e, point in FIRST[:24]:
         graph = cgcli.parse(e.text)
-        names, matrix = derive.hessian(graph, point)
+        names, matrix = hessian(graph, point)
         assert names == list(graph.variables)
         for i, a in enumerate(names):
             for j, b in enumerate(names):
@@ -279,7 +292,7 @@ def test_mixed_derivatives_by_differentiating_twice_agree_with_sympy():
 def test_printed_text_evaluates_exactly_like_the_graph_it_prints():
     for e, point in FIRST:
         graph = cgcli.parse(e.text)
-        assert value_of(derive.to_text(graph), point) == value_of(graph, point), (
+        assert value_of(to_text(graph), point) == value_of(graph, point), (
             e.text
         )  # the printer on a parsed graph
         for name in point:
@@ -288,10 +301,8 @@ def test_printed_text_evaluates_exactly_like_the_graph_it_prints():
                 raw, {k: v for k, v in point.items() if k in raw.variables}
             ).values
             want = values[raw.output]
-            got = value_of(derive.to_text(raw), point)
-            assert got == want or (got != got and want != want), (
-                f"{e.text}: {derive.to_text(raw)!r}"
-            )
+            got = value_of(to_text(raw), point)
+            assert got == want or (got != got and want != want), f"{e.text}: {to_text(raw)!r}"
 
 
 @pytest.mark.parametrize(
@@ -327,7 +338,7 @@ def test_printed_text_evaluates_exactly_like_the_graph_it_prints():
 )
 def test_printer_round_trip_is_exact(text):
     graph = cgcli.parse(text)
-    printed = derive.to_text(graph)
+    printed = to_text(graph)
     point = {"x": 0.7, "y": -1.3, "z": 2.1}
     got, want = value_of(printed, point), value_of(graph, point)
     assert got == want or (got != got and want != want), (text, printed)
@@ -496,14 +507,14 @@ def test_hessian_of_a_quadratic_form_is_its_constant_matrix():
     rng = random.Random(3)
     for _ in range(5):
         point = {n: rng.uniform(-10, 10) for n in "xyz"}
-        names, matrix = derive.hessian(cgcli.parse(expr), point)
+        names, matrix = hessian(cgcli.parse(expr), point)
         assert names == ["x", "y", "z"]
         assert matrix == a
 
 
 def test_hessian_of_x_times_y(cg):
     for x, y in [(1, 2), (-3.5, 0.25), (0, 0)]:
-        names, matrix = derive.hessian(cgcli.parse("x*y"), {"x": x, "y": y})
+        names, matrix = hessian(cgcli.parse("x*y"), {"x": x, "y": y})
         assert (names, matrix) == (["x", "y"], [[0.0, 1.0], [1.0, 0.0]])
     code, out, err = cg(["hessian", "x*y", "--x", "1", "--y", "2", "--format", "json"])
     assert code == 0, err
@@ -559,8 +570,8 @@ def test_diff_with_fuse_uses_the_gates_hand_written_gradients():
 def test_hessian_with_fuse_agrees_with_the_fine_grained_graph(cg, expr, point):
     fused = cgcli.fuse(expr)
     assert any(node.fused for node in fused.nodes)
-    names, fine = derive.hessian(cgcli.parse(expr), point)
-    names_fused, coarse = derive.hessian(fused, point)
+    names, fine = hessian(cgcli.parse(expr), point)
+    names_fused, coarse = hessian(fused, point)
     assert names == names_fused
     for row_a, row_b in zip(fine, coarse):
         for a, b in zip(row_a, row_b):
@@ -578,7 +589,7 @@ def test_hessian_with_fuse_agrees_with_the_fine_grained_graph(cg, expr, point):
 def test_directional_derivative_agrees_with_gradient_dot_unit(e, point):
     rng = random.Random(e.text)
     direction = {name: rng.uniform(-3, 3) for name in point}
-    along, dot = derive.directional(cgcli.parse(e.text), point, direction)
+    along, dot = directional(cgcli.parse(e.text), point, direction)
     length = math.sqrt(sum(v * v for v in direction.values()))
     want = sum(
         sympy_at(sympy.diff(e.sym, SYMBOLS[n]), point) * v / length for n, v in direction.items()
@@ -590,24 +601,26 @@ def test_directional_derivative_agrees_with_gradient_dot_unit(e, point):
 
 def test_directional_is_forward_mode_and_scales_to_unit_length(monkeypatch):
     graph = cgcli.parse("x**2*y + sin(y)")
-    along, dot = derive.directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})
+    along, dot = directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})
     assert close(along, (4 * 3 + (1 + math.cos(2)) * 4) / 5) and close(dot, along)
-    along, _ = derive.directional(graph, {"x": 1, "y": 2}, {"x": 1})  # y's component is 0
+    along, _ = directional(graph, {"x": 1, "y": 2}, {"x": 1})  # y's component is 0
     assert along == 4.0
 
     def no_backprop(*args, **kwargs):
         raise AssertionError("forward mode must not run backprop")
 
     monkeypatch.setattr(engine, "backward", no_backprop)
-    value, tangent = derive.forward_mode(graph, {"x": 1.0, "y": 2.0}, {"x": 0.6, "y": 0.8})
+    value, tangent = forward_mode.forward_mode(graph, {"x": 1.0, "y": 2.0}, {"x": 0.6, "y": 0.8})
     assert value == 2 + math.sin(2) and close(tangent, 0.6 * 4 + 0.8 * (1 + math.cos(2)))
     monkeypatch.undo()
     # directional's first number is forward mode's, with the unit vector
     seen = []
     monkeypatch.setattr(
-        derive, "forward_mode", lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0)
+        forward_mode,
+        "forward_mode",
+        lambda g, env, unit, backend: seen.append(unit) or (0.0, 12345.0),
     )
-    assert derive.directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})[0] == 12345.0
+    assert directional(graph, {"x": 1, "y": 2}, {"x": 3, "y": 4})[0] == 12345.0
     assert seen == [{"x": 0.6, "y": 0.8}]
 
 
@@ -615,7 +628,7 @@ def test_directional_on_a_batch_and_with_fuse():
     import numpy as np
 
     graph = cgcli.fuse("1/(1+exp(-(w*x)))")
-    along, dot = derive.directional(graph, {"w": [0.5, -2, 3], "x": 1.5}, {"w": 1, "x": 1})
+    along, dot = directional(graph, {"w": [0.5, -2, 3], "x": 1.5}, {"w": 1, "x": 1})
     s = 1 / (1 + np.exp(-1.5 * np.array([0.5, -2, 3])))
     want = s * (1 - s) * (1.5 + np.array([0.5, -2, 3])) / math.sqrt(2)
     assert np.allclose(along, want, rtol=1e-12) and np.allclose(dot, want, rtol=1e-12)
@@ -624,14 +637,14 @@ def test_directional_on_a_batch_and_with_fuse():
 def test_directional_errors():
     graph = cgcli.parse("x*y")
     with pytest.raises(CgError, match="zero vector"):
-        derive.directional(graph, {"x": 1, "y": 2}, {"x": 0, "y": 0})
+        directional(graph, {"x": 1, "y": 2}, {"x": 0, "y": 0})
     with pytest.raises(CgError, match="no variable z"):
-        derive.directional(graph, {"x": 1, "y": 2}, {"z": 1})
+        directional(graph, {"x": 1, "y": 2}, {"z": 1})
     with pytest.raises(CgError, match="no value for the variable y"):
-        derive.directional(graph, {"x": 1}, {"x": 1})
-    assert derive.parse_direction("x=1, y=-1/2") == {"x": 1.0, "y": -0.5}
+        directional(graph, {"x": 1}, {"x": 1})
+    assert api.parse_direction("x=1, y=-1/2") == {"x": 1.0, "y": -0.5}
     with pytest.raises(CgError):
-        derive.parse_direction("x=1,y")
+        api.parse_direction("x=1,y")
 
 
 # ---------------------------------------------------------------------------
