@@ -109,8 +109,6 @@ def test_translations_compute_what_cg_computes():
 
 
 def _math_table():
-    from cgcli import scalar
+    from cgcli.ops import OPS
 
-    return {
-        op: getattr(scalar, op) for op in ("add", "sub", "mul", "neg", "log", "sigmoid", "atan2")
-    }
+    return {op: OPS[op].scalar for op in ("add", "sub", "mul", "neg", "log", "sigmoid", "atan2")}

@@ -69,6 +69,7 @@ def lark_tuples(tree):
 
 
 def our_tuples(value):
+    import re
 
     from cgcli.syntax import Token
 
