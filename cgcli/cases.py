@@ -25,7 +25,7 @@ from .syntax import NAME
 EPS, RTOL, ATOL = 1e-6, 1e-3, 1e-5  # torch.autograd.gradcheck's defaults
 BOX = (-3.0, 3.0)  # where random points are drawn, unless the box setting says otherwise
 SEED = 0
-MAX_RANDOM = 10**6  # random points per case: a million take about a minute and 1 GB
+MAX_RANDOM = 10**6  # random points per case: a bound on one case's time and memory
 
 # The settings, by key: a case file's keys and the values the command line passes.
 SETTING_KEYS = ("eps", "rtol", "atol", "random", "seed", "box", "fuse")
