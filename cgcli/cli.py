@@ -1011,8 +1011,12 @@ def check(
     --fuse [GATES] runs the checks on the fused graph and compares it with the fine-grained one.
     A check passes when |cg - reference| <= atol + rtol*|reference| (torch.autograd.gradcheck's rule).
     """
+    from . import cases as check_cases
     from . import check as checks
-    from . import render
+    from . import report as reports
+
+    def option_name(key: str) -> str:  # what the command line calls a setting: eps is --eps
+        return "--" + key.replace("_", "-")
 
     known = _options_of(ctx)
     try:
@@ -1024,9 +1028,7 @@ def check(
             _constant_option(text, option)
             for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
         )
-        options = checks.Options(
-            eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse
-        )
+        settings = dict(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
         if cases is not None:
             given = [
                 name
@@ -1046,7 +1048,7 @@ def check(
                     binding=bindings[0][0] if first is None else None,
                     word=first,
                 )
-            specs = checks.load_cases(cases, options)
+            specs = check_cases.load(cases, settings, option_name)
         else:
             if not exprs and file is None:
                 raise WordError(
@@ -1056,23 +1058,29 @@ def check(
             graph = api.parse(_read_source(exprs, file, ctx.info_name))
             _no_mistyped_options(graph, bindings, known)
             specs = [
-                checks.from_command_line(
-                    graph, _bind(bindings, known), expect, expect_grad, against, options
+                check_cases.from_values(
+                    graph,
+                    _bind(bindings, known),
+                    expect,
+                    expect_grad,
+                    against,
+                    settings,
+                    option_name,
                 )
             ]
         report = checks.run(specs, cases)
         if junit is not None:
             try:
-                junit.write_bytes(checks.junit_xml(report))
+                junit.write_bytes(reports.junit_xml(report))
             except OSError as e:
                 raise CgError(f"cannot write {junit}: {e.strerror}", word=str(junit)) from None
     except CgError as e:
         raise _fail(e) from None
     _warn(report.warnings)
     if format == "json":
-        render.write_check_json(report, sys.stdout)
+        reports.write_json(report, sys.stdout)
     else:
-        render.write_check_table(report, sys.stdout)
+        reports.write_table(report, sys.stdout)
     raise typer.Exit(report.exit_code)
 
 

@@ -20,7 +20,7 @@ def ascii_only(out) -> bool:
     )
 
 
-def _console(out, table: bool = False):
+def rich_console(out, table: bool = False):
     """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting).
     A `table` of numbers is as wide as it needs when piped, so that no number is split."""
     from rich.console import Console
@@ -314,7 +314,7 @@ def _rich_tree(rows, tail, out) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    console = _console(out)  # honours NO_COLOR
+    console = rich_console(out)  # honours NO_COLOR
     tree = None
     branches = []
     for depth, _, parts in rows:
@@ -349,7 +349,7 @@ def write_functions(out: IO[str]) -> None:
         if op.symbolic:  # what cg diff and cg hessian differentiate further
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
         table.add_row(call, op.doc, grads, op.at_kinks)
-    console = _console(out)  # 80 columns when piped; long words fold, never cut
+    console = rich_console(out)  # 80 columns when piped; long words fold, never cut
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
@@ -370,7 +370,7 @@ def write_fusions(out: IO[str]) -> None:
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(call, "\n".join(shapes), op.doc, grads)
-    _console(out).print(table)
+    rich_console(out).print(table)
 
 
 def explain_data(result: Result) -> dict:
@@ -439,7 +439,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
 
     from rich.table import Table
 
-    console = _console(out)
+    console = rich_console(out)
     table = Table(title="forward pass, in the order it runs")
     for column in ("node", "op", "source", "computes"):
         table.add_column(column)
@@ -475,176 +475,6 @@ def write_explain(result: Result, out: IO[str]) -> None:
 
 
 # ---------------------------------------------------------------------------
-# cg check
-
-_STATUS_STYLE = {"pass": "green", "kink": "yellow", "fail": "bold red", "nonfinite": "bold magenta"}
-
-
-def write_check_table(report, out: IO[str]) -> None:
-    """A `cg check` report as Rich tables.
-
-    One expression: every check at the bound point, the checks at random points that did not
-    pass, and a line with the counts, the points and the seed. A case file: one row per case,
-    then the checks that did not pass, case by case, then the counts.
-    """
-    from rich.table import Table
-    from rich.text import Text
-
-    from . import check
-
-    console = _console(out, table=True)
-    ascii = ascii_only(console.file)
-    d = "d" if ascii else "∂"
-
-    def clean(s: str, limit: int | None = None) -> str:
-        s = s.replace("\n", " \\n " if ascii else " ⏎ ")
-        if limit is not None and len(s) > limit:
-            s = s[: limit // 2] + " … " + s[-(limit // 2) :]
-        if ascii:
-            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
-        return s
-
-    def status(word: str) -> Text:
-        return Text(word, _STATUS_STYLE.get(word, ""))
-
-    def checks_table(result, rows, with_point: bool) -> Table:
-        table = Table()
-        with_note = any(row.note for row in rows)
-        columns = (["at"] if with_point else []) + [
-            "check",
-            "of",
-            "cg",
-            "reference",
-            "abs err",
-            "rel err",
-            "status",
-        ]
-        for column in columns + (["note"] if with_note else []):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            cells = [clean(check.point_text(result.points[row.point]))] if with_point else []
-            cells += [row.check, clean(check.of_text(row, d)), fmt(row.cg), fmt(row.reference)]
-            cells += [
-                check.error_text(row.abs_err),
-                check.error_text(row.rel_err),
-                status(row.status),
-            ]
-            table.add_row(*cells, *([clean(row.note)] if with_note else []))
-        return table
-
-    def checks_line(result) -> str:
-        n = len(result.rows)
-        at = check.points_text(result)
-        return f"{n} check{'s' if n != 1 else ''}{' at ' + clean(at) if at else ''}: {check.counts_text(result)}"
-
-    if report.file is None:
-        result = report.results[0]
-        rows = [
-            row
-            for row in result.rows
-            if result.points[row.point].origin == "bound" or row.status != check.PASS
-        ]
-        if rows:
-            console.print(
-                checks_table(
-                    result, rows, any(result.points[row.point].origin == "random" for row in rows)
-                )
-            )
-        console.print(checks_line(result))
-        return
-
-    console.print(clean(f"cg check --cases {report.file}"))
-    table = Table()
-    for column in ("case", "expression", "points", "checks", "status"):
-        table.add_column(column, overflow="fold")
-    for result in report.results:
-        s, bound = result.case.settings, result.case.bindings is not None
-        points = " + ".join(
-            (["bound"] if bound else [])
-            + ([f"{s.random} random (seed {s.seed})"] if s.random else [])
-        )
-        table.add_row(
-            clean(result.case.name),
-            clean(result.case.source, 60),
-            points,
-            check.counts_text(result),
-            status(result.status),
-        )
-    console.print(table)
-    for result in report.results:
-        rows = [row for row in result.rows if row.status != check.PASS]
-        if rows:
-            console.print(
-                Text.assemble(
-                    "case ",
-                    (clean(result.case.name), "bold"),
-                    f": {clean(result.case.source, 120)}",
-                )
-            )
-            console.print(checks_table(result, rows, with_point=True))
-            console.print(checks_line(result))
-    counts: dict[str, int] = {}
-    for result in report.results:
-        counts[result.status] = counts.get(result.status, 0) + 1
-    ordered = {s: counts[s] for s in check.STATUSES if s in counts}
-    n = len(report.results)
-    console.print(f"{n} case{'s' if n != 1 else ''}: {check.counts_text(ordered)}")
-
-
-def write_check_json(report, out: IO[str]) -> None:
-    """A `cg check` report as one JSON object, every check at every point included."""
-    cases = []
-    for result in report.results:
-        case, s = result.case, result.case.settings
-        rows = []
-        for row in result.rows:
-            entry = {
-                "point": row.point,
-                "check": row.check,
-                "wrt": row.wrt,
-                "cg": number(row.cg),
-                "reference": number(row.reference),
-                "abs_err": number(row.abs_err),
-                "rel_err": number(row.rel_err),
-                "status": row.status,
-                "note": row.note,
-            }
-            if row.left is not None:
-                entry["left"], entry["right"] = number(row.left), number(row.right)
-            rows.append(entry)
-        cases.append(
-            {
-                "name": case.name,
-                "expression": case.source,
-                "status": result.status,
-                "counts": result.counts(),
-                "settings": {
-                    "eps": s.eps,
-                    "rtol": s.rtol,
-                    "atol": s.atol,
-                    "random": s.random,
-                    "seed": s.seed,
-                    "box": {var: list(span) for var, span in s.box.items()},
-                    "fuse": (s.gates or "all") if s.fuse else None,
-                },
-                "points": [
-                    {"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}}
-                    for p in result.points
-                ],
-                "checks": rows,
-                "warnings": case.warnings,
-            }
-        )
-    data = {
-        "status": report.status,
-        "exit_code": report.exit_code,
-        "file": report.file,
-        "cases": cases,
-    }
-    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
-
-
-# ---------------------------------------------------------------------------
 # cg hessian
 
 
@@ -653,7 +483,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console(out, table=True)
+    console = rich_console(out, table=True)
     ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:

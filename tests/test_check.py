@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import run_bin, run_cli
 
+from cgcli import cases as check_cases
 from cgcli import check as checks
 from cgcli import evaluate, fuse, grad, parse
+from cgcli import report as reports
 
 
 def check_json(cg, *args, **kw):
@@ -127,14 +129,14 @@ def test_expectations_and_tolerances(cg, args, code):
 
 
 def test_the_tolerance_rule_is_gradchecks_and_scales_with_the_reference():
-    s = checks.Settings(rtol=0.5, atol=0.0)
+    s = check_cases.Settings(rtol=0.5, atol=0.0)
     assert checks.close(1.0, 2.0, s)  # |1 - 2| <= 0.5 * |2|
     assert not checks.close(
         2.0, 1.0, s
     )  # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
-    s = checks.Settings(rtol=0.0, atol=0.25)
+    s = check_cases.Settings(rtol=0.0, atol=0.25)
     assert checks.close(0.0, 0.25, s) and not checks.close(0.0, 0.2501, s)
-    d = checks.Settings()
+    d = check_cases.Settings()
     assert (d.eps, d.rtol, d.atol) == (1e-6, 1e-3, 1e-5)  # torch.autograd.gradcheck's defaults
 
 
@@ -301,7 +303,7 @@ def test_the_table_prints_the_seed_and_a_random_failure_with_its_point():
 def test_random_points_run_as_one_batch_with_the_same_rows(expr, args, monkeypatch):
     """--random N computes the N points in one pass over arrays per graph; each row is the one
     the point would get alone (a point with a nan or inf is computed alone, for its notes)."""
-    case = checks.from_command_line(expr, {}, against=args[1:] if "--against" in args else None, options=checks.Options(
+    case = check_cases.from_values(expr, {}, against=args[1:] if "--against" in args else None, settings=dict(
         random=40, seed=5, box=[a.split("=", 1)[1] for a in args if a.startswith("--box")], fuse="all" if "--fuse" in args else None))  # fmt: skip
     calls = []
     real_grad = checks.api.grad
@@ -316,7 +318,7 @@ def test_random_points_run_as_one_batch_with_the_same_rows(expr, args, monkeypat
     alone = [
         row
         for i, p in enumerate(batched.points)
-        for row in checks._check_point(case, i, p, checks._OnePoint(case, p.bindings))
+        for row in checks._check_point(case, i, p, checks._Numbers(case, [p]))
     ]
     bad_points = {r.point for r in alone if r.status == checks.NONFINITE}
     assert one_at_a_time == len(bad_points) * (2 if case.fine is not None else 1)
@@ -792,8 +794,8 @@ def test_help_lists_the_exit_codes(cg):
 
 
 def test_the_api_runs_without_the_command_line():
-    case = checks.from_command_line(
-        "x**3", {"x": 2.0}, expect="8", against=["x=3*x**2"], options=checks.Options(random=3)
+    case = check_cases.from_values(
+        "x**3", {"x": 2.0}, expect="8", against=["x=3*x**2"], settings=dict(random=3)
     )
     report = checks.run([case])
     assert (report.status, report.exit_code) == ("pass", 0)
@@ -804,8 +806,31 @@ def test_the_api_runs_without_the_command_line():
         "expect",
     ]
     assert math.isclose(result.rows[0].reference, 12.0, rel_tol=1e-9)
-    xml = checks.junit_xml(report)
+    xml = reports.junit_xml(report)
     assert ET.fromstring(xml).find("testsuite").get("tests") == "1"
+
+
+def test_the_library_names_settings_by_key_and_the_command_line_by_option():
+    # the same mistakes as on the command line (test_bad_input_is_exit_2_with_one_line), said
+    # in the library's own words: a setting by its key
+    for kw, message in [
+        ({"settings": {"eps": 0}}, "eps must be a finite number > 0, got 0"),
+        ({"expect_grad": ["z=1"]}, "expect_grad z: the expression has no variable z"),
+        ({"against": ["x=1", "x=2"]}, "against x is given twice"),
+        ({"settings": {"fuse": "sigmoidd"}}, "fuse: unknown gate 'sigmoidd' (did you mean"),
+    ]:
+        with pytest.raises(check_cases.CgError) as e:
+            check_cases.from_values("x", {"x": 1.0}, **kw)
+        assert e.value.message.startswith(message), e.value.message
+    case = check_cases.from_values("x", {"x": 1.0}, settings={"seed": 3})
+    assert case.warnings == ["seed has no effect without random"]
+    # a caller that names settings otherwise gets its names
+    case = check_cases.from_values(
+        "x", {"x": 1.0}, settings={"seed": 3}, setting_name=lambda key: f"<{key}>"
+    )
+    assert case.warnings == ["<seed> has no effect without <random>"]
+    note = checks.run([check_cases.from_values("x", {"x": 1e20})]).results[0].rows[0].note
+    assert note.endswith("; use a larger eps")
 
 
 def test_user_text_in_the_report_is_never_read_as_rich_markup(cg, tmp_path):

@@ -1,0 +1,279 @@
+"""cg check's reports: a table for people, JSON for scripts, JUnit XML for CI systems."""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from .check import FAIL, KINK, NONFINITE, PASS, STATUSES, CaseResult, Point, Report, Row
+from .engine import fmt
+from .errors import U_ESCAPE
+from .render import ascii_only, number, rich_console
+
+# ---------------------------------------------------------------------------
+# describing results
+
+
+def point_text(point: Point) -> str:
+    return ", ".join(f"{var}={fmt(v)}" for var, v in point.bindings.items())
+
+
+def of_text(row: Row, d: str = "∂") -> str:
+    return "f" if row.wrt is None else f"{d}f/{d}{row.wrt}"
+
+
+def error_text(v: float) -> str:
+    return f"{v:.2g}"
+
+
+def describe(result: CaseResult, row: Row) -> str:
+    """One line saying what a check compared and what came out."""
+    at = point_text(result.points[row.point])
+    line = (
+        f"{row.status}: {row.check} {of_text(row)}"
+        f"{' at ' + at if at else ''}: cg {fmt(row.cg)}, reference {fmt(row.reference)}, "
+        f"abs err {error_text(row.abs_err)}, rel err {error_text(row.rel_err)}"
+    )
+    return line + (f" ({row.note})" if row.note else "")
+
+
+def points_text(result: CaseResult) -> str:
+    """'x=1, y=2 and 20 random points (seed 0, box x=-3:3, y=-3:3)'."""
+    s = result.case.settings
+    parts = []
+    if result.case.bindings is not None:
+        parts += [point_text(result.points[0])] if result.case.bindings else []
+    if s.random:
+        box = ", ".join(f"{var}={fmt(lo)}:{fmt(hi)}" for var, (lo, hi) in s.box.items())
+        parts.append(
+            f"{s.random} random point{'s' if s.random != 1 else ''} (seed {s.seed}{', box ' + box if box else ''})"
+        )
+    return " and ".join(parts)
+
+
+def counts_text(result_or_counts) -> str:
+    counts = (
+        result_or_counts.counts() if isinstance(result_or_counts, CaseResult) else result_or_counts
+    )
+    return ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing checked"
+
+
+# ---------------------------------------------------------------------------
+# the table and JSON
+
+_STATUS_STYLE = {PASS: "green", KINK: "yellow", FAIL: "bold red", NONFINITE: "bold magenta"}
+
+
+def write_table(report: Report, out: IO[str]) -> None:
+    """A report as Rich tables.
+
+    One expression: every check at the bound point, the checks at random points that did not
+    pass, and a line with the counts, the points and the seed. A case file: one row per case,
+    then the checks that did not pass, case by case, then the counts.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    console = rich_console(out, table=True)
+    ascii = ascii_only(console.file)
+    d = "d" if ascii else "∂"
+
+    def clean(s: str, limit: int | None = None) -> str:
+        s = s.replace("\n", " \\n " if ascii else " ⏎ ")
+        if limit is not None and len(s) > limit:
+            s = s[: limit // 2] + " … " + s[-(limit // 2) :]
+        if ascii:
+            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
+        return s
+
+    def status(word: str) -> Text:
+        return Text(word, _STATUS_STYLE.get(word, ""))
+
+    def checks_table(result, rows, with_point: bool) -> Table:
+        table = Table()
+        with_note = any(row.note for row in rows)
+        columns = (["at"] if with_point else []) + [
+            "check",
+            "of",
+            "cg",
+            "reference",
+            "abs err",
+            "rel err",
+            "status",
+        ]
+        for column in columns + (["note"] if with_note else []):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            cells = [clean(point_text(result.points[row.point]))] if with_point else []
+            cells += [row.check, clean(of_text(row, d)), fmt(row.cg), fmt(row.reference)]
+            cells += [
+                error_text(row.abs_err),
+                error_text(row.rel_err),
+                status(row.status),
+            ]
+            table.add_row(*cells, *([clean(row.note)] if with_note else []))
+        return table
+
+    def checks_line(result) -> str:
+        n = len(result.rows)
+        at = points_text(result)
+        return f"{n} check{'s' if n != 1 else ''}{' at ' + clean(at) if at else ''}: {counts_text(result)}"
+
+    if report.file is None:
+        result = report.results[0]
+        rows = [
+            row
+            for row in result.rows
+            if result.points[row.point].origin == "bound" or row.status != PASS
+        ]
+        if rows:
+            console.print(
+                checks_table(
+                    result, rows, any(result.points[row.point].origin == "random" for row in rows)
+                )
+            )
+        console.print(checks_line(result))
+        return
+
+    console.print(clean(f"cg check --cases {report.file}"))
+    table = Table()
+    for column in ("case", "expression", "points", "checks", "status"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        s, bound = result.case.settings, result.case.bindings is not None
+        points = " + ".join(
+            (["bound"] if bound else [])
+            + ([f"{s.random} random (seed {s.seed})"] if s.random else [])
+        )
+        table.add_row(
+            clean(result.case.name),
+            clean(result.case.source, 60),
+            points,
+            counts_text(result),
+            status(result.status),
+        )
+    console.print(table)
+    for result in report.results:
+        rows = [row for row in result.rows if row.status != PASS]
+        if rows:
+            console.print(
+                Text.assemble(
+                    "case ",
+                    (clean(result.case.name), "bold"),
+                    f": {clean(result.case.source, 120)}",
+                )
+            )
+            console.print(checks_table(result, rows, with_point=True))
+            console.print(checks_line(result))
+    counts: dict[str, int] = {}
+    for result in report.results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    ordered = {s: counts[s] for s in STATUSES if s in counts}
+    n = len(report.results)
+    console.print(f"{n} case{'s' if n != 1 else ''}: {counts_text(ordered)}")
+
+
+def write_json(report: Report, out: IO[str]) -> None:
+    """A report as one JSON object, every check at every point included."""
+    cases = []
+    for result in report.results:
+        case, s = result.case, result.case.settings
+        rows = []
+        for row in result.rows:
+            entry = {
+                "point": row.point,
+                "check": row.check,
+                "wrt": row.wrt,
+                "cg": number(row.cg),
+                "reference": number(row.reference),
+                "abs_err": number(row.abs_err),
+                "rel_err": number(row.rel_err),
+                "status": row.status,
+                "note": row.note,
+            }
+            if row.left is not None:
+                entry["left"], entry["right"] = number(row.left), number(row.right)
+            rows.append(entry)
+        cases.append(
+            {
+                "name": case.name,
+                "expression": case.source,
+                "status": result.status,
+                "counts": result.counts(),
+                "settings": {
+                    "eps": s.eps,
+                    "rtol": s.rtol,
+                    "atol": s.atol,
+                    "random": s.random,
+                    "seed": s.seed,
+                    "box": {var: list(span) for var, span in s.box.items()},
+                    "fuse": (s.gates or "all") if s.fuse else None,
+                },
+                "points": [
+                    {"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}}
+                    for p in result.points
+                ],
+                "checks": rows,
+                "warnings": case.warnings,
+            }
+        )
+    data = {
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "file": report.file,
+        "cases": cases,
+    }
+    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# JUnit XML
+
+
+def junit_xml(report: Report, suite: str = "cg check") -> bytes:
+    """A JUnit XML report: one <testcase> per case; a failed check is a <failure>, a non-finite number an <error>."""
+    import xml.etree.ElementTree as ET
+
+    results = report.results
+    failures = sum(r.status == FAIL for r in results)
+    errors = sum(r.status == NONFINITE for r in results)
+    seconds = f"{sum(r.seconds for r in results):.6f}"
+    counts = {
+        "tests": str(len(results)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": "0",
+        "time": seconds,
+    }
+    root = ET.Element("testsuites", {"name": suite, **counts})
+    testsuite = ET.SubElement(root, "testsuite", {"name": suite, **counts})
+    for r in results:
+        testcase = ET.SubElement(
+            testsuite,
+            "testcase",
+            {"classname": suite, "name": r.case.name, "time": f"{r.seconds:.6f}"},
+        )
+        properties = ET.SubElement(testcase, "properties")
+        ET.SubElement(properties, "property", {"name": "expression", "value": r.case.source})
+        ET.SubElement(properties, "property", {"name": "points", "value": points_text(r)})
+        problems = [row for row in r.rows if row.status != PASS]
+        lines = [describe(r, row) for row in problems]
+        if r.status in (FAIL, NONFINITE):
+            worst = next(row for row in problems if row.status == r.status)
+            tag = "failure" if r.status == FAIL else "error"
+            element = ET.SubElement(
+                testcase, tag, {"message": describe(r, worst), "type": r.status}
+            )
+            element.text = "\n".join(lines)
+        summary = (
+            f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"
+        )
+        ET.SubElement(testcase, "system-out").text = "\n".join(
+            [summary, *(line for line in lines if line.startswith(KINK))]
+        )
+        if r.case.warnings:
+            ET.SubElement(testcase, "system-err").text = "\n".join(
+                f"warning: {w}" for w in r.case.warnings
+            )
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
