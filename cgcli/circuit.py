@@ -162,7 +162,9 @@ def page(result: Result, digits: int = 4) -> str:
         css=_asset("circuit.css"),
         controls=_controls(variables, views),
         svgs="\n".join(
-            f'<div class="view" data-view-panel="{i}"{"" if i == 0 else " hidden"}>{svg}</div>'
+            f'<div class="view" data-view-panel="{i}" role="img" '
+            f'aria-label="the {views[i]["label"]} circuit, {len(views[i]["nodes"])} nodes"'
+            f"{'' if i == 0 else ' hidden'}>{svg}</div>"
             for i, svg in enumerate(svgs)
         ),
         data=_json_for_script(data),
@@ -235,7 +237,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <p class="legend"><span class="value-key">value</span> above each wire,
 <span class="grad-key">gradient ∂f/∂(wire)</span> below it; under a variable,
 <span class="grad-key">its total gradient</span>, the sum over its wires.
-Arrow keys step, Home and End jump.</p>
+<span class="keys">Arrow keys step, Home and End jump.</span></p>
 </main>
 <script type="application/json" id="cg-data">{data}</script>
 <script>
