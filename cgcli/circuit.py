@@ -150,7 +150,6 @@ def page(result: Result, digits: int = 4) -> str:
         svgs.append(svg)
     variables = [{"name": name, "value": _number(v)} for name, v in env.items()]
     data = {
-        "source": graph.source,
         "digits": digits,
         "variables": variables,
         "views": views,

@@ -258,12 +258,13 @@ UNARY = [
 BINARY = [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, -2.5, 3.0, math.inf, -math.inf, math.nan]
 
 
-def _js(v: float) -> str:
-    return (
-        "NaN"
-        if v != v
-        else ("Infinity" if v == math.inf else "-Infinity" if v == -math.inf else repr(v))
-    )
+def _js(v: float | None) -> str:
+    """A float as a JavaScript literal; None (no second input) as undefined."""
+    if v is None:
+        return "undefined"
+    if v != v:
+        return "NaN"
+    return "Infinity" if v == math.inf else "-Infinity" if v == -math.inf else repr(v)
 
 
 def _same(got, want: float, rel: float) -> bool:
@@ -320,7 +321,7 @@ def test_the_page_computes_every_op_as_cg_does(backend_page):
         )
         + "].map(r => r.map(v => isFinite(v) ? v : String(v)))"
     )
-    results = backend_page.evaluate(script.replace("None", "undefined"))
+    results = backend_page.evaluate(script)
     wrong = []
     for (name, args, out, grads), got in zip(cases, results):
         got = [float(v) for v in got]
