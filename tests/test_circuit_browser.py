@@ -272,7 +272,9 @@ def _same(got, want: float, rel: float) -> bool:
         return got is None or got != got
     if got is None:
         return False
-    if math.isinf(want) or want == 0:
+    if want == 0:  # and the same sign: -0 tells where a product with a negative rounded to 0
+        return got == 0 and math.copysign(1, got) == math.copysign(1, want)
+    if math.isinf(want):
         return got == want
     return abs(got - want) <= rel * abs(want)
 
