@@ -102,7 +102,7 @@ def _view(result: Result, digits: int, index: int, label: str) -> tuple[dict, st
         "trace": trace,
     }
     svg = picture.render_with_graphviz(
-        picture.to_dot(result, digits, ids=f"v{index}-", legend=False), "svg"
+        picture.to_dot(result, digits, ids=f"v{index}-", legend=False), "svg", "html"
     ).decode()
     return data, svg[svg.index("<svg") :]
 

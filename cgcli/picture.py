@@ -41,7 +41,6 @@ FORMATS = {
     ".mermaid": "mmd",
     ".html": "html",
 }
-GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
 
 # operators drawn by their symbol (pow's is not in the ops table: ** and ^ both spell it)
 _SYMBOLS = {"pow": "**"}
@@ -194,12 +193,13 @@ def _graphviz(program: str, args: list[str], source: str, fmt_name: str) -> byte
     return proc.stdout
 
 
-def render_with_graphviz(dot_source: str, fmt_name: str) -> bytes:
+def render_with_graphviz(dot_source: str, fmt_name: str, file_kind: str | None = None) -> bytes:
     """SVG, PNG or PDF bytes from Graphviz, each wire's labels on that wire; a clear error when
-    Graphviz is not installed."""
-    layout = json.loads(_graphviz("dot", ["-Tjson"], dot_source, fmt_name))
+    Graphviz is not installed, naming the kind of file asked for (`file_kind`, else fmt_name)."""
+    shown = file_kind or fmt_name
+    layout = json.loads(_graphviz("dot", ["-Tjson"], dot_source, shown))
     fixed = with_positions(dot_source, layout)
-    return _graphviz("neato", ["-n2", f"-T{fmt_name}"], fixed, fmt_name)
+    return _graphviz("neato", ["-n2", f"-T{fmt_name}"], fixed, shown)
 
 
 def with_positions(dot_source: str, layout: dict) -> str:

@@ -242,3 +242,10 @@ def test_a_result_shows_itself_as_the_tree_in_a_terminal():
     console.print(cgcli.grad("(x+y)**2", {"x": 1, "y": 2}))
     text = console.export_text()
     assert "f = 9" in text and "add  x+y = 3   grad 6" in text and "∂f/∂x = 6" in text
+
+
+def test_the_page_without_graphviz_says_what_to_install(tmp_path):
+    env = {"PATH": str(tmp_path)}  # no dot on this PATH
+    code, out, err = run_cli(["graph", "x", "--x", "1", "-o", str(tmp_path / "g.html")], env=env)
+    assert code == 2
+    assert err.startswith("cg: error: drawing .html needs Graphviz's `dot`: install it")
