@@ -218,6 +218,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <header>
 <h1>f = <code class="source">{source}</code></h1>
 <p class="output">f = <output data-value="f"></output></p>
+<p class="warning" data-warning role="status"></p>
 </header>
 <main>
 <section class="controls" aria-label="variables">

@@ -165,10 +165,54 @@
     element.classList.toggle("pending", !visible);
   }
 
+  // Where nan or inf first appears, as cg says it (cgcli/engine.py): a nan is news when no input
+  // is nan; an inf when every input is finite, and only until the first warning.
+  function isNews(v, args, nanOnly) {
+    if (v !== v) return args.every((a) => a === a);
+    return !nanOnly && !Number.isFinite(v) && args.every(Number.isFinite);
+  }
+
+  function warning(view) {
+    const nodes = view.data.nodes, { values, trace } = view.numbers;
+    const said = [];
+    for (const [name, v] of env) if (!Number.isFinite(v)) said.push(`variable ${name} is ${fmt(v)}`);
+    let first = null;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i], args = node.inputs.map((j) => values[j]);
+      if (!node.inputs.length || Number.isFinite(values[i]) || !isNews(values[i], args, first !== null)) continue;
+      said.push(`value ${fmt(values[i])} first appears at node #${i} (${node.op}) ` +
+        `'${node.text}' from input ${args.map(fmt).join(", ")}`);
+      if (first !== null || values[i] !== values[i]) break;
+      first = i;
+    }
+    const sums = new Map();
+    for (const [j, step] of view.data.backward.entries()) {
+      if (step.fork !== undefined) continue;
+      const [upstream, local, contribution] = trace[view.gateIndex[j]];
+      const gate = nodes[step.gate], to = nodes[step.to];
+      if (!Number.isFinite(contribution) && isNews(contribution, [upstream], false)) {
+        said.push(`gradient ${fmt(contribution)} first appears at node #${step.gate} ` +
+          `(${gate.op}) '${gate.text}': upstream ${fmt(upstream)} × local gradient ` +
+          `${fmt(local)} for input '${to.text}'`);
+        break;
+      }
+      if (!sums.has(step.to)) { sums.set(step.to, contribution); continue; }
+      const sum = sums.get(step.to) + contribution;
+      sums.set(step.to, sum);
+      if (!Number.isFinite(sum) && isNews(sum, [contribution], false)) {
+        said.push(`gradient ${fmt(sum)} first appears at node #${step.to} '${to.text}', ` +
+          "where its contributions add up");
+        break;
+      }
+    }
+    return said.join("; ");
+  }
+
   function render() {
     const view = views[active], data = view.data, at = view.at, digits = DATA.digits;
     const { values, grads } = view.numbers;
     document.querySelector('[data-value="f"]').textContent = fmt(values[data.output]);
+    document.querySelector("[data-warning]").textContent = warning(view);
     for (const out of document.querySelectorAll("[data-grad]")) {
       const i = data.nodes.findIndex((n) => n.op === "var" && n.name === out.dataset.grad);
       out.textContent = i < 0 || grads[i] === null ? "0" : fmt(grads[i]);

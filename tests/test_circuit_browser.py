@@ -32,10 +32,13 @@ SQUARE = "(x+y)**2"
 SQUARE_POINT = {"x": "1", "y": "2"}
 FORK = "x*y + sin(x)*x"  # x's gradient is the sum of three wires'
 FORK_POINT = {"x": "0.5", "y": "-3"}
+NAN = "log(x)*y + 2*3"  # nan at x < 0; -inf, then nan (-inf*0), at x = 0
+NAN_POINT = {"x": "-1", "y": "0"}
 PAGES = [
     ("neuron", NEURON, NEURON_POINT),
     ("square", SQUARE, SQUARE_POINT),
     ("fork", FORK, FORK_POINT),
+    ("nan", NAN, NAN_POINT),
 ]
 
 
@@ -45,7 +48,7 @@ def bindings(point: dict) -> list[str]:
 
 def cg_json(*args) -> dict:
     code, out, err = run_bin([*args, "--format", "json"])
-    assert code == 0, err
+    assert code in (0, 3), err  # 3: not finite, the numbers still written
     return json.loads(out)
 
 
@@ -67,7 +70,7 @@ def pages(tmp_path_factory):
     for name, expr, point in PAGES:
         path = where / f"{name}.html"
         code, out, err = run_bin(["graph", expr, *bindings(point), "-o", str(path)])
-        assert code == 0, err
+        assert code == (3 if name == "nan" else 0), err  # 3: f is not finite, as cg grad says
         made[name] = path
     return made
 
@@ -190,6 +193,24 @@ def test_a_fork_sums_its_recomputed_contributions(browser, pages):
     point["x"] = "-1.75"
     assert_matches_cg(page, FORK, point)
     assert page.locator("[data-step]").text_content().startswith("fork at #0 x: ")
+    assert errors == []
+    page.close()
+
+
+def cg_warnings(expr: str, point: dict) -> str:
+    return "; ".join(cg_json("grad", expr, *bindings(point))["warnings"])
+
+
+def test_where_nan_and_inf_first_appear_is_said_as_cg_says_it(browser, pages):
+    page, _, errors = open_page(browser, pages["nan"])
+    point = dict(NAN_POINT)
+    warning = page.locator("[data-warning]")
+    assert warning.text_content() == cg_warnings(NAN, point) != ""
+    for x in ("0", "inf", "-inf", "nan", "1e308", "2"):
+        page.fill('[data-var="x"]', x)
+        point["x"] = x
+        assert warning.text_content() == cg_warnings(NAN, point)
+    assert not warning.is_visible()  # nothing to say at x = 2
     assert errors == []
     page.close()
 
