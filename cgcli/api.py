@@ -52,6 +52,18 @@ class Result:
     def value(self):
         return self.values[self.graph.output]
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the interactive circuit (cg graph -o FILE.html) in a sandboxed iframe."""
+        from .display import notebook_html
+
+        return notebook_html(self)
+
+    def __rich_console__(self, console, options):
+        """In a terminal, through Rich: the tree cg grad prints."""
+        from .display import rich_tree
+
+        yield rich_tree(self)
+
 
 def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
     """The graph with every known subgraph replaced by one gate (all gates, or those named)."""

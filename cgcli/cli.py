@@ -1279,7 +1279,10 @@ def graph(
     var: list[str] = VarOpt,
     file: Path | None = FileOpt,
     output: Path = typer.Option(
-        ..., "--output", "-o", help="The picture: .svg, .png (need Graphviz), .dot or .mmd."
+        ...,
+        "--output",
+        "-o",
+        help="The picture: .svg, .png, .pdf (need Graphviz), .dot, .mmd, or .html (an interactive circuit).",
     ),
     digits: int = typer.Option(
         4, "--digits", min=1, max=17, help="Significant digits on the wires (17: exact)."
@@ -1288,13 +1291,8 @@ def graph(
     """Draw the computation graph: values on the wires above, gradients below. --fuse [GATES] as for grad."""
     from . import picture
 
-    kinds = {".svg": "svg", ".png": "png", ".dot": "dot", ".mmd": "mmd"}
-    kind = kinds.get(output.suffix.lower())
     try:
-        if kind is None:
-            raise CgError(
-                f"-o {output}: the file's extension says what to draw: {', '.join(kinds)}"
-            )
+        kind = picture.format_for(output)
         graph, _, env = _load(ctx, expr, var, file)
         if _many(env):
             raise CgError(
@@ -1302,12 +1300,7 @@ def graph(
                 binding=_many(env),
             )
         result = api.grad(graph, env, trace=True)
-        if kind == "mmd":
-            data = picture.to_mermaid(result, digits).encode()
-        else:
-            data = picture.to_dot(result, digits).encode()
-            if kind != "dot":
-                data = picture.render_with_graphviz(data.decode(), kind)
+        data = picture.draw(result, kind, digits)
         try:
             output.write_bytes(data)
         except OSError as e:

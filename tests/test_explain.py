@@ -191,7 +191,7 @@ def test_missing_graphviz_is_a_clear_error(tmp_path):
 
 def test_unknown_picture_extension(cg, tmp_path):
     code, out, err = cg(["graph", "x", "--x", "1", "-o", str(tmp_path / "g.jpg")])
-    assert code == 2 and ".svg, .png, .dot, .mmd" in err
+    assert code == 2 and ".svg, .png, .pdf, .dot, .mmd, .mermaid, .html" in err.splitlines()[0]
 
 
 @pytest.mark.parametrize("name, fuse", [("neuron", []), ("neuron-fused", ["--fuse"])])

@@ -1,0 +1,122 @@
+// The circuit page's numeric backend: one function per op of cg's ops table (cgcli/ops.py),
+// under the op's name, with the conventions of cgcli/scalar.py: IEEE float64 results, nan for a
+// domain error, ±inf for a pole or an overflow, never an exception. The local-gradient formulas
+// that call these functions are written into the page by cgcli/to_js.py from the ops table.
+"use strict";
+
+const LOG2 = 0.6931471805599453;
+
+function isOddInteger(y) {
+  return Number.isFinite(y) && y === Math.floor(y) && Math.abs(y % 2) === 1;
+}
+
+// erfc(x) for x >= 0.5 from its continued fraction 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), times exp(-x*x) computed in
+// two parts so that rounding x*x does not cost digits when x is large.
+function expMinusSquare(x) {
+  const high = Math.round(x * 16) / 16; // high*high is exact
+  return Math.exp(-high * high) * Math.exp(-(x - high) * (x + high));
+}
+
+function erfcLarge(x) {
+  if (x > 27.3) return 0; // erfc underflows below the smallest float64
+  // evaluated from its tail up, where each step shrinks the error made below it
+  let f = x;
+  for (let n = Math.ceil(40 + 800 / (x * x)); n >= 1; n--) f = x + n / 2 / f;
+  return expMinusSquare(x) / (f * 1.7724538509055160273);
+}
+
+// erf(x) for |x| < 1 from the series 2/sqrt(pi) exp(-x²) Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)), whose
+// terms are all positive (no cancellation, unlike the alternating Taylor series).
+function erfSmall(x) {
+  const x2 = x * x;
+  let term = x, sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (2 * x2) / (2 * n + 1);
+    sum += term;
+    if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+  }
+  return 1.1283791670955126 * expMinusSquare(Math.abs(x)) * sum;
+}
+
+const B = {
+  add(x, y) { return x + y; },
+  sub(x, y) { return x - y; },
+  mul(x, y) { return x * y; },
+  div(x, y) { return x / y; }, // IEEE: x/±0 is ±inf, 0/0 and nan/0 are nan, as scalar.div
+  neg(x) { return -x; },
+  pow(x, y) {
+    // C99's pow (Python's math.pow), where JavaScript's differs: 1**y and (-1)**±inf are 1
+    if (x === 1 || (x === -1 && (y === Infinity || y === -Infinity))) return 1;
+    return Math.pow(x, y); // 0**negative: ±inf as the pole's side says; negative**fraction: nan
+  },
+  exp(x) { return Math.exp(x); },
+  exp2(x) { return Math.pow(2, x); },
+  expm1(x) { return Math.expm1(x); },
+  log(x) { return Math.log(x); },
+  log2(x) { return Math.log2(x); },
+  log10(x) { return Math.log10(x); },
+  log1p(x) { return Math.log1p(x); },
+  xlogy(x, y) {
+    if (x === 0 && y === y) return 0;
+    return x * Math.log(y);
+  },
+  sqrt(x) { return Math.sqrt(x); },
+  cbrt(x) { return Math.cbrt(x); },
+  sin(x) { return Math.sin(x); },
+  cos(x) { return Math.cos(x); },
+  tan(x) { return Math.tan(x); },
+  asin(x) { return Math.asin(x); },
+  acos(x) { return Math.acos(x); },
+  atan(x) { return Math.atan(x); },
+  atan2(x, y) { return Math.atan2(x, y); },
+  sinh(x) { return Math.sinh(x); },
+  cosh(x) { return Math.cosh(x); },
+  tanh(x) { return Math.tanh(x); },
+  asinh(x) { return Math.asinh(x); },
+  acosh(x) { return Math.acosh(x); },
+  atanh(x) { return Math.atanh(x); },
+  sigmoid(x) {
+    if (x >= 0) return 1 / (1 + Math.exp(-x));
+    const z = Math.exp(x); // x < 0 or nan
+    return z / (1 + z);
+  },
+  softplus(x) {
+    if (x !== x) return x;
+    return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x)));
+  },
+  logaddexp(x, y) {
+    if (x === y) return x + LOG2; // also inf === inf, where x - y would be nan
+    const big = x > y ? x : y;
+    return big + Math.log1p(Math.exp(-(x > y ? x - y : y - x)));
+  },
+  logsigmoid(x) { return -B.softplus(-x); },
+  bce(x, y) { return (x > 0 ? x : 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))); },
+  relu(x) { return !(x <= 0) ? x : 0; }, // keeps nan; relu'(0) = sign(0) = 0
+  abs(x) { return Math.abs(x); },
+  sign(x) {
+    if (x > 0) return 1;
+    if (x < 0) return -1;
+    return x !== x ? x : 0;
+  },
+  floor(x) { return Math.floor(x); },
+  ceil(x) { return Math.ceil(x); },
+  max(x, y) {
+    if (x !== x || y !== y) return NaN;
+    return x > y ? x : y; // y at a tie, as numpy's maximum
+  },
+  min(x, y) {
+    if (x !== x || y !== y) return NaN;
+    return x < y ? x : y;
+  },
+  hypot(x, y) { return Math.hypot(x, y); },
+  erf(x) {
+    if (x !== x) return x;
+    if (Math.abs(x) < 1) return erfSmall(x);
+    return x > 0 ? 1 - erfcLarge(x) : erfcLarge(-x) - 1;
+  },
+  erfc(x) {
+    if (x !== x) return x;
+    if (Math.abs(x) < 0.5) return 1 - erfSmall(x);
+    return x > 0 ? erfcLarge(x) : 2 - erfcLarge(-x);
+  },
+};
