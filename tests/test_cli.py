@@ -42,7 +42,7 @@ def test_tree_on_an_ascii_terminal():
     )
     assert code == 0, err
     out.encode("ascii")  # nothing outside ASCII
-    assert "df/dx = 3" in out and "+-- " in out or "`-- " in out
+    assert "df/dx = 3" in out and ("+-- " in out or "`-- " in out)
     assert "\\u03b8" in out  # the user's name is escaped, not dropped
 
 
@@ -50,7 +50,12 @@ def test_tree_prints_user_text_as_typed_not_as_markup():
     code, out, err = run_cli(
         ["grad", "-"], input="(x # [x] and [bold]y[/bold]\n + 1)", env={"NO_COLOR": "1"}
     )
-    assert code == 2 or "[x] and [bold]y[/bold]" in out
+    # no value for x: the error shows the program's line as typed, with the caret under x
+    assert (code, out) == (2, "") and err.splitlines() == [
+        "cg: error: no value for the variable x: pass --x VALUE",
+        "  line 1: (x # [x] and [bold]y[/bold]",
+        "           ^",
+    ]
     code, out, err = run_cli(["grad", "-", "--x", "1"], input="(x # [x] and [bold]y[/bold]\n + 1)")
     assert code == 0 and "[x] and [bold]y[/bold]" in out
 
@@ -581,10 +586,6 @@ def test_a_picture_with_a_gradient_that_is_not_finite_is_exit_3(cg, tmp_path):
         (lambda: grad("x", {"x": None}), "x: None is not a number"),
         (lambda: grad("x", {"x": 10**400}), "is not a number (int too large to convert to float)"),
         (lambda: grad(None, {}), "the expression must be text or a Graph, got NoneType"),
-        (
-            lambda: grad("x*y", {"x": 1, "y": 2}, wrt="x,z"),
-            "--wrt z: the expression has no variable z",
-        ),
     ],
 )
 def test_the_api_raises_cgerror_for_bad_values(call, message):
@@ -594,6 +595,24 @@ def test_the_api_raises_cgerror_for_bad_values(call, message):
         call()
     assert grad("x*y", {"x": 1, "y": 2}, wrt="y,x").gradients == {"y": 1.0, "x": 2.0}
     assert grad("x", {"x": "pi/2"}).value == math.pi / 2
+
+
+@pytest.mark.parametrize(
+    "call, message, variable",
+    [
+        (lambda: grad("x*y", {"x": 1, "y": 2}, wrt="x,z"), "the expression has no variable z", "z"),
+        (lambda: grad("x*y", {"x": 1}), "no value for the variable y", "y"),
+        (lambda: grad("x+y", {"x": [1, 2], "y": []}), "y has no points", "y"),
+    ],
+)
+def test_the_api_says_what_is_wrong_in_its_own_terms(call, message, variable):
+    """No command-line words ('--wrt', 'pass --y VALUE'): the error names the variable, and the
+    command line turns that into its own words and a caret."""
+    from cgcli import CgError
+
+    with pytest.raises(CgError) as caught:
+        call()
+    assert (caught.value.message, caught.value.variable) == (message, variable)
 
 
 def test_a_short_option_with_its_value_attached_is_still_that_option(cg, tmp_path):
