@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -212,60 +211,19 @@ def _names_gates(word: str) -> bool:
 
 
 def _read_source(line: cli_args.Line, file: Path | None, command: str) -> str:
-    exprs = line.exprs
-    if file is not None:
-        if exprs:
-            raise WordError(
-                "give the expression either as an argument or with -f, not both "
-                f"(got {exprs[0][0]!r})",
-                exprs[0][1],
-            )
-        if str(file) == "-":
-            return text_of(sys.stdin.buffer.read(), "the input")
-        try:
-            return text_of(Path(file).read_bytes(), "the input")
-        except OSError as e:
-            raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
-    if not exprs:
-        values = "" if command == "diff" else " [--x VALUE ...]"
-        raise WordError(
-            f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)",
-            len(line.typed),
-        )
-    if len(exprs) > 1:
-        short = next(
-            ((w, at) for w, at in exprs if len(w) == 2 and w[0] == "-" and w[1].isalpha()), None
-        )
-        if short:  # -o, -z: an expression unless it is an option, and cg {command} has none
-            raise WordError(
-                f"unknown option {short[0]}: cg {command} has no option {short[0]} "
-                f"(for the expression {short[0]}, quote it together with the rest)",
-                short[1],
-            )
-        shown = " ".join(w for w, _ in exprs)
-        raise WordError(f"more than one expression: {shown!r}; quote the expression", exprs[1][1])
-    if exprs[0][0] == "-":
-        return text_of(sys.stdin.buffer.read(), "the input")
-    return exprs[0][0]
-
-
-def _no_mistyped_options(line: cli_args.Line, graph) -> None:
-    """A binding for a name the expression does not use is only a warning (scripts pass one set of
-    bindings to many expressions), unless it looks like one of the command's options: --expct 5
-    would otherwise make cg check check nothing and pass."""
-    for b in line.bindings:
-        if b.name in graph.variables or len(b.name) < 3 or b.spelled.startswith("--var "):
-            continue  # x, t, e, -v foo=1: names, not mistyped options
-        elsewhere = cli_args.elsewhere(b.spelled, line.command, line.commands)
-        if elsewhere:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
-            raise WordError(elsewhere, b.at)
-        hint = did_you_mean(b.spelled, line.known)
-        if hint:
-            raise WordError(
-                f"unknown option {b.spelled}{hint}; the expression has no variable {b.name} "
-                f"(bind one with -v {b.name}=VALUE)",
-                b.at,
-            )
+    """The expression: its word, standard input ('-'), or the file -f names."""
+    if file is None:
+        word = cli_args.expression_word(line, "" if command == "diff" else " [--x VALUE ...]")
+        return text_of(sys.stdin.buffer.read(), "the input") if word == "-" else word
+    if line.exprs:
+        word, at = line.exprs[0]
+        message = f"give the expression either as an argument or with -f, not both (got {word!r})"
+        raise WordError(message, at)
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else Path(file).read_bytes()
+    except OSError as e:
+        raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
+    return text_of(data, "the input")
 
 
 def _bind(line: cli_args.Line) -> dict:
@@ -340,14 +298,12 @@ def _constant_option(text: str | None, option: str) -> float | None:
     return value
 
 
-@dataclass
 class Loaded:
     """What every command that evaluates reads: the graph (fused if asked), its size before
     fusing (None without --fuse), and the bindings, from the command line and a points file."""
 
-    graph: object
-    fused_from: int | None
-    env: dict
+    def __init__(self, graph, fused_from: int | None, env: dict):
+        self.graph, self.fused_from, self.env = graph, fused_from, env
 
 
 def _load(ctx, file, points_file=None) -> Loaded:
@@ -357,7 +313,7 @@ def _load(ctx, file, points_file=None) -> Loaded:
             "standard input can hold the expression or the points, not both: put one of them in a file"
         )
     graph = api.parse(_read_source(line, file, ctx.info_name))
-    _no_mistyped_options(line, graph)
+    cli_args.no_mistyped_options(line, graph.variables)
     fine_nodes, fuse = len(graph.nodes), line.optional.get("--fuse")
     if fuse is not None:
         graph = _fused(graph, fuse)
@@ -450,17 +406,14 @@ OutputOpt = typer.Option(
 )
 
 
-@dataclass
 class Request:
     """What `cg grad` or `cg eval` is asked to do, for the checks of options that do not go
-    together (CONFLICTS)."""
+    together (CONFLICTS). A plain class: a dataclass costs a millisecond at every start of cg."""
 
-    format: Format
-    format_typed: bool  # --format given on the command line, not the default
-    output: str | None
-    nodes: bool
-    explain: bool
-    many: bool  # a variable is bound to many points
+    def __init__(self, format, format_typed: bool, output, nodes: bool, explain: bool, many: bool):
+        self.format, self.output, self.nodes, self.explain = format, output, nodes, explain
+        self.format_typed = format_typed  # --format given on the command line, not the default
+        self.many = many  # a variable is bound to many points
 
 
 # (when, what is wrong, the option the caret goes under), checked in this order
@@ -749,7 +702,7 @@ def check(
                     len(line.typed),
                 )
             graph = api.parse(_read_source(line, file, ctx.info_name))
-            _no_mistyped_options(line, graph)
+            cli_args.no_mistyped_options(line, graph.variables)
             specs = [
                 checks.from_command_line(graph, _bind(line), expect, expect_grad, against, options)
             ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from .errors import CgError
 from .text import did_you_mean
@@ -33,44 +32,47 @@ class WordError(CgError):
         self.at, self.offset = at, offset
 
 
-@dataclass
 class Given:
     """A declared option as typed: the spelling, its value (None for a flag), the index of the
     option's word, and where its value is (the same word for --option=value and -oVALUE)."""
 
-    option: str
-    value: str | None
-    at: int
-    value_at: int
-    offset: int = 0
+    # plain classes here, not dataclasses: making one costs a millisecond at every start of cg
+    __slots__ = ("option", "value", "at", "value_at", "offset")
+
+    def __init__(self, option: str, value: str | None, at: int, value_at: int, offset: int = 0):
+        self.option, self.value, self.at, self.value_at = option, value, at, value_at
+        self.offset = offset
 
 
-@dataclass
 class Binding:
     """A value for a variable: `--x VALUE`, `--x=VALUE` or `-v x=VALUE`. `spelled` is how
     messages name it (--x, or --var x); `at` is the word a repeat is shown under, `value_at` the
     word holding the value."""
 
-    name: str
-    value: str
-    spelled: str
-    at: int
-    value_at: int
+    __slots__ = ("name", "value", "spelled", "at", "value_at")
+
+    def __init__(self, name: str, value: str, spelled: str, at: int, value_at: int):
+        self.name, self.value, self.spelled, self.at, self.value_at = (
+            name,
+            value,
+            spelled,
+            at,
+            value_at,
+        )
 
 
-@dataclass
 class Line:
     """What one command's words say. Indices count the words typed after `cg`."""
 
-    typed: list[str]
-    command: str
-    given: dict[str, list[Given]] = field(default_factory=dict)  # by parameter name
-    exprs: list[tuple[str, int]] = field(default_factory=list)  # expression words, where typed
-    bindings: list[Binding] = field(default_factory=list)
-    optional: dict[str, Given] = field(default_factory=dict)  # --fuse [GATES], by spelling
-    for_click: list[str] = field(default_factory=list)
-    known: list[str] = field(default_factory=list)  # the command's --options, for did-you-mean
-    commands: dict = field(default_factory=dict)  # every command, by name
+    def __init__(self, typed: list[str], command: str, commands: dict):
+        self.typed, self.command = typed, command
+        self.commands = commands  # every command, by name
+        self.given: dict[str, list[Given]] = {}  # declared options, by parameter name
+        self.exprs: list[tuple[str, int]] = []  # expression words, and where they are
+        self.bindings: list[Binding] = []
+        self.optional: dict[str, Given] = {}  # --fuse [GATES], by spelling
+        self.for_click: list[str] = []  # the declared options, as click reads them
+        self.known: list[str] = []  # the command's --options, for did-you-mean
 
     def first(self, param: str) -> Given | None:
         return next(iter(self.given.get(param, [])), None)
@@ -85,17 +87,16 @@ class Line:
 # a command's declared options
 
 
-@dataclass
 class Options:
     """A command's declared options, by every spelling (--output, -o, --no-nodes)."""
 
-    by_word: dict[str, object]  # spelling → click parameter
-    takes_value: set[str]
-    repeatable: set[str]
+    def __init__(self, by_word: dict, takes_value: set[str]):
+        self.by_word = by_word  # spelling → click parameter
+        self.takes_value = takes_value  # the spellings of options that take a value
 
     @classmethod
     def of(cls, command) -> Options:
-        by_word, takes_value, repeatable = {}, set(), set()
+        by_word, takes_value = {}, set()
         for param in command.params:
             if param.param_type_name != "option":
                 continue
@@ -103,9 +104,7 @@ class Options:
                 by_word[word] = param
                 if not param.is_flag and not getattr(param, "count", False):
                     takes_value.add(word)
-                if param.multiple:
-                    repeatable.add(word)
-        return cls(by_word, takes_value, repeatable)
+        return cls(by_word, takes_value)
 
     def long_of(self, word: str) -> str:
         return next((o for o in self.by_word[word].opts if o.startswith("--")), word)
@@ -149,25 +148,21 @@ def read_group(group, words: list[str]) -> None:
             raise WordError(f"no such command {word!r}{did_you_mean(word, group.commands)}", at)
 
 
-@dataclass
 class _Reader:
     """One pass over a command's words (see read)."""
 
-    line: Line
-    options: Options
-    commands: dict  # every command, by name: for 'cg grad has it'
-    is_expression: Callable[[str], bool]
-    optional: dict[str, Callable[[str], bool]]
-    start: int  # the index of the command's first word among the typed words
+    def __init__(self, line: Line, options: Options, is_expression, optional, start: int):
+        self.line, self.options = line, options
+        self.is_expression: Callable[[str], bool] = is_expression
+        self.optional: dict[str, Callable[[str], bool]] = optional
+        self.start = start  # the index of the command's first word among the typed words
 
     def fail(self, message: str, at: int, offset: int = 0):
         raise WordError(message, self.start + at, offset)
 
-    def unknown(self, word: str) -> str:
-        return unknown_option(word, self.line)
-
     def option(self, word: str, value: str | None, at: int, value_at: int, offset: int = 0):
-        """A declared option; a value-less one given twice is refused (click keeps the last)."""
+        """A declared option. One that takes a single value, given twice, is refused: click would
+        keep the last silently (--expect 5 --expect 1 would check 1)."""
         param = self.options.by_word[word]
         given = self.line.given.setdefault(param.name, [])
         if given and not param.multiple and word in self.options.takes_value:
@@ -184,7 +179,7 @@ class _Reader:
             Binding(name, value, spelled, self.start + at, self.start + value_at)
         )
 
-    def var(self, item: str, value_at: int, offset: int = 0):
+    def var(self, item: str, value_at: int):
         """-v NAME=VALUE (the option's value `item`)."""
         name, eq, value = item.partition("=")
         if not eq or not NAME.match(name.strip()):
@@ -207,12 +202,10 @@ def read(
     Without `bindings` the command takes options only. `optional` maps an option of cg's own
     whose value may be left out (--fuse [GATES]) to whether a word is that value.
     """
-    line = Line(typed, name, commands=commands)
+    line = Line(typed, name, commands)
     options = Options.of(command)
     line.known = [w for w in (*options.by_word, *(optional or {})) if w.startswith("--")]
-    reader = _Reader(
-        line, options, commands, is_expression, optional or {}, len(typed) - len(words)
-    )
+    reader = _Reader(line, options, is_expression, optional or {}, len(typed) - len(words))
     if HELP in words[: words.index("--") if "--" in words else len(words)]:
         line.for_click = [HELP]  # the help, whatever else is wrong
         return line
@@ -287,19 +280,18 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
         return at + 1
     name = spelled[2:]
     if not NAME.match(name):
-        reader.fail(reader.unknown(spelled), at)
+        reader.fail(unknown_option(spelled, reader.line), at)
     if eq:
         reader.binding(name, value, spelled, at, at)
         return at
     declared = {*options.by_word, *reader.optional, HELP}
     if following is None or following == "--" or (following in declared and not after_dashes):
-        hint = did_you_mean(spelled, [w for w in declared if w.startswith("--")])
-        message = (
-            reader.unknown(spelled)
-            if hint or elsewhere(spelled, reader.line.command, reader.commands)
-            else f"{spelled} needs a value: {spelled} VALUE"
+        line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
+        mistyped = did_you_mean(spelled, line.known) or elsewhere(
+            spelled, line.command, line.commands
         )
-        reader.fail(message, at)
+        message = f"{spelled} needs a value: {spelled} VALUE"
+        reader.fail(unknown_option(spelled, line) if mistyped else message, at)
     reader.binding(name, following, spelled, at, at + 1)
     return at + 1
 
@@ -364,6 +356,52 @@ def _short_value(reader: _Reader, short: str, value: str, at: int, value_at: int
         reader.var(value, value_at)
     reader.option(short, value, at, value_at, offset)
     return value_at
+
+
+# ---------------------------------------------------------------------------
+# what the words are for
+
+
+def expression_word(line: Line, usage: str) -> str:
+    """The one expression word ('-': standard input). `usage` follows EXPR in the message that
+    says none was given (' [--x VALUE ...]')."""
+    exprs = line.exprs
+    if not exprs:
+        raise WordError(
+            f"no expression given: cg {line.command} EXPR{usage} (EXPR '-' reads standard input)",
+            len(line.typed),
+        )
+    if len(exprs) > 1:
+        short = next(((w, at) for w, at in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
+        if short:  # -o, -z: read as an expression, as the command has no such option
+            word, at = short
+            raise WordError(
+                f"unknown option {word}: cg {line.command} has no option {word} "
+                f"(for the expression {word}, quote it together with the rest)",
+                at,
+            )
+        words = " ".join(w for w, _ in exprs)
+        raise WordError(f"more than one expression: {words!r}; quote the expression", exprs[1][1])
+    return exprs[0][0]
+
+
+def no_mistyped_options(line: Line, variables) -> None:
+    """A binding for a name the expression does not use is only a warning (scripts pass one set
+    of bindings to many expressions), unless it looks like one of the command's options: --expct 5
+    would otherwise make cg check check nothing and pass."""
+    for b in line.bindings:
+        if b.name in variables or len(b.name) < 3 or b.spelled.startswith("--var "):
+            continue  # x, t, e, -v foo=1: names, not mistyped options
+        other = elsewhere(b.spelled, line.command, line.commands)
+        if other:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
+            raise WordError(other, b.at)
+        hint = did_you_mean(b.spelled, line.known)
+        if hint:
+            raise WordError(
+                f"unknown option {b.spelled}{hint}; the expression has no variable {b.name} "
+                f"(bind one with -v {b.name}=VALUE)",
+                b.at,
+            )
 
 
 # ---------------------------------------------------------------------------

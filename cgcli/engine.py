@@ -21,16 +21,9 @@ from functools import partial
 from . import scalar
 from .graph import Graph
 from .ops import INPUT_NAMES, OPS
+from .text import shortest_float
 
-
-def fmt(v: float) -> str:
-    """Shortest text that reads back as the same float ('9' for 9.0)."""
-    if v != v:
-        return "nan"
-    if v in (math.inf, -math.inf):
-        return "inf" if v > 0 else "-inf"
-    text = repr(float(v))
-    return text[:-2] if text.endswith(".0") else text
+fmt = shortest_float  # the name the warnings here and other modules use
 
 
 class Formula:

@@ -39,12 +39,14 @@ def significant(v: float, digits: int) -> str:
 # long text
 
 
-def elide_middle(text: str, limit: int) -> str:
-    """`text` with its middle replaced by ' … ' when it is longer than `limit` characters."""
-    if len(text) <= limit:
-        return text
+def elide_middle(text: str, limit: int, start: int = 0, end: int | None = None) -> str:
+    """text[start:end] with its middle replaced by ' … ' when it is longer than `limit`
+    characters (the piece is not copied whole: it may be most of a long input)."""
+    end = len(text) if end is None else end
+    if end - start <= limit:
+        return text[start:end]
     half = limit // 2
-    return text[:half] + " … " + text[-half:]
+    return text[start : start + half] + " … " + text[end - half : end]
 
 
 def shorten_long_words(message: str) -> str:
