@@ -156,28 +156,26 @@ def _on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str
         return cli_args.on_command_line(message, typed, error.at, error.offset)
     if error.source is not None or line is None:
         return error.prefixed("", advice)
+    at = None
     if error.variable is not None:
         at = cli_args.value_word(line, error.variable)
         if at is None and line.given.get("points"):  # a column of the points file
             at = line.given["points"][-1].value_at
     elif error.file is not None:
         at = cli_args.file_word(line, error.file)
-    else:
+    if at is None:  # '--wrt z: …': under the option the message names first
         at = cli_args.where_named(message, line)
     return cli_args.on_command_line(message, typed, at)
 
 
-def _about(option: str, value: str | None = None):
-    """A context in which a CgError is about `option` (and `value`): its message says so first."""
-    return _prefixed(f"{option} {value}: " if value is not None else f"{option}: ")
-
-
 @contextmanager
-def _prefixed(what: str):
+def _about(option: str, value: str | None = None):
+    """A context in which a CgError is about `option` (and `value`): its message says so first,
+    and the caret goes under the option."""
     try:
         yield
     except CgError as e:
-        raise e.prefixed(what) from None
+        raise e.prefixed(f"{option} {value}: " if value is not None else f"{option}: ") from None
 
 
 # ---------------------------------------------------------------------------
@@ -370,6 +368,8 @@ def _all_finite(v) -> bool:
 # ---------------------------------------------------------------------------
 # commands
 
+# EXPR and -v NAME=VALUE are declared for click's help; cli_args reads their words (Line.exprs,
+# Line.bindings), with the bindings --NAME VALUE that no declaration could list
 ExprArg = typer.Argument(
     None,
     metavar="EXPR",
@@ -789,29 +789,31 @@ def diff(
         fuse = line.optional.get("--fuse")
         if fuse is not None:
             graph = _fused(graph, fuse)
-        names = _wrt(wrt) or list(graph.variables)
-        if not names:
-            raise CgError(
-                "the expression has no variables: there is nothing to differentiate",
-                graph.source,
-                0,
-            )
-        warnings = list(graph.warnings)
-        for name in names:
-            if not cli_args.NAME.match(name):
-                raise CgError(f"--wrt {name}: not a variable name")
-            if name not in graph.variables:
-                warnings.append(
-                    f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
-                )
-        derivatives = {
-            name: derive.derivative(graph, name, order).source for name in dict.fromkeys(names)
-        }
+        names, warnings = _differentiate_by(graph, wrt)
+        derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     _warn(warnings)
     if format == "json":
         render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
     else:
         render.write_derivatives(order, derivatives, sys.stdout)
+
+
+def _differentiate_by(graph, wrt: str | None) -> tuple[list[str], list[str]]:
+    """The variables cg diff differentiates by (--wrt's, or every one), and the warnings: a name
+    the expression does not use has the derivative 0."""
+    names = _wrt(wrt) or list(graph.variables)
+    if not names:
+        message = "the expression has no variables: there is nothing to differentiate"
+        raise CgError(message, graph.source, 0)
+    warnings = list(graph.warnings)
+    for name in names:
+        if not cli_args.NAME.match(name):
+            raise CgError(f"--wrt {name}: not a variable name")
+        if name not in graph.variables:
+            warnings.append(
+                f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
+            )
+    return list(dict.fromkeys(names)), warnings
 
 
 def _no_values(line: cli_args.Line) -> None:

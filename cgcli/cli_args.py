@@ -252,6 +252,8 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
     if spelled in options.by_word or spelled in reader.optional or spelled == HELP:
         if after_dashes:
             reader.fail(f"{spelled} is an option: give options before --", at)
+        if spelled == HELP:  # --help=1 (--help itself was seen before reading)
+            reader.fail(f"option {spelled!r} does not take a value", at)
     if spelled in reader.optional and not after_dashes:
         if spelled in reader.line.optional:
             reader.fail(f"{spelled} is given twice", at)

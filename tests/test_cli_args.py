@@ -114,6 +114,7 @@ def test_after_double_dash_every_word_is_an_expression_or_a_binding():
         (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", 5),
         (["grad", "x", "-o"], "option '-o' requires an argument", 3),
         (["grad", "x", "--explain=3"], "option '--explain' does not take a value", 2),
+        (["grad", "x", "--help=1"], "option '--help' does not take a value", 2),
         (
             ["grad", "x", "--x", "1", "--exlpain"],
             "unknown option --exlpain (did you mean --explain?)",
