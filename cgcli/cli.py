@@ -133,13 +133,13 @@ def _shown(ctx):
         yield
     except CgError as e:
         shown = _on_command_line(e, ctx.meta.get(_LINE), ctx.meta.get(_TYPED, []))
-        _say(shown.render(ascii_only(sys.stderr)), sys.stderr)
+        _write_line(shown.render(ascii_only(sys.stderr)), sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except MemoryError:
         message = (
             "not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)"
         )
-        _say(CgError(message).render(), sys.stderr)
+        _write_line(CgError(message).render(), sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -235,9 +235,7 @@ def _bind(line: cli_args.Line) -> dict:
         try:
             env[b.name] = api.points(b.value, said)
         except CgError as e:
-            if (
-                e.source is not None and not e.source.strip()
-            ):  # --x '': the command line shows where
+            if e.source is not None and not e.source.strip():  # --x '': shown on the command line
                 raise WordError(f"{b.spelled}: no value", b.value_at) from None
             hint = ""
             if b.spelled.startswith("--") and " " not in b.spelled:  # -v x=…: no option's spelling
@@ -333,7 +331,7 @@ def _load(ctx, file, points_file=None) -> Loaded:
 # writing
 
 
-def _say(text: str, stream=None) -> None:
+def _write_line(text: str, stream=None) -> None:
     """A line to stdout (or `stream`). Not typer.echo: on an ASCII-only stream click writes UTF-8
     bytes anyway; Python's stream writes what it cannot encode as a \\u escape (main)."""
     stream = stream or sys.stdout
@@ -343,10 +341,10 @@ def _say(text: str, stream=None) -> None:
 
 def _warn(messages) -> None:
     for message in messages:
-        _say(f"cg: warning: {message}", sys.stderr)
+        _write_line(f"cg: warning: {message}", sys.stderr)
 
 
-def _many(env: dict) -> str | None:
+def _first_with_many_points(env: dict) -> str | None:
     """The first variable bound to many points, or None."""
     return next((name for name, v in env.items() if hasattr(v, "__len__")), None)
 
@@ -466,7 +464,7 @@ def _run(
     """cg grad, and cg eval (the forward pass only)."""
     with _shown(ctx):
         line, loaded = _line(ctx), _load(ctx, file, points)
-        many = bool(_many(loaded.env))
+        many = bool(_first_with_many_points(loaded.env))
         _conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (format is Format.tree or (format is Format.json and nodes))
@@ -877,7 +875,7 @@ def hessian(
         if format not in ("table", "json", "plain"):
             raise CgError(f"--format {format}: cg hessian writes table, json or plain")
         loaded = _load(ctx, file, points)
-        if format == "plain" and _many(loaded.env):
+        if format == "plain" and _first_with_many_points(loaded.env):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
         with _wrt_named():
             result = derive.hessian_at(loaded.graph, loaded.env, _wrt(wrt))
@@ -933,7 +931,7 @@ def graph(
         with _about("-o", str(output)):
             kind = render.picture_format(output)
         loaded = _load(ctx, file)
-        many = _many(loaded.env)
+        many = _first_with_many_points(loaded.env)
         if many:
             raise CgError(
                 f"cg graph draws the numbers of one point: give {many} one value (cg grad shows many points)",
