@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import engine
-from .errors import CgError
+from .errors import CgError, NotAVariable, UnboundVariable, UnknownGate
 from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
 from .syntax import parse
+from .text import did_you_mean, elide_middle, shortest_float
 
 __all__ = [
     "parse",
@@ -73,11 +74,7 @@ def fuse(expr: str | Graph, gates: list[str] | None = None) -> Graph:
     gates = names(gates) if gates is not None else None
     for name in gates or []:
         if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise CgError(f"unknown gate '{name}'{hint}; `cg fusions` lists them")
+            raise UnknownGate(f"unknown gate '{name}'{did_you_mean(name, known)}")
     return fusion.fuse(_as_graph(expr), gates)  # None: every gate; []: none
 
 
@@ -113,7 +110,7 @@ def constant_within(
         raise CgError(f"{what}{e.message}", text, offset + (e.pos or 0)) from None
 
 
-def number(value, what: str) -> float:
+def as_float(value, what: str) -> float:
     """A value given through the Python API as a float: a number, or constant-expression text."""
     if isinstance(value, str):
         return constant(value)
@@ -149,7 +146,7 @@ def _as_graph(expr: str | Graph) -> Graph:
 
 
 def names(given) -> list[str]:
-    """Names given as a list, or as text: 'x' or 'x, y' (--wrt, gate lists). An empty name or one
+    """Names given as a list, or as text: 'x' or 'x, y' (variables, gates). An empty name or one
     named twice is an error: it would otherwise be dropped without a word."""
     if not isinstance(given, str):
         if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
@@ -235,7 +232,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
         if name in CONSTANTS and name not in graph.variables:
             raise CgError(
                 f"{name} is the constant {CONSTANTS[name]!r}; to use another value write '{name} = …; ' before the expression",
-                binding=name,
+                variable=name,
             )
         if name not in graph.variables:
             warnings.append(f"binding {name} is not used by the expression")
@@ -249,27 +246,30 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
 
             value = _points_array(value, name)
             if not len(value):
-                raise CgError(f"{name} has no points", binding=name)
+                raise CgError(f"{name} has no points", variable=name)
             if n is not None and len(value) != n:
                 raise CgError(
                     f"{first} has {n} points but {name} has {len(value)}: arrays must have the same length",
-                    binding=name,
+                    variable=name,
                 )
             n, first = len(value), name
             bad = np.flatnonzero(~np.isfinite(value))
             if bad.size:
-                warnings.append(f"variable {name} is {engine.fmt(value[bad[0]])} at point {bad[0]}")
+                warnings.append(
+                    f"variable {name} is {shortest_float(value[bad[0]])} at point {bad[0]}"
+                )
         else:
-            value = number(value, name)
+            value = as_float(value, name)
             if not math.isfinite(value):
-                warnings.append(f"variable {name} is {engine.fmt(value)}")
+                warnings.append(f"variable {name} is {shortest_float(value)}")
         env[name] = value
     for name, node in graph.variables.items():
         if name not in env:
-            raise CgError(
-                f"no value for the variable {name}: pass --{name} VALUE",
+            raise UnboundVariable(
+                f"no value for the variable {name}",
                 graph.source,
                 graph.nodes[node].start,
+                variable=name,
             )
     return env, warnings, n
 
@@ -290,7 +290,7 @@ def _points_array(value, name: str):
         array.dtype.kind in "OU" and array.ndim == 1
     ):  # None, big ints, texts such as 'pi/4': each as one value
         return np.array(
-            [number(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())],
+            [as_float(item, f"{name}[{k}]") for k, item in enumerate(array.tolist())],
             dtype=np.float64,
         )
     from .pointsio import column
@@ -345,7 +345,7 @@ def grad(
     wanted = list(graph.variables) if wrt is None else names(wrt)
     for name in wanted:
         if name not in graph.variables:
-            raise CgError(f"--wrt {name}: the expression has no variable {name}")
+            raise NotAVariable(f"the expression has no variable {name}", variable=name)
     return _compute(graph, bindings, wanted, with_grad=True, trace=trace, keep_nodes=keep_nodes)
 
 
@@ -467,13 +467,9 @@ def hessian(
         d = derivative(graph, name)
         row = grad(d, {k: v for k, v in (bindings or {}).items() if k in d.variables})
         result.matrix.append([_spread(row.gradients.get(other, 0.0), n) for other in names])
-        result.warnings += [f"in ∂f/∂{name} = {_short(d.source)}: {w}" for w in row.warnings]
+        shown = elide_middle(d.source.replace("\n", "; "), 60)
+        result.warnings += [f"in ∂f/∂{name} = {shown}: {w}" for w in row.warnings]
     return result
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = text.replace("\n", "; ")
-    return text if len(text) <= limit else text[: limit // 2] + " … " + text[-(limit // 2) :]
 
 
 class Directional(NamedTuple):
@@ -494,26 +490,9 @@ def directional(
     graph = _as_graph(expr)
     if not isinstance(direction, Mapping):
         raise CgError(f"a direction maps variable names to numbers, got {type(direction).__name__}")
-    unit = unit_vector(graph, {k: number(v, f"direction {k}") for k, v in direction.items()})
+    unit = unit_vector(graph, {k: as_float(v, f"direction {k}") for k, v in direction.items()})
     env, _, n = _environment(graph, bindings)
     _, along = forward_mode(graph, env, unit, _backend(n))
     gradients = grad(graph, bindings).gradients
     dot = sum((gradients[name] * u for name, u in unit.items() if u != 0), 0.0)
     return Directional(unit, _spread(along, n), _spread(dot, n))
-
-
-# moves to the command line
-def parse_direction(text: str) -> dict[str, float]:
-    """`x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression (`x=1/sqrt(2)`)."""
-    direction: dict[str, float] = {}
-    for item, at in split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
-        spelled, eq, value = item.partition("=")
-        name = spelled.strip()
-        if not eq or not name:
-            raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
-        if name in direction:
-            raise CgError(f"--dir: {name} is given twice")
-        direction[name] = constant_within(
-            text, value, at + len(spelled) + 1, what=f"--dir {name}: "
-        )
-    return direction

@@ -9,7 +9,6 @@ its option names, so that its messages say what its user typed.
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -17,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import api
-from .engine import fmt
 from .errors import CgError, text_of
 from .graph import Graph
 from .syntax import NAME
+from .text import closest, shortest_float
 
 EPS, RTOL, ATOL = 1e-6, 1e-3, 1e-5  # torch.autograd.gradcheck's defaults
 BOX = (-3.0, 3.0)  # where random points are drawn, unless the box setting says otherwise
@@ -85,15 +84,15 @@ class _Origin:
         message: str,
         source: str | None = None,
         pos: int | None = None,
-        binding: str | None = None,
+        variable: str | None = None,
     ) -> CgError:
-        """`binding`: the variable whose given binding is wrong (a file's bindings are its own)."""
-        return CgError(self.place + message, source, pos, None if self.in_file else binding)
+        """`variable`: the one whose given binding is wrong (a file's bindings are its own)."""
+        return CgError(self.place + message, source, pos, None if self.in_file else variable)
 
     def wrap(self, error: CgError, what: str = "") -> CgError:
         wrapped = error.prefixed(self.place + what)
         if self.in_file:
-            wrapped.binding = None
+            wrapped.variable = None
         return wrapped
 
 
@@ -252,7 +251,7 @@ def _case(
             raise origin.error(
                 f"{var} is bound to {len(value)} points: cg check checks one bound point; "
                 f"for more use {origin.setting_name('random')} N, or {'one case per point' if origin.in_file else 'a case file'}",
-                binding=var,
+                variable=var,
             )
     bound: dict[str, float] | None = dict(bindings)
     if not bindings and settings.random and variables:
@@ -288,7 +287,9 @@ def _case(
         *((f"{origin.setting_name('expect_grad')} {k}", v) for k, v in grads.items()),
     ]:
         if v is not None and not math.isfinite(v):
-            raise origin.error(f"{label}: an expected number must be finite, got {fmt(v)}")
+            raise origin.error(
+                f"{label}: an expected number must be finite, got {shortest_float(v)}"
+            )
     if bound is None and (expect is not None or grads):
         what = (
             origin.setting_name("expect")
@@ -388,7 +389,7 @@ def load(
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise CgError(f"cannot read {path}: {e.strerror}", word=str(path)) from None
+        raise CgError(f"cannot read {path}: {e.strerror}", file=str(path)) from None
     text = text_of(data, f"the case file {path}")
     try:
         doc = tomllib.loads(text)
@@ -469,5 +470,5 @@ def load(
 
 
 def _hint(word: str, known) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(word, known)
+    return f" (did you mean {close!r}?)" if close else ""

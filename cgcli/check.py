@@ -39,10 +39,10 @@ from pathlib import Path
 
 from . import api, scalar
 from .cases import Case, Settings
-from .engine import fmt
 from .errors import EXIT_CHECK_FAILED, EXIT_NOT_FINITE, EXIT_OK
 from .graph import Graph
 from .ops import KINK_OPS, OPS
+from .text import shortest_float
 
 # A check's status, from good to bad; a case and a run take their worst one.
 PASS, KINK, FAIL, NONFINITE = "pass", "kink", "fail", "nonfinite"
@@ -241,12 +241,13 @@ def _compare(index, check, wrt, cg, reference, settings, why_cg="", why_ref="") 
         notes = []
         if not math.isfinite(cg):
             notes.append(
-                f"cg's {'value' if wrt is None else 'gradient'} is {fmt(cg)}"
+                f"cg's {'value' if wrt is None else 'gradient'} is {shortest_float(cg)}"
                 + (f" ({why_cg})" if why_cg else "")
             )
         if not math.isfinite(reference):
             notes.append(
-                f"the reference is {fmt(reference)}" + (f" ({why_ref})" if why_ref else "")
+                f"the reference is {shortest_float(reference)}"
+                + (f" ({why_ref})" if why_ref else "")
             )
         return Row(index, check, wrt, cg, reference, NONFINITE, "; ".join(notes))
     return Row(index, check, wrt, cg, reference, PASS if close(cg, reference, settings) else FAIL)
@@ -295,7 +296,7 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
     xm, xp = x - s.eps, x + s.eps
     if xp == xm:
         note = (
-            f"the step is lost: {var} ± h == {var} at {var} = {fmt(x)}; "
+            f"the step is lost: {var} ± h == {var} at {var} = {shortest_float(x)}; "
             f"use a larger {case.setting_name('eps')}"
         )
         return Row(index, "numeric", var, cg, math.nan, NONFINITE, note)
@@ -305,11 +306,11 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
     if not _finite(cg, f0, fm, fp, central):
         notes = []
         if not math.isfinite(cg):
-            notes.append(f"the gradient is {fmt(cg)}")
+            notes.append(f"the gradient is {shortest_float(cg)}")
         if not math.isfinite(f0):
-            notes.append(f"f is {fmt(f0)}")
+            notes.append(f"f is {shortest_float(f0)}")
         notes += [
-            f"f at {var}{side}h is {fmt(v)}"
+            f"f at {var}{side}h is {shortest_float(v)}"
             for side, v in (("-", fm), ("+", fp))
             if not math.isfinite(v)
         ]
@@ -332,9 +333,9 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
     more = f" and {len(crossed) - 1} more" if len(crossed) > 1 else ""
     note = f"step crosses a kink at {where}{more}; "
     if agree:
-        note += f"backprop agrees with the {agree[0][0]} difference {fmt(agree[0][1])}"
+        note += f"backprop agrees with the {agree[0][0]} difference {shortest_float(agree[0][1])}"
     else:
-        note += f"backprop agrees with no difference (left {fmt(left)}, right {fmt(right)})"
+        note += f"backprop agrees with no difference (left {shortest_float(left)}, right {shortest_float(right)})"
     return Row(index, "numeric", var, cg, central, KINK if agree else FAIL, note, left, right)
 
 

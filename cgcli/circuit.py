@@ -22,10 +22,10 @@ from importlib import resources
 
 from . import api, picture, to_js
 from .api import Result
-from .engine import fmt
 from .errors import CgError
 from .explain import BackwardStep, backward_steps
 from .graph import Graph
+from .text import shortest_float
 
 MAX_NODES = 300  # the largest graph drawn as a page: beyond it the circuit is a wall of wires
 
@@ -182,7 +182,7 @@ def _controls(variables: list[dict], views: list[dict]) -> str:
     for k, var in enumerate(variables):
         name = html.escape(var["name"], quote=True)
         value = var["value"]
-        shown = fmt(value) if isinstance(value, float) else value
+        shown = shortest_float(value) if isinstance(value, float) else value
         rows.append(
             f'<div class="var"><label for="var-{k}">{name}</label>'
             f'<input id="var-{k}" type="text" inputmode="decimal" spellcheck="false" '

@@ -1,28 +1,28 @@
-"""The `cg` command line. It reads input and options, calls cgcli.api, prints; no math here."""
+"""The `cg` command line: each command turns its words into a request, calls cgcli.api and
+renders the result. Reading the words is cli_args's; no math here."""
 
 from __future__ import annotations
 
-import re
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-try:  # typer 0.2x's own copy of click
-    from typer._click.exceptions import BadOptionUsage, NoArgsIsHelpError, UsageError
-    from typer._click.globals import get_current_context
-except ImportError:  # older typer: click itself (NoArgsIsHelpError since click 8.2)
-    from click import exceptions as _click_exceptions
-    from click import get_current_context
-    from click.exceptions import BadOptionUsage, UsageError
-
-    NoArgsIsHelpError = getattr(_click_exceptions, "NoArgsIsHelpError", ())
-
-from . import __version__, api
-from .errors import EXIT_BAD_INPUT, EXIT_NOT_FINITE, U_ESCAPE, CgError, text_of
-from .syntax import NAME
+from . import __version__, api, cli_args
+from .cli_args import WordError
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_NOT_FINITE,
+    CgError,
+    NotAVariable,
+    UnboundVariable,
+    UnknownGate,
+    text_of,
+)
+from .text import U_ESCAPE, ascii_only, did_you_mean
 
 EPILOG = """\
 Examples:
@@ -37,324 +37,52 @@ Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value
 printed gradient is not finite (the output is still printed).
 """
 
-# Bindings such as --x 1 are not options typer knows: they arrive as extra arguments.
-BINDINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+_TYPED = "cg: the words as typed"  # ctx.meta keys (the meta dict is shared by nested contexts)
+_LINE = "cg: the command's words, read"
 
 
 class _Commands(TyperGroup):
-    """cg's commands, with the words click would misread made safe before it reads them.
-
-    click reads a word that starts with '-' as short options: the value -log(2) as -l and
-    -o g(2), the expression -x**3*cos(y) (what cg diff prints) as -x, -o … Bindings
-    `--name VALUE` are joined into `--name=VALUE`; an expression that starts with '-' is
-    handed over under a stand-in that _words() puts back.
-    """
+    """cg's commands: the words before the command's name are checked by cg (cli_args)."""
 
     def parse_args(self, ctx, args):
         ctx.meta[_TYPED] = list(args)
-        return super().parse_args(
-            ctx, _join_bindings(self, args, ctx.meta.setdefault(_STANDING_IN, {}))
-        )
-
-    # click's own usage errors (an unknown command, --format xml, --random abc) in cg's form: one line,
-    # the command line with a caret under the word, exit 2
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        typed = list(args)
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except UsageError as e:
-            raise _usage_error(e, typed) from None
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except UsageError as e:
-            raise _usage_error(e, ctx.meta.get(_TYPED, [])) from None
+        with _shown(ctx):
+            cli_args.read_group(self, args)
+        return super().parse_args(ctx, args)
 
 
-def _usage_error(e: Exception, typed: list[str]) -> Exception:
-    """click's UsageError as a CgError (cg: error: …, the words with a caret), or itself for 'no
-    arguments: show the help'."""
-    if isinstance(e, NoArgsIsHelpError):
-        return e
-    message = e.format_message().rstrip(".")
-    return _fail(_on_command_line(message[:1].lower() + message[1:], typed, _culprit(e, typed)))
+class _Command(TyperCommand):
+    """A command whose words cg reads itself (cli_args.read) before click reads the options."""
 
+    bindings = False  # whether it takes an expression and --NAME VALUE bindings
 
-def _on_command_line(message: str, typed: list[str], at: tuple[int, int] | None) -> CgError:
-    """An error about the command line: the words as typed after `cg`, the caret `at` (which
-    word, how far into it; word len(typed): just after the end), or none."""
-    import shlex
-
-    shown, starts = "cg", []
-    for word in typed:
-        starts.append(len(shown) + 1)
-        shown += " " + shlex.quote(word)
-    if at is None:
-        return CgError(message)
-    word, offset = at
-    if word == len(typed):
-        return CgError(message, shown, len(shown))
-    quoted = (
-        shown[starts[word]] == "'" and typed[word][:1] != "'" and typed[word] != ""
-    )  # '' : under its first quote
-    return CgError(message, shown, starts[word] + offset + quoted)
-
-
-class WordError(CgError):
-    """A CgError about one word of the command line (an unknown option, a name bound twice):
-    _fail shows the command line with a caret under that word (_last_word finds it), or after
-    the end for the word "" (something is missing)."""
-
-    def __init__(self, message: str, word: str):
-        super().__init__(message, word=word)
-
-
-def _culprit(e: Exception, typed: list[str]) -> tuple[int, int] | None:
-    """Where a usage error is: (which word, how far into it), or None. Word len(typed): a value
-    missing at the end."""
-    option = getattr(e, "option_name", None)
-    param = getattr(e, "param", None)
-    if param is not None and getattr(param, "opts", None):
-        for i, word in enumerate(typed):
-            if word in param.opts:
-                return (i + 1, 0) if i + 1 < len(typed) else (i, 0)  # the value after the option
-            for o in param.opts:
-                if word.startswith(f"{o}="):
-                    return i, len(o) + 1  # --format=xml
-        if "Missing" in e.format_message():  # cg graph x without -o FILE
-            return len(typed), 0
-    if option:
-        i = _last_word(typed, option)  # the last: an option given twice is wrong the second time
-        if i is not None:
-            missing = "requires an argument" in e.format_message() and i + 1 == len(typed)
-            return (len(typed), 0) if missing else (i, 0)
-    message = e.format_message()
-    if message.startswith("No such command"):
-        return next(((i, 0) for i, word in enumerate(typed) if not word.startswith("-")), None)
-    extra = re.search(r"unexpected extra argument\S* \(([^)\s]+)", message)  # cg functions extra
-    if extra:
-        i = _last_word(typed, extra.group(1))
-        return None if i is None else (i, 0)
-    return None
-
-
-def _last_word(typed: list[str], word: str) -> int | None:
-    """The last of the typed words that is `word`, `word=…` (--x=1) or `…=word` (--var=x)."""
-    for i in range(len(typed) - 1, -1, -1):
-        if typed[i] == word or typed[i].startswith(word + "=") or typed[i].endswith("=" + word):
-            return i
-    return None
-
-
-def _place(error: CgError, typed: list[str]) -> int | None:
-    """Which typed word an error without a text of its own is about: the word it names ("" for
-    after the end), where the variable it names was bound, or the option its message starts with
-    (--wrt z: …; of a repeated option, the one with that value: --box 3:1: …)."""
-    if error.word == "":
-        return len(typed)
-    if error.word is not None:
-        at = _last_word(typed, error.word)
-        return at if at is not None else _path_word(typed, error.word)
-    if error.binding:
-        return _binding_word(typed, error.binding)
-    option = re.match(r"--?[^\W\d][\w-]*", error.message)
-    if not option:
-        return None
-    at = _last_word(typed, option.group())
-    value = re.match(r" (\S+?): ", error.message[option.end() :])  # '--box 3:1: …' → 3:1
-    return at if value is None else _option_with_value(typed, option.group(), value.group(1), at)
-
-
-def _path_word(typed: list[str], path: str) -> int | None:
-    """The typed word that gives the file `path` as Path() shows it (./a.cg is a.cg), also glued
-    to an option (-o/tmp/a.csv, --output=a.csv)."""
-    for i in range(len(typed) - 1, -1, -1):
-        w = typed[i]
-        for given in (
-            w,
-            w.partition("=")[2] if w[:2] == "--" else "",
-            w[2:] if w[:1] == "-" and w[:2] != "--" else "",
-        ):
-            if given and str(Path(given)) == path:
-                return i
-    return None
-
-
-def _option_with_value(
-    typed: list[str], option: str, value: str, otherwise: int | None
-) -> int | None:
-    """The last typed `option value…` or `option=value…` (--expect-grad y=1 for '--expect-grad y'),
-    else `otherwise`."""
-    for i in range(len(typed) - 1, -1, -1):
-        given = (
-            typed[i + 1]
-            if typed[i] == option and i + 1 < len(typed)
-            else typed[i].partition("=")[2]
-            if typed[i].startswith(option + "=")
-            else None
-        )
-        if given is not None and (
-            given == value or given.startswith(value + "=")
-        ):  # 3:1, or y=1 for 'y'
-            return i
-    return otherwise
-
-
-def _binding_word(typed: list[str], name: str) -> int | None:
-    """The typed word that binds `name`: --x (its value follows), --x=…, -v x=…, or else the file
-    given to --points."""
-    at = _last_word(typed, f"--{name}")
-    if at is not None:
-        return _value_word(typed, at, f"--{name}")
-    for i in range(len(typed) - 1, -1, -1):
-        if typed[i].startswith((f"-v{name}=", f"--var={name}=")):  # -vx=1,2
-            return i
-        if typed[i].startswith(f"{name}=") and i and typed[i - 1] in ("-v", "--var"):  # -v x=1,2
-            return i
-    at = _last_word(typed, "--points")
-    return None if at is None else _value_word(typed, at, "--points")
-
-
-def _value_word(typed: list[str], at: int, option: str) -> int:
-    """The word holding the value of the option typed at `at`: the next one, unless --option=value."""
-    return at + 1 if typed[at] == option and at + 1 < len(typed) else at
-
-
-_STANDING_IN = (
-    "cg: expressions that start with -"  # ctx.meta key: stand-in → the word the user typed
-)
-_TYPED = "cg: the words as typed"  # ctx.meta key: the command line after `cg`, for usage errors
-
-
-def _join_bindings(group, args: list[str], stand_ins: dict) -> list[str]:
-    """`--x -log(2)` → `--x=-log(2)` for every `--name` the command does not know as an option;
-    `-x**3` (a word that starts with '-' and is an expression, not options) → a stand-in."""
-    at = next((i for i, a in enumerate(args) if a in group.commands), None)
-    if at is None:
-        return args
-    command = group.commands[args[at]]
-    if not command.context_settings.get("allow_extra_args"):
-        return args  # cg functions, fusions, grammar: no bindings, no expression
-    known = {"--help", *_option_words(command)}
-    takes_value = {
-        o
-        for p in command.params
-        if p.param_type_name == "option" and not p.is_flag and not p.count
-        for o in p.opts
-    }
-    # options given at most once: click would keep the last silently (--expect 5 --expect 1 checks 1)
-    once = {
-        o: p.name
-        for p in command.params
-        if p.param_type_name == "option" and not p.is_flag and not p.count and not p.multiple
-        for o in p.opts
-    }
-    given: set[str] = set()
-    joined, i = args[: at + 1], at + 1
-    while i < len(args):
-        arg, before = args[i], joined[-1]
-        # the word after an option that takes a value is that value (-v --v, --format json), and
-        # after an unknown cluster such as -2f click may give it to -f: either way, leave it to click
-        attached = (
-            before[:2] in takes_value and len(before) > 2 and before[:2] != "--"
-        )  # -oa.csv has its value
-        value_of_before = before in takes_value or (
-            before[:1] == "-"
-            and before not in ("-", *known, *stand_ins)
-            and before[:2] != "--"
-            and not attached  # "-": stdin
-        )
-        if arg == "--":
-            joined += args[i:]
-            break
-        word = arg.partition("=")[0] if arg[:2] == "--" else arg
-        if (
-            arg[:2] in once
-            and len(arg) > 2
-            and arg[:2] != "--"
-            and not value_of_before
-            and not _expression_word(arg, takes_value)
-        ):
-            word = arg[:2]  # -oa.csv: -o with its value attached
-        if not value_of_before and word in once:
-            if once[word] in given:
-                raise BadOptionUsage(arg, f"{word} is given twice: give it once")
-            given.add(once[word])
-        if value_of_before:
-            joined.append(arg)
-        elif (
-            arg[:2] in takes_value and arg[2:3] == "="
-        ):  # click would take -o=a.dot as the file '=a.dot'
-            value, long = (
-                arg[3:],
-                next(
-                    o for p in command.params for o in p.opts if arg[:2] in p.opts and o[:2] == "--"
-                ),
+    def parse_args(self, ctx, args):
+        typed = ctx.meta.get(_TYPED, list(args))
+        with _shown(ctx):
+            line = cli_args.read(
+                self,
+                ctx.info_name,
+                list(args),
+                typed,
+                ctx.parent.command.commands,
+                is_expression=_parses,
+                optional={"--fuse": _names_gates},
+                bindings=self.bindings,
             )
-            raise BadOptionUsage(
-                arg,
-                f"write {arg[:2]} {value} or {long}={value} (after a short option, '=' would be part of the value)",
-            )
-        elif (
-            arg.startswith("--")
-            and NAME.match(arg[2:])
-            and arg not in known
-            and args[i + 1 : i + 2] == ["--"]
-        ):
-            raise BadOptionUsage(
-                arg, f"{arg} needs a value: {arg} VALUE"
-            )  # click would drop the --
-        elif (
-            arg.startswith("--")
-            and NAME.match(arg[2:])
-            and arg not in known
-            and i + 1 < len(args)
-            and args[i + 1] not in known
-        ):
-            joined.append(f"{arg}={args[i + 1]}")
-            i += 1
-        elif (
-            arg[:1] == "-"
-            and arg[:2] != "--"
-            and arg not in known
-            and _expression_word(arg, takes_value)
-        ):
-            stand_in = f"\0{len(stand_ins)}"  # no word on a command line can hold a NUL
-            stand_ins[stand_in] = arg
-            joined.append(stand_in)
-        else:
-            joined.append(arg)
-        i += 1
-    return joined
+            ctx.meta[_LINE] = line
+            try:
+                return super().parse_args(ctx, line.for_click)
+            except typer.BadParameter as e:  # a value click could not convert (--format xml)
+                given = line.given.get(e.param.name) if e.param is not None else None
+                message = e.format_message().rstrip(".")
+                at = (given[-1].value_at, given[-1].offset) if given else (None, 0)
+                raise WordError(message[:1].lower() + message[1:], *at) from None
 
 
-def _expression_word(arg: str, takes_value: set) -> bool:
-    """Whether a word that starts with '-' is an expression, not short options."""
-    if arg[:2] == "-f" and Path(arg[2:]).exists():
-        return False  # -fFILE: the file option with its value attached
-    if _parses(arg):
-        return True
-    if arg[:2] in takes_value:
-        return False  # -ofile.csv, -vx=1: an option with its value attached
-    return not re.fullmatch(
-        r"-\w+", arg
-    )  # -cos(x: an expression with a syntax error, which cg reports
+class WithBindings(_Command):
+    """A command that reads an expression and binds its variables (`cg grad`, `cg check` …)."""
 
-
-def _parses(text: str) -> bool:
-    try:
-        api.parse(text)
-    except CgError:
-        return False
-    return True
-
-
-def _words(ctx, expr) -> list[str]:
-    """The command's words that are not options (the expression, bindings), as the user typed them."""
-    stand_ins = ctx.meta.get(_STANDING_IN, {})
-    return [stand_ins.get(w, w) for w in ([expr] if expr is not None else []) + list(ctx.args)]
+    bindings = True
 
 
 app = typer.Typer(
@@ -387,8 +115,6 @@ def main(
     ),
 ) -> None:
     """cg: gradients of expressions by backprop over a computation graph."""
-    from .render import ascii_only
-
     for stream in (sys.stdout, sys.stderr):
         # a character the terminal cannot show is written as \u03b8, never a crash, never dropped
         if ascii_only(stream) and hasattr(stream, "reconfigure"):
@@ -396,215 +122,166 @@ def main(
 
 
 # ---------------------------------------------------------------------------
+# errors: the library's terms (a variable, a file) turned into the words that gave them
+
+
+@contextmanager
+def _shown(ctx):
+    """A CgError raised inside: said on stderr, with the command line and a caret when it is
+    about a word of it, and exit code 2."""
+    try:
+        yield
+    except CgError as e:
+        shown = _on_command_line(e, ctx.meta.get(_LINE), ctx.meta.get(_TYPED, []))
+        _write_line(shown.render(ascii_only(sys.stderr)), sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except MemoryError:
+        message = (
+            "not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)"
+        )
+        _write_line(CgError(message).render(), sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str]) -> CgError:
+    """The error as the command line says it: with advice in its words, and the typed words with
+    a caret under the one that gave the variable, the file or the option it is about."""
+    advice = ""
+    if isinstance(error, UnboundVariable):
+        advice = f": pass --{error.variable} VALUE"
+    elif isinstance(error, UnknownGate):
+        advice = "; `cg fusions` lists them"
+    message = error.message + advice
+    if isinstance(error, WordError):
+        return cli_args.on_command_line(message, typed, error.at, error.offset)
+    if error.source is not None or line is None:
+        return error.prefixed("", advice)
+    at = None
+    if error.variable is not None:
+        at = cli_args.value_word(line, error.variable)
+        if at is None and line.given.get("points"):  # a column of the points file
+            at = line.given["points"][-1].value_at
+    elif error.file is not None:
+        at = cli_args.file_word(line, error.file)
+    if at is None:  # '--wrt z: …': under the option the message names first
+        at = cli_args.where_named(message, line)
+    return cli_args.on_command_line(message, typed, at)
+
+
+@contextmanager
+def _about(option: str, value: str | None = None):
+    """A context in which a CgError is about `option` (and `value`): its message says so first,
+    and the caret goes under the option."""
+    try:
+        yield
+    except CgError as e:
+        raise e.prefixed(f"{option} {value}: " if value is not None else f"{option}: ") from None
+
+
+# ---------------------------------------------------------------------------
 # reading the input
 
 
-def _read_source(exprs: list[str], file: Path | None, command: str) -> str:
-    if file is not None:
-        if exprs:
-            raise WordError(
-                f"give the expression either as an argument or with -f, not both (got {exprs[0]!r})",
-                exprs[0],
-            )
-        if str(file) == "-":
-            return _decode(sys.stdin.buffer.read())
-        try:
-            return _decode(Path(file).read_bytes())
-        except OSError as e:
-            raise WordError(f"cannot read {file}: {e.strerror}", str(file)) from None
-    if not exprs:
-        values = "" if command == "diff" else " [--x VALUE ...]"
-        raise WordError(
-            f"no expression given: cg {command} EXPR{values} (EXPR '-' reads standard input)", ""
-        )
-    if len(exprs) > 1:
-        short = next((w for w in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
-        if (
-            short
-        ):  # -o, -z: read as the expression -o unless it is an option, and cg {command} has none
-            raise WordError(
-                f"unknown option {short}: cg {command} has no option {short} (for the expression {short}, quote it together with the rest)",
-                short,
-            )
-        raise WordError(
-            f"more than one expression: {' '.join(exprs)!r}; quote the expression", exprs[1]
-        )
-    if exprs[0] == "-":
-        return _decode(sys.stdin.buffer.read())
-    return exprs[0]
+def _line(ctx) -> cli_args.Line:
+    return ctx.meta[_LINE]
 
 
-def _decode(data: bytes) -> str:
+def _parses(word: str) -> bool:
+    """Whether a word is an expression (cli_args asks this of a word that starts with '-')."""
+    try:
+        api.parse(word)
+    except CgError:
+        return False
+    return True
+
+
+def _names_gates(word: str) -> bool:
+    """Whether the word after --fuse is its gate list: a list (no expression has a comma outside
+    parentheses), a gate, or nearly one (a typo is an error, not an expression)."""
+    import re
+
+    from .fusion import gate_names
+
+    if not re.fullmatch(r"[\w\s,]+", word):
+        return False
+    names = word.split(",")
+    return len(names) > 1 or names[0] in gate_names() or bool(did_you_mean(names[0], gate_names()))
+
+
+def _read_source(line: cli_args.Line, file: Path | None, command: str) -> str:
+    """The expression: its word, standard input ('-'), or the file -f names."""
+    if file is None:
+        word = cli_args.expression_word(line, "" if command == "diff" else " [--x VALUE ...]")
+        return text_of(sys.stdin.buffer.read(), "the input") if word == "-" else word
+    if line.exprs:
+        word, at = line.exprs[0]
+        message = f"give the expression either as an argument or with -f, not both (got {word!r})"
+        raise WordError(message, at)
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else Path(file).read_bytes()
+    except OSError as e:
+        raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
     return text_of(data, "the input")
 
 
-def _take_fuse(args: list[str]) -> tuple[list[str], str | None]:
-    """Take `--fuse`, `--fuse GATES` or `--fuse=GATES` out of the arguments.
-
-    click has no option with an optional value, so cg reads this one itself. The word after
-    --fuse is taken as the gate list when it names gates (or nearly: a typo is an error).
-    """
-    from .fusion import gate_names
-
-    rest, fuse, i = [], None, 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--fuse" or arg.startswith("--fuse="):
-            if fuse is not None:
-                raise CgError("--fuse is given twice")
-            fuse = arg.partition("=")[2] or "all"
-            following = args[i + 1] if i + 1 < len(args) else ""
-            if arg == "--fuse" and re.fullmatch(r"[\w\s,]+", following):
-                names = following.split(",")
-                # a list (no expression has a comma outside parentheses), or gates (or nearly: a typo)
-                if (
-                    len(names) > 1
-                    or names[0] in gate_names()
-                    or _did_you_mean(names[0], gate_names())
-                ):
-                    fuse, i = following, i + 1
-        else:
-            rest.append(arg)
-        i += 1
-    return rest, fuse
-
-
-def _split_bindings(args: list[str], var: list[str], known: list[str]):
-    """Separate `--name value` / `--name=value` bindings from the expression arguments."""
-    exprs, bindings = [], []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg.startswith("--") and len(arg) > 2:
-            name, eq, value = arg[2:].partition("=")
-            if not NAME.match(name):
-                raise WordError(_unknown_option(arg, known, "--" + name), arg.partition("=")[0])
-            if not eq:
-                if i + 1 >= len(args):
-                    hint = _did_you_mean(arg, known)
-                    raise WordError(
-                        _unknown_option(arg, known)
-                        if hint or arg in known or _elsewhere(arg)
-                        else f"{arg} needs a value: {arg} VALUE",
-                        arg,
-                    )
-                i += 1
-                value = args[i]
-            bindings.append((name, value, "--" + name))
-        else:
-            exprs.append(arg)
-        i += 1
-    for item in var:
-        name, eq, value = item.partition("=")
-        if not eq or not NAME.match(name.strip()):
-            raise WordError(f"-v/--var takes NAME=VALUE, got {item!r}", item)
-        bindings.append((name.strip(), value, f"--var {name.strip()}"))
-    return exprs, bindings
-
-
-def _no_mistyped_options(graph, bindings, known: list[str]) -> None:
-    """A binding for a name the expression does not use is only a warning (scripts pass one set of
-    bindings to many expressions), unless it looks like one of the command's options: --expct 5
-    would otherwise make cg check check nothing and pass."""
-    for name, _, spelled in bindings:
-        if (
-            name in graph.variables or len(name) < 3 or spelled.startswith("--var ")
-        ):  # x, t, e, -v foo=1: names, not mistyped options
-            continue
-        if spelled in known:  # written after --
-            raise WordError(f"{spelled} is an option: give options before --", spelled)
-        elsewhere = _elsewhere(spelled)
-        if elsewhere:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
-            raise WordError(elsewhere, spelled)
-        hint = _did_you_mean(spelled, known)
-        if hint:
-            raise WordError(
-                f"unknown option {spelled}{hint}; the expression has no variable {name} (bind one with -v {name}=VALUE)",
-                spelled,
-            )
-
-
-def _unknown_option(spelled: str, known: list[str], word: str | None = None) -> str:
-    if spelled in known:  # only after -- does an option reach cg as a word
-        return f"{spelled} is an option: give options before --"
-    return _elsewhere(spelled) or f"unknown option {spelled}{_did_you_mean(word or spelled, known)}"
-
-
-def _elsewhere(option: str) -> str:
-    """'cg eval has no option --explain (cg grad has it)' when another command has the option; else ''."""
-    ctx = get_current_context(silent=True)
-    group = ctx and ctx.parent and ctx.parent.command
-    if not ctx or not hasattr(group, "commands"):
-        return ""
-    have = [
-        f"cg {name}" for name, command in group.commands.items() if option in _option_words(command)
-    ]
-    if not have or option in _option_words(ctx.command):
-        return ""
-    return f"cg {ctx.info_name} has no option {option} ({', '.join(have)} {'has' if len(have) == 1 else 'have'} it)"
-
-
-def _did_you_mean(word: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, known, n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _wrt(wrt: str | None) -> list[str] | None:
-    """The names --wrt gives, or None; an error names --wrt."""
-    if not wrt:
-        return None
-    try:
-        return api.names(wrt)
-    except CgError as e:
-        raise e.prefixed("--wrt: ") from None
-
-
-def _fused(graph, fuse: str):
-    """The graph with the gates --fuse names (or all) fused; an error names --fuse, as cg check's do."""
-    try:
-        return api.fuse(graph, None if fuse == "all" else api.names(fuse))
-    except CgError as e:
-        raise e.prefixed("--fuse: ") from None
-
-
-def _bind(bindings, known: list[str]) -> dict[str, float]:
-    env: dict[str, float] = {}
-    for name, value, spelled in bindings:
-        if name in env:
-            raise WordError(
-                f"{name} is bound twice ({spelled} {value})",
-                spelled if " " not in spelled else f"{name}={value}",
-            )
+def _bind(line: cli_args.Line) -> dict:
+    """The bindings' values: numbers, lists or ranges (api.points); what parsing them said is
+    warned with the binding's name."""
+    env: dict = {}
+    for b in line.bindings:
+        if b.name in env:
+            raise WordError(f"{b.name} is bound twice ({b.spelled} {b.value})", b.at)
+        said: list[str] = []
         try:
-            said: list[str] = []
-            env[name] = api.points(value, said)
-            _warn(f"{spelled}: {message}" for message in said)
+            env[b.name] = api.points(b.value, said)
         except CgError as e:
-            if (
-                e.source is not None and not e.source.strip()
-            ):  # --x '': the command line shows where
-                raise CgError(f"{spelled}: no value", binding=name) from None
-            if (
-                spelled in known
-            ):  # cg grad -- -x --format plain: after --, every --name is a binding
-                hint = f"; {spelled} is an option: give options before --"
-            elif not spelled.startswith("--") or " " in spelled:  # -v x=…: not an option's spelling
-                hint = ""
-            else:
-                hint = _did_you_mean(spelled, known)
-                hint = f"; is {spelled} a mistyped option?{hint}" if hint else ""
-            raise e.prefixed(f"{spelled}: ", hint) from None
+            if e.source is not None and not e.source.strip():  # --x '': shown on the command line
+                raise WordError(f"{b.spelled}: no value", b.value_at) from None
+            hint = ""
+            if b.spelled.startswith("--") and " " not in b.spelled:  # -v x=…: no option's spelling
+                close = did_you_mean(b.spelled, line.known)
+                hint = f"; is {b.spelled} a mistyped option?{close}" if close else ""
+            raise e.prefixed(f"{b.spelled}: ", hint) from None
+        _warn(f"{b.spelled}: {message}" for message in said)
     return env
 
 
-def _say(text: str, stream=None) -> None:
-    """A line to stdout (or `stream`). Not typer.echo: on an ASCII-only stream click writes UTF-8
-    bytes anyway; Python's stream writes what it cannot encode as a \\u escape (main)."""
-    stream = stream or sys.stdout
-    stream.write(text + "\n")
-    stream.flush()
+def _fused(graph, fuse: cli_args.Given):
+    """The graph with the gates --fuse names (or all) fused; an error names --fuse."""
+    with _about("--fuse"):
+        return api.fuse(graph, None if not fuse.value else api.names(fuse.value))
+
+
+def _wrt(wrt: str | None) -> list[str] | None:
+    """The names --wrt gives, or None."""
+    if not wrt:
+        return None
+    with _about("--wrt"):
+        return api.names(wrt)
+
+
+@contextmanager
+def _wrt_named():
+    """A name of --wrt that is not a variable: '--wrt z: the expression has no variable z'."""
+    try:
+        yield
+    except NotAVariable as e:
+        raise e.prefixed(f"--wrt {e.variable}: ") from None
+
+
+def _direction(text: str) -> dict[str, float]:
+    """--dir `x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression."""
+    direction: dict[str, float] = {}
+    for item, at in api.split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
+        spelled, eq, value = item.partition("=")
+        name = spelled.strip()
+        if not eq or not name:
+            raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
+        if name in direction:
+            raise CgError(f"--dir: {name} is given twice")
+        start = at + len(spelled) + 1
+        direction[name] = api.constant_within(text, value, start, what=f"--dir {name}: ")
+    return direction
 
 
 def _constant_option(text: str | None, option: str) -> float | None:
@@ -617,35 +294,57 @@ def _constant_option(text: str | None, option: str) -> float | None:
     return value
 
 
-def _warn(messages: list[str]) -> None:
+class Loaded:
+    """What every command that evaluates reads: the graph (fused if asked), its size before
+    fusing (None without --fuse), and the bindings, from the command line and a points file."""
+
+    def __init__(self, graph, fused_from: int | None, env: dict):
+        self.graph, self.fused_from, self.env = graph, fused_from, env
+
+
+def _load(ctx, file, points_file=None) -> Loaded:
+    line = _line(ctx)
+    if points_file == "-" and ([w for w, _ in line.exprs] == ["-"] or str(file) == "-"):
+        raise CgError(
+            "standard input can hold the expression or the points, not both: put one of them in a file"
+        )
+    graph = api.parse(_read_source(line, file, ctx.info_name))
+    cli_args.no_mistyped_options(line, graph.variables)
+    fine_nodes, fuse = len(graph.nodes), line.optional.get("--fuse")
+    if fuse is not None:
+        graph = _fused(graph, fuse)
+    env = _bind(line)
+    if points_file is not None:
+        from .pointsio import read_points
+
+        for name, column in read_points(points_file).items():
+            if name in env:
+                raise CgError(
+                    f"{name} is bound twice (--{name} and a column of {points_file})",
+                    file=str(points_file),
+                )
+            env[name] = column
+    return Loaded(graph, fine_nodes if fuse is not None else None, env)
+
+
+# ---------------------------------------------------------------------------
+# writing
+
+
+def _write_line(text: str, stream=None) -> None:
+    """A line to stdout (or `stream`). Not typer.echo: on an ASCII-only stream click writes UTF-8
+    bytes anyway; Python's stream writes what it cannot encode as a \\u escape (main)."""
+    stream = stream or sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _warn(messages) -> None:
     for message in messages:
-        _say(f"cg: warning: {message}", sys.stderr)
+        _write_line(f"cg: warning: {message}", sys.stderr)
 
 
-def _fail(error: CgError) -> typer.Exit:
-    ctx = get_current_context(silent=True)
-    if ctx is not None and error.source is None:
-        at = _place(error, ctx.meta.get(_TYPED, []))
-        if at is not None or error.word is not None:
-            error = _on_command_line(
-                error.message, ctx.meta.get(_TYPED, []), None if at is None else (at, 0)
-            )
-    from .render import ascii_only
-
-    _say(error.render(ascii_only(sys.stderr)), sys.stderr)
-    return typer.Exit(EXIT_BAD_INPUT)
-
-
-def _option_words(command) -> list[str]:
-    """Every word that is one of the command's options (--fuse is read by cg itself, _take_fuse)."""
-    return [o for p in command.params for o in (*p.opts, *p.secondary_opts)] + ["--fuse"]
-
-
-def _options_of(ctx: typer.Context) -> list[str]:
-    return [o for o in _option_words(ctx.command) if o.startswith("--")]
-
-
-def _many(env: dict) -> str | None:
+def _first_with_many_points(env: dict) -> str | None:
     """The first variable bound to many points, or None."""
     return next((name for name, v in env.items() if hasattr(v, "__len__")), None)
 
@@ -656,38 +355,19 @@ def _exit_if_not_finite(numbers) -> None:
         raise typer.Exit(EXIT_NOT_FINITE)
 
 
-def _load(ctx, expr, var, file, points_file=None):
-    """What every command that evaluates reads: the graph (fused if asked), its size before
-    fusing, and the bindings (from options and from a points file)."""
-    known = _options_of(ctx)
-    args, fuse = _take_fuse(_words(ctx, expr))
-    exprs, bindings = _split_bindings(args, var, known)
-    if points_file == "-" and (exprs == ["-"] or str(file) == "-"):
-        raise CgError(
-            "standard input can hold the expression or the points, not both: put one of them in a file"
-        )
-    graph = api.parse(_read_source(exprs, file, ctx.info_name))
-    _no_mistyped_options(graph, bindings, known)
-    fine_nodes = len(graph.nodes)
-    if fuse is not None:
-        graph = _fused(graph, fuse)
-    env = _bind(bindings, known)
-    if points_file is not None:
-        from .pointsio import read_points
+def _all_finite(v) -> bool:
+    if getattr(v, "ndim", 0):
+        import numpy as np
 
-        for name, column in read_points(points_file).items():
-            if name in env:
-                raise CgError(
-                    f"{name} is bound twice (--{name} and a column of {points_file})",
-                    word=str(points_file),
-                )
-            env[name] = column
-    return graph, (fine_nodes if fuse is not None else None), env
+        return bool(np.isfinite(v).all())
+    return v - v == 0
 
 
 # ---------------------------------------------------------------------------
 # commands
 
+# EXPR and -v NAME=VALUE are declared for click's help; cli_args reads their words (Line.exprs,
+# Line.bindings), with the bindings --NAME VALUE that no declaration could list
 ExprArg = typer.Argument(
     None,
     metavar="EXPR",
@@ -724,116 +404,115 @@ OutputOpt = typer.Option(
 )
 
 
+class Request:
+    """What `cg grad` or `cg eval` is asked to do, for the checks of options that do not go
+    together (CONFLICTS). A plain class: a dataclass costs a millisecond at every start of cg."""
+
+    def __init__(self, format, format_typed: bool, output, nodes: bool, explain: bool, many: bool):
+        self.format, self.output, self.nodes, self.explain = format, output, nodes, explain
+        self.format_typed = format_typed  # --format given on the command line, not the default
+        self.many = many  # a variable is bound to many points
+
+
+# (when, what is wrong, the option the caret goes under), checked in this order
+CONFLICTS = [
+    (
+        lambda r: r.output is not None and not r.output.lower().endswith((".csv", ".npz")),
+        "-o {output}: write a .csv or a .npz file",
+        "output",
+    ),
+    (
+        lambda r: not r.nodes and (r.format is not Format.json or r.output is not None),
+        "--no-nodes leaves the node list out of --format json; there is none to leave out here",
+        "nodes",
+    ),
+    (
+        lambda r: r.output is not None and r.format is not Format.csv and r.format_typed,
+        "-o {output} writes the results to the file and prints nothing: "
+        "--format {format.value} would have nothing to print",
+        "output",
+    ),
+    (
+        lambda r: r.format is Format.plain and r.many,
+        "--format plain is for one point: use --format csv (or json) for many",
+        "format",
+    ),
+    (
+        lambda r: r.explain and (r.format in (Format.plain, Format.csv) or r.output is not None),
+        "--explain shows steps: use it with --format tree (the default) or json",
+        "explain",
+    ),
+    (
+        lambda r: r.explain and r.many,
+        "--explain shows the steps at one point: give each variable one value",
+        "explain",
+    ),
+]
+
+
+def _conflict(request: Request, line: cli_args.Line) -> None:
+    for when, message, option in CONFLICTS:
+        if when(request):
+            at = line.where(option)
+            text = message.format(**vars(request))
+            raise CgError(text) if at is None else WordError(text, at)
+
+
 def _run(
-    ctx,
-    expr,
-    var,
-    file,
-    fmt,
-    wrt,
-    nodes,
-    with_grad,
-    explain=False,
-    points_file=None,
-    output=None,
-    direction=None,
+    ctx, file, format, nodes, points, output, with_grad, wrt=None, explain=False, direction=None
 ):
-    try:
-        graph, fused_from, env = _load(ctx, expr, var, file, points_file)
-        if output is not None and not output.lower().endswith((".csv", ".npz")):
-            raise CgError(f"-o {output}: write a .csv or a .npz file")
-        source = ctx.get_parameter_source("format")
-        if not nodes and (
-            fmt is not Format.json or output is not None
-        ):  # --no-nodes would change nothing
-            raise CgError(
-                "--no-nodes leaves the node list out of --format json; there is none to leave out here"
-            )
-        if (
-            output is not None
-            and fmt is not Format.csv
-            and source is not None
-            and source.name == "COMMANDLINE"
-        ):
-            raise CgError(
-                f"-o {output} writes the results to the file and prints nothing: --format {fmt.value} would have nothing to print"
-            )
-        if fmt is Format.plain and _many(env):
-            raise CgError("--format plain is for one point: use --format csv (or json) for many")
+    """cg grad, and cg eval (the forward pass only)."""
+    with _shown(ctx):
+        line, loaded = _line(ctx), _load(ctx, file, points)
+        many = bool(_first_with_many_points(loaded.env))
+        _conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
-        keep = output is None and (fmt is Format.tree or (fmt is Format.json and nodes))
+        keep = output is None and (format is Format.tree or (format is Format.json and nodes))
         if with_grad:
-            if explain and (fmt in (Format.plain, Format.csv) or output is not None):
-                raise CgError(
-                    "--explain shows steps: use it with --format tree (the default) or json"
-                )
-            if explain and _many(env):
-                raise CgError(
-                    "--explain shows the steps at one point: give each variable one value"
-                )
-            result = api.grad(graph, env, wrt=_wrt(wrt), trace=explain, keep_nodes=keep)
+            with _wrt_named():
+                result = api.grad(loaded.graph, loaded.env, _wrt(wrt), explain, keep)
         else:
-            result = api.evaluate(graph, env, keep_nodes=keep)
+            result = api.evaluate(loaded.graph, loaded.env, keep_nodes=keep)
         along = None
         if direction is not None:
-            along = api.directional(graph, env, api.parse_direction(direction))
-    except CgError as e:
-        raise _fail(e) from None
-    except MemoryError:
-        raise _fail(
-            CgError(
-                "not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)"
-            )
-        ) from None
-    _warn(result.warnings)
-    from . import render
+            along = api.directional(loaded.graph, loaded.env, _direction(direction))
+        _warn(result.warnings)
+        from . import render
 
-    out = sys.stdout
-    if output is not None or fmt is Format.csv:
-        from . import pointsio
-
-        if along is not None:
-            _warn(
-                [
-                    "--dir: a file of points has no column for the directional derivative; use --format json or tree to see it"
-                ]
+        if output is not None or format is Format.csv:
+            if along is not None:
+                _warn([_NO_DIR_COLUMN])
+            _write_points(result, loaded.env, output)
+        else:
+            render.write_result(
+                result, format.value, sys.stdout, nodes, loaded.fused_from, explain, along
             )
-        try:
-            cols = pointsio.columns(_as_batch(result), [n for n in result.graph.variables], env)
-            if output is None:
-                pointsio.write_csv(cols, out)
-            elif output.lower().endswith(".npz"):
-                pointsio.write_npz(cols, output)
-            else:
-                with open(output, "w", encoding="utf-8") as f:
-                    pointsio.write_csv(cols, f)
-        except OSError as e:
-            raise _fail(
-                CgError(f"cannot write {output}: {e.strerror or e}", word=str(output))
-            ) from None
-        except CgError as e:
-            raise _fail(e) from None
-    elif fmt is Format.json:
-        render.write_json(
-            result, out, nodes=nodes, fused_from=fused_from, explain=explain, directional=along
-        )
-    elif explain:
-        render.write_explain(result, out)
-    elif fmt is Format.plain:
-        render.write_plain(result, out)
-    else:
-        render.write_tree(result, out, fused_from=fused_from)
-    if along is not None and fmt in (Format.tree, Format.plain):
-        render.write_directional(along, out)
+        if along is not None and format in (Format.tree, Format.plain):
+            render.write_directional(along, sys.stdout)
     _exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
 
-def _all_finite(v) -> bool:
-    if getattr(v, "ndim", 0):
-        import numpy as np
+_NO_DIR_COLUMN = (
+    "--dir: a file of points has no column for the directional derivative; "
+    "use --format json or tree to see it"
+)
 
-        return bool(np.isfinite(v).all())
-    return v - v == 0
+
+def _write_points(result, env: dict, output: str | None) -> None:
+    """The points and results as csv on stdout, or to the .csv or .npz file `output`."""
+    from . import pointsio
+
+    cols = pointsio.columns(_as_batch(result), list(result.graph.variables), env)
+    try:
+        if output is None:
+            pointsio.write_csv(cols, sys.stdout)
+        elif output.lower().endswith(".npz"):
+            pointsio.write_npz(cols, output)
+        else:
+            with open(output, "w", encoding="utf-8") as f:
+                pointsio.write_csv(cols, f)
+    except OSError as e:
+        raise CgError(f"cannot write {output}: {e.strerror or e}", file=str(output)) from None
 
 
 def _as_batch(result):
@@ -847,7 +526,7 @@ def _as_batch(result):
     return result
 
 
-@app.command(context_settings=BINDINGS, epilog=EPILOG)
+@app.command(cls=WithBindings, epilog=EPILOG)
 def grad(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -877,23 +556,10 @@ def grad(
     hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
     `cg fusions` lists the gates.
     """
-    _run(
-        ctx,
-        expr,
-        var,
-        file,
-        format,
-        wrt,
-        nodes,
-        with_grad=True,
-        explain=explain,
-        points_file=points,
-        output=output,
-        direction=direction,
-    )
+    _run(ctx, file, format, nodes, points, output, True, wrt, explain, direction)
 
 
-@app.command("eval", context_settings=BINDINGS, epilog=EPILOG)
+@app.command("eval", cls=WithBindings, epilog=EPILOG)
 def eval_(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -905,21 +571,10 @@ def eval_(
     output: str | None = OutputOpt,
 ) -> None:
     """Value of EXPR (the forward pass only). --fuse [GATES] as for grad."""
-    _run(
-        ctx,
-        expr,
-        var,
-        file,
-        format,
-        None,
-        nodes,
-        with_grad=False,
-        points_file=points,
-        output=output,
-    )
+    _run(ctx, file, format, nodes, points, output, with_grad=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def functions() -> None:
     """Every function and operator, with its local gradients and the convention at kinks."""
     from . import render
@@ -928,7 +583,7 @@ def functions() -> None:
 
 
 @app.command(
-    context_settings=BINDINGS,
+    cls=WithBindings,
     epilog="""\
 Examples:
 
@@ -1018,54 +673,38 @@ def check(
     def option_name(key: str) -> str:  # what the command line calls a setting: eps is --eps
         return "--" + key.replace("_", "-")
 
-    known = _options_of(ctx)
-    try:
+    with _shown(ctx):
+        line = _line(ctx)
         if format not in ("table", "json"):
             raise CgError(f"--format {format}: cg check writes table or json")
-        args, fuse = _take_fuse(_words(ctx, expr))
-        exprs, bindings = _split_bindings(args, var, known)
         eps, rtol, atol = (
             _constant_option(text, option)
             for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
         )
-        settings = dict(eps=eps, rtol=rtol, atol=atol, random=random, seed=seed, box=box, fuse=fuse)
+        fuse = line.optional.get("--fuse")
+        settings = dict(
+            eps=eps,
+            rtol=rtol,
+            atol=atol,
+            random=random,
+            seed=seed,
+            box=box,
+            fuse=None if fuse is None else fuse.value or "all",
+        )
         if cases is not None:
-            given = [
-                name
-                for name, value in [
-                    ("expression", exprs or file),
-                    ("bindings", bindings),
-                    ("--expect", expect),
-                    ("--expect-grad", expect_grad),
-                    ("--against", against),
-                ]
-                if value
-            ]
-            if given:  # the caret under the first of them
-                first = exprs[0] if exprs else "-f" if file else None if bindings else given[0]
-                raise CgError(
-                    f"--cases runs the cases of {cases}: give no {', '.join(given)} (they belong in a [[case]])",
-                    binding=bindings[0][0] if first is None else None,
-                    word=first,
-                )
+            _no_case_settings(line, file, cases)
             specs = check_cases.load(cases, settings, option_name)
         else:
-            if not exprs and file is None:
+            if not line.exprs and file is None:
                 raise WordError(
                     "no expression given: cg check EXPR [--x VALUE ...], or cg check --cases FILE.toml",
-                    "",
+                    len(line.typed),
                 )
-            graph = api.parse(_read_source(exprs, file, ctx.info_name))
-            _no_mistyped_options(graph, bindings, known)
+            graph = api.parse(_read_source(line, file, ctx.info_name))
+            cli_args.no_mistyped_options(line, graph.variables)
             specs = [
                 check_cases.from_values(
-                    graph,
-                    _bind(bindings, known),
-                    expect,
-                    expect_grad,
-                    against,
-                    settings,
-                    option_name,
+                    graph, _bind(line), expect, expect_grad, against, settings, option_name
                 )
             ]
         report = checks.run(specs, cases)
@@ -1073,9 +712,7 @@ def check(
             try:
                 junit.write_bytes(reports.junit_xml(report))
             except OSError as e:
-                raise CgError(f"cannot write {junit}: {e.strerror}", word=str(junit)) from None
-    except CgError as e:
-        raise _fail(e) from None
+                raise CgError(f"cannot write {junit}: {e.strerror}", file=str(junit)) from None
     _warn(report.warnings)
     if format == "json":
         reports.write_json(report, sys.stdout)
@@ -1084,8 +721,30 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+def _no_case_settings(line: cli_args.Line, file, cases) -> None:
+    """--cases takes everything from the file: an expression, a binding or an expectation on the
+    command line as well is an error, the caret under the first of them."""
+    given = [
+        (what, at)
+        for what, at in [
+            ("expression", line.exprs[0][1] if line.exprs else line.where("file")),
+            ("bindings", line.bindings[0].value_at if line.bindings else None),
+            ("--expect", line.where("expect")),
+            ("--expect-grad", line.where("expect_grad")),
+            ("--against", line.where("against")),
+        ]
+        if at is not None
+    ]
+    if given:
+        raise WordError(
+            f"--cases runs the cases of {cases}: give no {', '.join(w for w, _ in given)} "
+            "(they belong in a [[case]])",
+            given[0][1],
+        )
+
+
 @app.command(
-    context_settings=BINDINGS,
+    cls=WithBindings,
     epilog="""\
 Examples:
 
@@ -1120,85 +779,69 @@ def diff(
     '# df/dx', and blocks are separated by a blank line; every block is a program on its own.
     --fuse [GATES] as for grad.
     """
-    from . import derive
+    from . import derive, render
 
-    known = _options_of(ctx)
-    try:
+    with _shown(ctx):
+        line = _line(ctx)
         if format not in ("text", "json"):
             raise CgError(f"--format {format}: cg diff writes text or json")
-        args, fuse = _take_fuse(_words(ctx, expr))
-        exprs, bindings = _split_bindings(args, [], known)
-        var = next(
-            (
-                i
-                for i, w in enumerate(exprs)
-                if i and (w == "-v" or w.startswith("-v") and "=" in w)
-            ),
-            None,
-        )
-        if (
-            var is not None
-        ):  # -v x=1: cg eval's option (cg diff has none; click would read -v as the expression -v)
-            given = " ".join(exprs[var : var + 2]) if exprs[var] == "-v" else exprs[var]
-            raise WordError(
-                f'cg diff prints a formula and takes no values ({given}): bind them in cg eval "$(cg diff …)" {given}',
-                exprs[var],
-            )
-        if bindings:
-            name, value, spelled = bindings[0]
-            if spelled in known or _did_you_mean(spelled, known):
-                raise WordError(_unknown_option(spelled, known), spelled)
-            raise CgError(
-                f'cg diff prints a formula and takes no values ({spelled} {value}): bind them in cg eval "$(cg diff …)" --{name} {value}',
-                binding=name,
-            )
-        graph = api.parse(_read_source(exprs, file, ctx.info_name))
+        _no_values(line)
+        graph = api.parse(_read_source(line, file, ctx.info_name))
+        fuse = line.optional.get("--fuse")
         if fuse is not None:
             graph = _fused(graph, fuse)
-        names = _wrt(wrt) or list(graph.variables)
-        if not names:
-            raise CgError(
-                "the expression has no variables: there is nothing to differentiate",
-                graph.source,
-                0,
-            )
-        warnings = list(graph.warnings)
-        for name in names:
-            if not NAME.match(name):
-                raise CgError(f"--wrt {name}: not a variable name")
-            if name not in graph.variables:
-                warnings.append(
-                    f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
-                )
-        derivatives = {
-            name: derive.derivative(graph, name, order).source for name in dict.fromkeys(names)
-        }
-    except CgError as e:
-        raise _fail(e) from None
+        names, warnings = _differentiate_by(graph, wrt)
+        derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     _warn(warnings)
     if format == "json":
-        import json
-
-        data = {
-            "expression": graph.source,
-            "order": order,
-            "wrt": list(derivatives),
-            "derivatives": derivatives,
-            "warnings": warnings,
-        }
-        from .render import ascii_only
-
-        _say(json.dumps(data, ensure_ascii=ascii_only(sys.stdout)))
-    elif len(derivatives) == 1:
-        _say(next(iter(derivatives.values())))
+        render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
     else:
-        power = "" if order == 1 else f"^{order}"
-        blocks = [f"# d{power}f/d{name}{power}\n{text}" for name, text in derivatives.items()]
-        _say("\n\n".join(blocks))
+        render.write_derivatives(order, derivatives, sys.stdout)
+
+
+def _differentiate_by(graph, wrt: str | None) -> tuple[list[str], list[str]]:
+    """The variables cg diff differentiates by (--wrt's, or every one), and the warnings: a name
+    the expression does not use has the derivative 0."""
+    names = _wrt(wrt) or list(graph.variables)
+    if not names:
+        message = "the expression has no variables: there is nothing to differentiate"
+        raise CgError(message, graph.source, 0)
+    warnings = list(graph.warnings)
+    for name in names:
+        if not cli_args.NAME.match(name):
+            raise CgError(f"--wrt {name}: not a variable name")
+        if name not in graph.variables:
+            warnings.append(
+                f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
+            )
+    return list(dict.fromkeys(names)), warnings
+
+
+def _no_values(line: cli_args.Line) -> None:
+    """cg diff prints a formula: a value given (--x 1, or cg eval's -v x=1, which reaches cg diff
+    as expression words) is a mistake, said with where values go (cg eval), unless the word is a
+    mistyped option."""
+    exprs = line.exprs
+    for k, (word, at) in enumerate(exprs):
+        if k and (word == "-v" or word.startswith("-v") and "=" in word):
+            given = " ".join(w for w, _ in exprs[k : k + 2]) if word == "-v" else word
+            raise WordError(
+                f"cg diff prints a formula and takes no values ({given}): "
+                f'bind them in cg eval "$(cg diff …)" {given}',
+                at,
+            )
+    for b in line.bindings:
+        if did_you_mean(b.spelled, line.known):
+            raise WordError(cli_args.unknown_option(b.spelled, line), b.at)
+        raise WordError(
+            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): "
+            f'bind them in cg eval "$(cg diff …)" --{b.name} {b.value}',
+            b.value_at,
+        )
 
 
 @app.command(
-    context_settings=BINDINGS,
+    cls=WithBindings,
     epilog="""\
 Examples:
 
@@ -1231,18 +874,17 @@ def hessian(
     """
     from . import render
 
-    try:
+    with _shown(ctx):
         if format not in ("table", "json", "plain"):
             raise CgError(f"--format {format}: cg hessian writes table, json or plain")
-        graph, _, env = _load(ctx, expr, var, file, points)
-        if format == "plain" and _many(env):
+        loaded = _load(ctx, file, points)
+        if format == "plain" and _first_with_many_points(loaded.env):
             raise CgError("--format plain is for one point: use --format json (or table) for many")
-        result = api.hessian(graph, env, _wrt(wrt))
-    except CgError as e:
-        raise _fail(e) from None
+        with _wrt_named():
+            result = api.hessian(loaded.graph, loaded.env, _wrt(wrt))
     _warn(result.warnings)
     if format == "json":
-        render.write_hessian_json(result, graph.source, sys.stdout)
+        render.write_hessian_json(result, loaded.graph.source, sys.stdout)
     elif format == "plain":
         render.write_hessian_plain(result, sys.stdout)
     else:
@@ -1253,7 +895,7 @@ def hessian(
     _exit_if_not_finite(printed)
 
 
-@app.command()
+@app.command(cls=_Command)
 def fusions() -> None:
     """Every gate --fuse knows: the shapes it replaces, its forward and its hand-written local gradient."""
     from . import render
@@ -1261,7 +903,7 @@ def fusions() -> None:
     render.write_fusions(sys.stdout)
 
 
-@app.command()
+@app.command(cls=_Command)
 def grammar() -> None:
     """Print the grammar of cg's language (the Lark file the parser is generated from)."""
     from importlib.resources import files
@@ -1272,7 +914,7 @@ def grammar() -> None:
     sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-@app.command(context_settings=BINDINGS, epilog=EPILOG)
+@app.command(cls=WithBindings, epilog=EPILOG)
 def graph(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -1291,26 +933,24 @@ def graph(
     """Draw the computation graph: values on the wires above, gradients below. --fuse [GATES] as for grad."""
     from . import picture
 
-    try:
-        kind = picture.format_for(output)
-        graph, _, env = _load(ctx, expr, var, file)
-        if _many(env):
+    with _shown(ctx):
+        with _about("-o", str(output)):
+            kind = picture.format_for(output)
+        loaded = _load(ctx, file)
+        many = _first_with_many_points(loaded.env)
+        if many:
             raise CgError(
-                f"cg graph draws the numbers of one point: give {_many(env)} one value (cg grad shows many points)",
-                binding=_many(env),
+                f"cg graph draws the numbers of one point: give {many} one value (cg grad shows many points)",
+                variable=many,
             )
-        result = api.grad(graph, env, trace=True)
+        result = api.grad(loaded.graph, loaded.env, trace=True)
         data = picture.draw(result, kind, digits)
         try:
             output.write_bytes(data)
         except OSError as e:
-            raise CgError(f"cannot write {output}: {e.strerror}", word=str(output)) from None
-    except CgError as e:
-        raise _fail(e) from None
+            raise CgError(f"cannot write {output}: {e.strerror}", file=str(output)) from None
     _warn(result.warnings)
-    _exit_if_not_finite(
-        [result.value, *result.gradients.values()]
-    )  # the picture shows them, as cg grad would
+    _exit_if_not_finite([result.value, *result.gradients.values()])  # drawn, as cg grad shows them
 
 
 def run() -> None:

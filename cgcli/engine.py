@@ -21,16 +21,7 @@ from . import scalar
 from .graph import Graph
 from .ops import INPUT_NAMES, OPS
 from .syntax import parse
-
-
-def fmt(v: float) -> str:
-    """Shortest text that reads back as the same float ('9' for 9.0)."""
-    if v != v:
-        return "nan"
-    if v in (math.inf, -math.inf):
-        return "inf" if v > 0 else "-inf"
-    text = repr(float(v))
-    return text[:-2] if text.endswith(".0") else text
+from .text import shortest_float
 
 
 class Formula:
@@ -208,11 +199,11 @@ def forward(
                     point = backend.first_new_nonfinite(v, args, nan_only=warning is not None)
                     if point is not None:
                         shown, value = (
-                            ", ".join(fmt(backend.at(a, point)) for a in args),
+                            ", ".join(shortest_float(backend.at(a, point)) for a in args),
                             backend.at(v, point),
                         )
                         message = (
-                            f"value {fmt(value)} first appears at node #{node_id} ({op}) "
+                            f"value {shortest_float(value)} first appears at node #{node_id} ({op}) "
                             f"'{graph.text(node_id)}' from input {shown}"
                             + _at_point(backend, point + first_point)
                         )
@@ -226,7 +217,7 @@ def forward(
                         values[i] = None
     if too_large is not None and (warning is None or too_large < warned_at):
         v = values[too_large]
-        warning = f"value {fmt(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
+        warning = f"value {shortest_float(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
     clean = warning is None and all(backend.all_finite(env[name]) for name in graph.variables)
     return Pass(values, warning, saved, clean, later)
 
@@ -320,9 +311,9 @@ def backward(
                     point = first_new_nonfinite(contribution, [upstream])
                     if point is not None:
                         warning = (
-                            f"gradient {fmt(backend.at(contribution, point))} first appears at node #{node_id} "
-                            f"({ops[node_id]}) '{graph.text(node_id)}': upstream {fmt(backend.at(upstream, point))} × "
-                            f"local gradient {fmt(backend.at(lg, point))} for input '{graph.text(i)}'"
+                            f"gradient {shortest_float(backend.at(contribution, point))} first appears at node #{node_id} "
+                            f"({ops[node_id]}) '{graph.text(node_id)}': upstream {shortest_float(backend.at(upstream, point))} × "
+                            f"local gradient {shortest_float(backend.at(lg, point))} for input '{graph.text(i)}'"
                             + _at_point(backend, point + first_point)
                         )
                 if grads[i] is None:
@@ -346,7 +337,7 @@ def backward(
                         point = first_new_nonfinite(grads[i], [contribution])
                         if point is not None:
                             warning = (
-                                f"gradient {fmt(backend.at(grads[i], point))} first appears at node #{i} "
+                                f"gradient {shortest_float(backend.at(grads[i], point))} first appears at node #{i} "
                                 f"'{graph.text(i)}', where its contributions add up"
                                 + _at_point(backend, point + first_point)
                             )

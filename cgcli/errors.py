@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
+from .text import escaped, shorten_long_words
 
 # Exit codes, documented in the README and in `cg --help`.
 EXIT_OK = 0
@@ -13,60 +13,56 @@ EXIT_NOT_FINITE = 3
 _WINDOW = 72  # characters of a long input line shown around the caret
 
 
-def _u_escape(error: UnicodeEncodeError) -> tuple[str, int]:
-    """What a stream cannot encode, as \\u03b8 (Python's backslashreplace writes \\xd7 below U+0100)."""
-    text = error.object[error.start : error.end]
-    return "".join(
-        f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in text
-    ), error.end
-
-
-U_ESCAPE = "cg-u-escape"  # the error handler's name, for str.encode and stream.reconfigure
-codecs.register_error(U_ESCAPE, _u_escape)
-
-
 class CgError(Exception):
-    """Bad input: a message, and optionally the text and the offset it is about, or what on the
-    command line it is about: the variable whose binding is wrong, or a word as typed (a file's
-    name; "" for something missing at the end). The command line then shows a caret there."""
+    """Bad input: a message, and what it is about, in the library's terms: the text and the
+    offset in it, the variable whose value is wrong, or the file. (The command line turns a
+    variable or a file into a caret under the word that gave it.)"""
 
     def __init__(
         self,
         message: str,
         source: str | None = None,
         pos: int | None = None,
-        binding: str | None = None,
-        word: str | None = None,
+        variable: str | None = None,
+        file: str | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.source = source
         self.pos = pos
-        self.binding = binding
-        self.word = word
+        self.variable = variable
+        self.file = file
 
     def prefixed(self, what: str, hint: str = "") -> CgError:
-        """The same error, its message saying what it is about first ('--wrt: ') and a hint last."""
-        return CgError(what + self.message + hint, self.source, self.pos, self.binding, self.word)
+        """The same error, its message saying what it is about first ('wrt: ') and a hint last."""
+        import copy
+
+        error = copy.copy(self)
+        error.message = what + self.message + hint
+        error.args = (error.message,)
+        return error
 
     def render(self, ascii: bool = False) -> str:
         """One line saying what is wrong, then the input line with a caret under the spot. With
         `ascii`, for a stream that writes other characters as \\u escapes: the caret counts those."""
-        lines = [f"cg: error: {_shortened(self.message)}"]
+        lines = [f"cg: error: {shorten_long_words(self.message)}"]
         if self.source is not None and self.pos is not None:
             lines += caret_lines(self.source, self.pos, ascii)
         return "\n".join(lines)
 
 
-def _shortened(message: str) -> str:
-    """The message with each word of over 80 characters (a 100,000-letter name pasted by
-    mistake) cut in its middle, so that the line stays one line; the input line below has it."""
-    if len(message) <= 200:
-        return message
-    return " ".join(
-        w if len(w) <= 80 else f"{w[:50]}…({len(w) - 70:,} characters)…{w[-20:]}"
-        for w in message.split(" ")
-    )
+class UnboundVariable(CgError):
+    """The expression uses a variable that has no value (`variable` names it; the caret is at its
+    first use)."""
+
+
+class NotAVariable(CgError):
+    """A name given as one of the expression's variables (to differentiate by, say) is not one
+    (`variable` names it)."""
+
+
+class UnknownGate(CgError):
+    """A name that is not one of the gates fusion knows."""
 
 
 def text_of(data: bytes, what: str) -> str:
@@ -107,8 +103,8 @@ def caret_lines(source: str, pos: int, ascii: bool = False) -> list[str]:
         line, col = line[lo:hi] + right, col - lo
     shown = "".join(ch if ch.isprintable() else "?" for ch in line)
     if ascii:
-        head = shown[:col].encode("ascii", U_ESCAPE).decode("ascii")
-        shown, col = head + shown[col:].encode("ascii", U_ESCAPE).decode("ascii"), len(head)
+        head = escaped(shown[:col])
+        shown, col = head + escaped(shown[col:]), len(head)
     indent = "  " + prefix + left
     under = _columns(shown[:col])
     if under and col < len(shown) and _columns(shown[col]) == 0:

@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import contextmanager
 
+from .text import elide_middle
+
 _TEXT_LIMIT = 120  # characters of a node's source text shown before eliding the middle
 
 
@@ -54,10 +56,9 @@ class Graph:
         """The source text a node (or node id) came from; the middle is elided past `limit` characters."""
         i = node if isinstance(node, int) else node.id
         start, end = self.start[i], self.end[i]
-        if limit is not None and end - start > limit:
-            half = limit // 2
-            return self.source[start : start + half] + " … " + self.source[end - half : end]
-        return self.source[start:end]
+        if limit is None:
+            return self.source[start:end]
+        return elide_middle(self.source, limit, start, end)
 
     def consumers(self) -> list[list[int]]:
         """For each node, the ids of the gates that take it as an input."""

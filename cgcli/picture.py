@@ -24,9 +24,9 @@ import subprocess
 from pathlib import Path
 
 from .api import Result
-from .engine import fmt
 from .errors import CgError
 from .ops import OPS
+from .text import shortest_float, significant
 
 GRADIENT_COLOR = "#c0392b"
 VALUE_COLOR = "#1e8449"
@@ -51,8 +51,7 @@ def format_for(path: Path | str) -> str:
     kind = FORMATS.get(Path(path).suffix.lower())
     if kind is None:
         raise CgError(
-            f"-o {Path(path).name}: the file's extension says what to draw: {', '.join(FORMATS)}",
-            word=str(path),
+            f"the file's extension says what to draw: {', '.join(FORMATS)}", file=str(path)
         )
     return kind
 
@@ -81,7 +80,7 @@ def gate_label(result: Result, node_id: int) -> str:
     if node.op == "var":
         return node.name
     if node.op == "const":
-        return node.name or fmt(node.value)
+        return node.name or shortest_float(node.value)
     label = OPS[node.op].symbol or _SYMBOLS.get(node.op, node.op)
     if node.fused:
         label += f" ({node.fused[1]} nodes fused)"
@@ -109,12 +108,10 @@ def _dot_escape(text: str) -> str:
     )
 
 
-def number(v: float, digits: int) -> str:
+def on_wire(v: float, digits: int) -> str:
     """v to `digits` significant digits (17: exactly). A zero is 0: -0 is how a product with a
     negative rounds to 0 (relu's 0 times a negative upstream), not a number a reader needs."""
-    if digits >= 17:
-        return fmt(v)
-    return "0" if v == 0 else f"{v:.{digits}g}"
+    return "0" if v == 0 and digits < 17 else significant(v, digits)
 
 
 LEGEND = (
@@ -148,7 +145,7 @@ def to_dot(result: Result, digits: int = 4, ids: str = "", legend: bool = True) 
     for node in graph.nodes:
         label = f'"{_dot_escape(gate_label(result, node.id))}"'
         if node.op == "var" and grads is not None and grads[node.id] is not None:
-            total = number(grads[node.id], digits)
+            total = on_wire(grads[node.id], digits)
             label = (
                 f'<{_dot_escape(node.name)}<br/><font point-size="10" color="{GRADIENT_COLOR}">'
                 f"∂f/∂{_dot_escape(node.name)} = {total}</font>>"
@@ -157,7 +154,7 @@ def to_dot(result: Result, digits: int = 4, ids: str = "", legend: bool = True) 
         lines.append(f'  n{node.id} [id="{ids}g{node.id}", label={label}{shape}];')
     lines.append(f'  f [id="{ids}gf", label="f", shape=plaintext];')
     for k, (a, b, value, grad) in enumerate(wires(result)):
-        label = wire_label(number(value, digits), None if grad is None else number(grad, digits))
+        label = wire_label(on_wire(value, digits), None if grad is None else on_wire(grad, digits))
         target = "f" if b is None else f"n{b}"
         lines.append(f'  n{a} -> {target} [id="{ids}w{k}", label=<{label}>];')
     lines.append("}")
@@ -175,7 +172,7 @@ def to_mermaid(result: Result, digits: int = 4) -> str:
         lines.append(f'  n{node.id}["{label}"]' if node.inputs else f'  n{node.id}(["{label}"])')
     lines.append('  f(["f"])')
     for a, b, value, grad in wires(result):
-        label = number(value, digits) + ("" if grad is None else f"<br/>∂ {number(grad, digits)}")
+        label = on_wire(value, digits) + ("" if grad is None else f"<br/>∂ {on_wire(grad, digits)}")
         lines.append(f'  n{a} -->|"{_mermaid_escape(label)}"| {"f" if b is None else f"n{b}"}')
     return "\n".join(lines) + "\n"
 

@@ -20,7 +20,7 @@ def read_points(path: str) -> dict[str, np.ndarray | float]:
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as e:
-        raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
+        raise CgError(f"cannot read {path}: {e.strerror or e}", file=str(path)) from None
     where = "standard input" if path == "-" else path
     return _parse_csv(text_of(data, where), where)
 
@@ -29,18 +29,18 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
     try:
         file = open(path, "rb")
     except OSError as e:
-        raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
+        raise CgError(f"cannot read {path}: {e.strerror or e}", file=str(path)) from None
     with file:  # opened here: np.load leaves its own file open when the zip is damaged
         try:
             data = np.load(file, allow_pickle=False)
         except (
             Exception
         ):  # not a zip: numpy takes it for pickled data, or fails on a damaged header
-            raise CgError(f"{path} is not a valid .npz file", word=str(path)) from None
+            raise CgError(f"{path} is not a valid .npz file", file=str(path)) from None
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise CgError(
                 f"{path} is not a valid .npz file (it holds a single unnamed array, as a .npy file does)",
-                word=str(path),
+                file=str(path),
             )
         cols = {}
         for name in data.files:
@@ -49,10 +49,10 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
             except (
                 Exception
             ) as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
-                raise CgError(f"cannot read {path}: array {name}: {e}", word=str(path)) from None
+                raise CgError(f"cannot read {path}: array {name}: {e}", file=str(path)) from None
             cols[name] = column(array, f"{path}: array {name}")
     if not cols or any(np.ndim(c) and not len(c) for c in cols.values()):
-        raise CgError(f"{path}: no points", word=str(path))
+        raise CgError(f"{path}: no points", file=str(path))
     return cols
 
 
@@ -161,7 +161,7 @@ def columns(result, names: list[str], env: dict) -> dict[str, np.ndarray]:
         ):  # a variable named f or grad_x: one column would silently replace the other
             raise CgError(
                 f"the variable {column} has the name of an output column ({column}): a file of points cannot hold both; rename the variable",
-                binding=column,
+                variable=column,
             )
         out[column] = np.asarray(values, dtype=np.float64)
     return out
@@ -178,10 +178,10 @@ def write_npz(cols: dict[str, np.ndarray], path: str) -> None:
     try:
         f = open(path, "wb")  # a file, not a name: np.savez would append .npz to a.NPZ
     except OSError as e:
-        raise CgError(f"cannot write {path}: {e.strerror or e}", word=str(path)) from None
+        raise CgError(f"cannot write {path}: {e.strerror or e}", file=str(path)) from None
     try:
         with f:
             np.savez(f, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
     except OSError as e:
         Path(path).unlink(missing_ok=True)  # not a half-written file under the user's name
-        raise CgError(f"cannot write {path}: {e.strerror or e}", word=str(path)) from None
+        raise CgError(f"cannot write {path}: {e.strerror or e}", file=str(path)) from None

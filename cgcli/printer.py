@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 import math
 
-from .engine import fmt
 from .graph import Graph
 from .ops import ATOM, CONSTANTS, OPS, PRODUCT, SUM, UNARY
+from .text import shortest_float
 
 _NAMED_CONSTANTS = {v: k for k, v in CONSTANTS.items()}
 
@@ -92,7 +92,7 @@ def _constant(v: float) -> tuple[int, list]:
         return ATOM, ["(1e999 - 1e999)"]  # nan has no literal
     if v in _NAMED_CONSTANTS:
         return ATOM, [_NAMED_CONSTANTS[v]]
-    text = "1e999" if abs(v) == math.inf else fmt(abs(v))
+    text = "1e999" if abs(v) == math.inf else shortest_float(abs(v))
     if math.copysign(1.0, v) < 0:
         return UNARY, ["-" + text]
     return ATOM, [text]

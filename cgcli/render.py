@@ -6,18 +6,11 @@ import json
 from typing import IO
 
 from .api import Result
-from .engine import fmt, local_values
-from .errors import U_ESCAPE
+from .engine import local_values
+from .text import as_ascii, ascii_only, escaped, json_number, shortest_float
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
-
-
-def ascii_only(out) -> bool:
-    """The stream cannot take every character (an ASCII-only terminal, PYTHONIOENCODING=ascii)."""
-    return (
-        not (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").startswith("utf")
-    )
 
 
 def rich_console(out, table: bool = False):
@@ -43,29 +36,19 @@ def _at_points(n: int | None) -> str:
     return f" at {_points(n)}" + (": first point [range]" if n > 1 else "")
 
 
-def number(v):
-    """A float for JSON; nan and ±inf as the strings "nan", "inf", "-inf"; a list for an array."""
-    if v is None:
-        return None
-    if getattr(v, "ndim", 0):
-        return [x if x - x == 0 else fmt(x) for x in v.tolist()]
-    v = float(v)
-    return v if v - v == 0 else fmt(v)
-
-
 def show(v) -> str:
     """A number for people; for an array, its first point and the range over all points."""
     if not getattr(v, "ndim", 0):
-        return fmt(v)
+        return shortest_float(v)
     import numpy as np
 
     nans = int(np.isnan(v).sum())
     if nans == len(v):
-        return f"{fmt(v[0])} [nan .. nan]"
+        return f"{shortest_float(v[0])} [nan .. nan]"
     lo, hi = np.nanmin(v), np.nanmax(v)
     if nans:  # the range of the others, and how many are nan: a nan point never hides
-        return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}; nan at {_points(nans)}]"
-    return f"{fmt(v[0])} [{fmt(lo)} .. {fmt(hi)}]"
+        return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}; nan at {_points(nans)}]"
+    return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}]"
 
 
 def write_json(
@@ -80,8 +63,8 @@ def write_json(
     graph = result.graph
     head = {
         "expression": graph.source,
-        "value": number(result.value),
-        "grad": {name: number(g) for name, g in result.gradients.items()},
+        "value": json_number(result.value),
+        "grad": {name: json_number(g) for name, g in result.gradients.items()},
         "warnings": result.warnings,
     }
     if fused_from is not None:
@@ -92,8 +75,8 @@ def write_json(
         unit, forward_mode, dot = directional
         head["directional"] = {
             "unit": unit,
-            "forward_mode": number(forward_mode),
-            "gradient_dot_unit": number(dot),
+            "forward_mode": json_number(forward_mode),
+            "gradient_dot_unit": json_number(dot),
         }
     ascii = ascii_only(out)  # then JSON's own \u escapes, so that the output stays valid JSON
     text = json.dumps(head, ensure_ascii=ascii, allow_nan=False)
@@ -115,8 +98,8 @@ def node_entry(result: Result, i: int) -> dict:
         "name": graph.name.get(i),
         "text": graph.text(i),
         "span": [graph.start[i], graph.end[i]],
-        "value": number(result.values[i]),
-        "grad": number(result.grads[i] if result.grads else None),
+        "value": json_number(result.values[i]),
+        "grad": json_number(result.grads[i] if result.grads else None),
         "inputs": list(graph.inputs[i]),
     }
     if i in graph.fused:
@@ -143,8 +126,8 @@ def node_json(result: Result, i: int, ascii: bool = False) -> str:
     if result.points or i in graph.fused:
         return _encode[ascii](node_entry(result, i))
     name = graph.name.get(i)
-    value = number(result.values[i])
-    grad = number(result.grads[i] if result.grads else None)
+    value = json_number(result.values[i])
+    grad = json_number(result.grads[i] if result.grads else None)
     return (
         f'{{"id": {i}, "op": "{graph.op[i]}", "name": {"null" if name is None else _string[ascii](name)}, '
         f'"text": {_string[ascii](graph.text(i))}, "span": [{graph.start[i]}, {graph.end[i]}], '
@@ -153,7 +136,7 @@ def node_json(result: Result, i: int, ascii: bool = False) -> str:
 
 
 def _scalar(v) -> str:
-    """number()'s result as JSON: null, a float (repr, as json writes it), or "nan", "inf", "-inf"."""
+    """json_number()'s result as JSON: null, a float (repr, as json writes it), or "nan", "inf", "-inf"."""
     if v is None:
         return "null"
     return f'"{v}"' if isinstance(v, str) else float.__repr__(v)
@@ -162,7 +145,7 @@ def _scalar(v) -> str:
 def write_directional(along, out: IO[str]) -> None:
     """The directional derivative by forward mode, beside the gradient's dot product with the unit vector."""
     unit, forward_mode, dot = along
-    vector = ", ".join(f"{name}={fmt(u)}" for name, u in unit.items())
+    vector = ", ".join(f"{name}={shortest_float(u)}" for name, u in unit.items())
     times = "." if ascii_only(out) else "·"
     out.write(
         f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n"
@@ -181,7 +164,9 @@ def _backend_of(result: Result):
 
 def write_plain(result: Result, out: IO[str]) -> None:
     """The value, then one `name gradient` line per variable; shortest round-trip floats."""
-    lines = [fmt(result.value)] + [f"{name} {fmt(g)}" for name, g in result.gradients.items()]
+    lines = [shortest_float(result.value)] + [
+        f"{name} {shortest_float(g)}" for name, g in result.gradients.items()
+    ]
     out.write("\n".join(lines) + "\n")
 
 
@@ -198,9 +183,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
 
     def clean(s: str) -> str:
         s = s.replace("\n", " \\n " if ascii else " ⏎ ")
-        if ascii:
-            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
-        return s
+        return as_ascii(s) if ascii else s
 
     graph, values, grads = result.graph, result.values, result.grads
     nodes = graph.nodes
@@ -383,9 +366,9 @@ def explain_data(result: Result) -> dict:
         data = asdict(step)
         for key, v in data.items():
             if isinstance(v, float):
-                data[key] = number(v)
+                data[key] = json_number(v)
             elif isinstance(v, list):
-                data[key] = [number(x) for x in v]
+                data[key] = [json_number(x) for x in v]
         return data
 
     backward = [
@@ -403,13 +386,17 @@ def write_explain(result: Result, out: IO[str]) -> None:
 
     def computed(s) -> str:
         if s.op == "var":
-            return f"{s.text} = {fmt(s.value)}"
+            return f"{s.text} = {shortest_float(s.value)}"
         if s.op == "const":
-            return fmt(s.value)
-        return f"{s.op}({', '.join(fmt(v) for v in s.inputs)}) = {fmt(s.value)}"
+            return shortest_float(s.value)
+        return (
+            f"{s.op}({', '.join(shortest_float(v) for v in s.inputs)}) = {shortest_float(s.value)}"
+        )
 
     def summed(s: ForkStep) -> str:
-        return " + ".join(fmt(c) for c in s.contributions) + f" = {fmt(s.total)}"
+        return (
+            " + ".join(shortest_float(c) for c in s.contributions) + f" = {shortest_float(s.total)}"
+        )
 
     if not out.isatty():
         lines = ["forward pass"]
@@ -425,15 +412,13 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 lines.append(f"  fork at #{s.node} {s.text}: {summed(s)}")
             else:
                 lines.append(
-                    f"  #{s.gate} {s.op} gate {s.text}: upstream {fmt(s.upstream)} × local {fmt(s.local)}"
-                    f" = {fmt(s.contribution)} to #{s.to} {s.to_text}"
+                    f"  #{s.gate} {s.op} gate {s.text}: upstream {shortest_float(s.upstream)} × local {shortest_float(s.local)}"
+                    f" = {shortest_float(s.contribution)} to #{s.to} {s.to_text}"
                 )
-        lines += [f"∂f/∂{name} = {fmt(g)}" for name, g in result.gradients.items()]
+        lines += [f"∂f/∂{name} = {shortest_float(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
         if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
-            text = (
-                text.replace("∂", "d").replace("×", "x").encode("ascii", U_ESCAPE).decode("ascii")
-            )
+            text = escaped(text.replace("∂", "d").replace("×", "x"))
         out.write(text)
         return
 
@@ -464,14 +449,14 @@ def write_explain(result: Result, out: IO[str]) -> None:
             table.add_row(
                 f"#{s.gate} {s.op}",
                 s.text,
-                fmt(s.upstream),
-                fmt(s.local),
-                fmt(s.contribution),
+                shortest_float(s.upstream),
+                shortest_float(s.local),
+                shortest_float(s.contribution),
                 f"#{s.to} {s.to_text}",
             )
     console.print(table)
     for name, g in result.gradients.items():
-        console.print(f"∂f/∂{name} = {fmt(g)}")
+        console.print(f"∂f/∂{name} = {shortest_float(g)}")
 
 
 # ---------------------------------------------------------------------------
@@ -487,10 +472,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     ascii = ascii_only(console.file)
 
     def clean(s: str) -> str:
-        if ascii:
-            s = s.replace("∂²", "d2").replace("∂", "d").replace("…", "...")
-            s = s.encode("ascii", U_ESCAPE).decode("ascii")
-        return s
+        return as_ascii(s.replace("∂²", "d2").replace("∂", "d")) if ascii else s
 
     at_points = _at_points(h.points)
     console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points}")))
@@ -511,9 +493,9 @@ def write_hessian_json(h, source: str, out: IO[str]) -> None:
     data = {
         "expression": source,
         "variables": h.names,
-        "hessian": [[number(v) for v in row] for row in h.matrix],
-        "value": number(h.value),
-        "grad": {name: number(g) for name, g in h.gradients.items()},
+        "hessian": [[json_number(v) for v in row] for row in h.matrix],
+        "value": json_number(h.value),
+        "grad": {name: json_number(g) for name, g in h.gradients.items()},
         "warnings": h.warnings,
     }
     out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
@@ -521,5 +503,53 @@ def write_hessian_json(h, source: str, out: IO[str]) -> None:
 
 def write_hessian_plain(h, out: IO[str]) -> None:
     """One line per row: the variable's name, then the row; shortest round-trip floats."""
-    lines = [" ".join([name, *(fmt(v) for v in row)]) for name, row in zip(h.names, h.matrix)]
+    lines = [
+        " ".join([name, *(shortest_float(v) for v in row)]) for name, row in zip(h.names, h.matrix)
+    ]
     out.write("\n".join(lines) + "\n")
+
+
+def write_result(
+    result: Result,
+    format: str,
+    out: IO[str],
+    nodes=True,
+    fused_from=None,
+    explain=False,
+    along=None,
+) -> None:
+    """A result of cg grad or cg eval as json, plain or a tree; with `explain`, the steps."""
+    if format == "json":
+        write_json(result, out, nodes, fused_from, explain=explain, directional=along)
+    elif explain:
+        write_explain(result, out)
+    elif format == "plain":
+        write_plain(result, out)
+    else:
+        write_tree(result, out, fused_from=fused_from)
+
+
+def write_derivatives(order: int, derivatives: dict[str, str], out: IO[str]) -> None:
+    """Each derivative as a program in cg's language; with several, each in a block headed by a
+    comment ('# df/dx'), the blocks apart by a blank line."""
+    if len(derivatives) == 1:
+        text = next(iter(derivatives.values()))
+    else:
+        power = "" if order == 1 else f"^{order}"
+        blocks = [f"# d{power}f/d{name}{power}\n{text}" for name, text in derivatives.items()]
+        text = "\n\n".join(blocks)
+    out.write(text + "\n")
+
+
+def write_derivatives_json(
+    source: str, order: int, derivatives: dict[str, str], warnings: list[str], out: IO[str]
+) -> None:
+    """{"expression", "order", "wrt", "derivatives": {name: text}, "warnings"}."""
+    data = {
+        "expression": source,
+        "order": order,
+        "wrt": list(derivatives),
+        "derivatives": derivatives,
+        "warnings": warnings,
+    }
+    out.write(json.dumps(data, ensure_ascii=ascii_only(out)) + "\n")

@@ -6,16 +6,15 @@ import json
 from typing import IO
 
 from .check import FAIL, KINK, NONFINITE, PASS, STATUSES, CaseResult, Point, Report, Row
-from .engine import fmt
-from .errors import U_ESCAPE
-from .render import ascii_only, number, rich_console
+from .render import rich_console
+from .text import as_ascii, ascii_only, elide_middle, json_number, shortest_float
 
 # ---------------------------------------------------------------------------
 # describing results
 
 
 def point_text(point: Point) -> str:
-    return ", ".join(f"{var}={fmt(v)}" for var, v in point.bindings.items())
+    return ", ".join(f"{var}={shortest_float(v)}" for var, v in point.bindings.items())
 
 
 def of_text(row: Row, d: str = "∂") -> str:
@@ -31,7 +30,7 @@ def describe(result: CaseResult, row: Row) -> str:
     at = point_text(result.points[row.point])
     line = (
         f"{row.status}: {row.check} {of_text(row)}"
-        f"{' at ' + at if at else ''}: cg {fmt(row.cg)}, reference {fmt(row.reference)}, "
+        f"{' at ' + at if at else ''}: cg {shortest_float(row.cg)}, reference {shortest_float(row.reference)}, "
         f"abs err {error_text(row.abs_err)}, rel err {error_text(row.rel_err)}"
     )
     return line + (f" ({row.note})" if row.note else "")
@@ -44,7 +43,9 @@ def points_text(result: CaseResult) -> str:
     if result.case.bindings is not None:
         parts += [point_text(result.points[0])] if result.case.bindings else []
     if s.random:
-        box = ", ".join(f"{var}={fmt(lo)}:{fmt(hi)}" for var, (lo, hi) in s.box.items())
+        box = ", ".join(
+            f"{var}={shortest_float(lo)}:{shortest_float(hi)}" for var, (lo, hi) in s.box.items()
+        )
         parts.append(
             f"{s.random} random point{'s' if s.random != 1 else ''} (seed {s.seed}{', box ' + box if box else ''})"
         )
@@ -80,11 +81,9 @@ def write_table(report: Report, out: IO[str]) -> None:
 
     def clean(s: str, limit: int | None = None) -> str:
         s = s.replace("\n", " \\n " if ascii else " ⏎ ")
-        if limit is not None and len(s) > limit:
-            s = s[: limit // 2] + " … " + s[-(limit // 2) :]
-        if ascii:
-            s = s.replace("…", "...").encode("ascii", U_ESCAPE).decode("ascii")
-        return s
+        if limit is not None:
+            s = elide_middle(s, limit)
+        return as_ascii(s) if ascii else s
 
     def status(word: str) -> Text:
         return Text(word, _STATUS_STYLE.get(word, ""))
@@ -105,7 +104,12 @@ def write_table(report: Report, out: IO[str]) -> None:
             table.add_column(column, overflow="fold")
         for row in rows:
             cells = [clean(point_text(result.points[row.point]))] if with_point else []
-            cells += [row.check, clean(of_text(row, d)), fmt(row.cg), fmt(row.reference)]
+            cells += [
+                row.check,
+                clean(of_text(row, d)),
+                shortest_float(row.cg),
+                shortest_float(row.reference),
+            ]
             cells += [
                 error_text(row.abs_err),
                 error_text(row.rel_err),
@@ -184,15 +188,15 @@ def write_json(report: Report, out: IO[str]) -> None:
                 "point": row.point,
                 "check": row.check,
                 "wrt": row.wrt,
-                "cg": number(row.cg),
-                "reference": number(row.reference),
-                "abs_err": number(row.abs_err),
-                "rel_err": number(row.rel_err),
+                "cg": json_number(row.cg),
+                "reference": json_number(row.reference),
+                "abs_err": json_number(row.abs_err),
+                "rel_err": json_number(row.rel_err),
                 "status": row.status,
                 "note": row.note,
             }
             if row.left is not None:
-                entry["left"], entry["right"] = number(row.left), number(row.right)
+                entry["left"], entry["right"] = json_number(row.left), json_number(row.right)
             rows.append(entry)
         cases.append(
             {
@@ -210,7 +214,10 @@ def write_json(report: Report, out: IO[str]) -> None:
                     "fuse": (s.gates or "all") if s.fuse else None,
                 },
                 "points": [
-                    {"origin": p.origin, "bindings": {k: number(v) for k, v in p.bindings.items()}}
+                    {
+                        "origin": p.origin,
+                        "bindings": {k: json_number(v) for k, v in p.bindings.items()},
+                    }
                     for p in result.points
                 ],
                 "checks": rows,

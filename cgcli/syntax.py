@@ -20,6 +20,7 @@ from . import _tables
 from .errors import CgError
 from .graph import Graph, GraphBuilder, cycle_collector_paused
 from .ops import BINARY_OPERATORS, CONSTANTS, FUNCTIONS
+from .text import closest
 
 _OPERAND_END = {"NUMBER", "NAME", "RPAR"}
 _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
@@ -341,10 +342,8 @@ class ParseCallbacks:
 
 
 def _unknown_function(name: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-    hint = f" (did you mean {close[0]}?)" if close else f"; to multiply, write {name}*(…)"
+    close = closest(name, FUNCTIONS)
+    hint = f" (did you mean {close}?)" if close else f"; to multiply, write {name}*(…)"
     return f"unknown function '{name}'{hint}"
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_bin
 
 from cgcli import engine, ops
-from cgcli.engine import fmt
+from cgcli.text import shortest_float
 
 CHROMIUM = next(
     (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
@@ -89,7 +89,7 @@ def expected_steps(explain: dict) -> list[str]:
     """The text of each step, from cg's --explain JSON (the same words as `cg grad --explain`)."""
 
     def num(v):
-        return fmt(float(v))  # "nan", "inf" come as strings; float reads both
+        return shortest_float(float(v))  # "nan", "inf" come as strings; float reads both
 
     texts = []
     for s in explain["forward"]:

@@ -123,6 +123,9 @@ def test_bad_bindings_and_usage(cg, args, message):
     "args, caret_under",
     [
         (["grad", "x", "--x", "1", "--fromat", "json"], "--fromat"),
+        # a name the library says is no variable: under the option that gave it
+        (["grad", "x", "--x", "1", "--wrt", "z"], "--wrt"),
+        (["hessian", "x", "--x", "1", "--wrt", "x,z"], "--wrt"),
         (["grad", "x", "--x", "1", "--x", "2"], "--x 2"),  # the second binding
         (["grad", "x", "--x=1", "--x=2"], "--x=2"),
         (["grad", "y", "--y"], "--y"),

@@ -1,0 +1,468 @@
+"""The words of a cg command line, read against each command's declared options.
+
+cg reads its command line itself before click sees it, because a cg command line holds words
+click has no model for: bindings `--x VALUE` for any variable name, values and expressions that
+start with '-' (`--x -log(2)`, `-x**3*cos(y)`), and `--fuse` with or without a gate list. From a
+command's declared options (click's `params`: their spellings, whether they are flags, whether
+they may repeat) `read` sorts the words into options, bindings and expression words, reports a
+mistake with the word it is about, and hands click the options alone. `on_command_line` shows
+an error about the command line: the words as typed with a caret under the one at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .errors import CgError
+from .text import did_you_mean
+
+NAME = re.compile(r"[^\W\d]\w*\Z")  # a variable's name (grammar/cg.lark's NAME)
+HELP = "--help"
+VAR = ("-v", "--var")  # the option that binds any name: -v NAME=VALUE
+_SHORT_WORD = re.compile(r"-\w+")  # short options clustered (-2o), unless it is an expression
+
+
+class WordError(CgError):
+    """An error about the command line: the caret goes under the typed word number `at` (after
+    the last word when `at` is their count), `offset` characters into it."""
+
+    def __init__(self, message: str, at: int, offset: int = 0):
+        super().__init__(message)
+        self.at, self.offset = at, offset
+
+
+class Given:
+    """A declared option as typed: the spelling, its value (None for a flag), the index of the
+    option's word, and where its value is (the same word for --option=value and -oVALUE)."""
+
+    # plain classes here, not dataclasses: making one costs a millisecond at every start of cg
+    __slots__ = ("option", "value", "at", "value_at", "offset")
+
+    def __init__(self, option: str, value: str | None, at: int, value_at: int, offset: int = 0):
+        self.option, self.value, self.at, self.value_at = option, value, at, value_at
+        self.offset = offset
+
+
+class Binding:
+    """A value for a variable: `--x VALUE`, `--x=VALUE` or `-v x=VALUE`. `spelled` is how
+    messages name it (--x, or --var x); `at` is the word a repeat is shown under, `value_at` the
+    word holding the value."""
+
+    __slots__ = ("name", "value", "spelled", "at", "value_at")
+
+    def __init__(self, name: str, value: str, spelled: str, at: int, value_at: int):
+        self.name, self.value, self.spelled, self.at, self.value_at = (
+            name,
+            value,
+            spelled,
+            at,
+            value_at,
+        )
+
+
+class Line:
+    """What one command's words say. Indices count the words typed after `cg`."""
+
+    def __init__(self, typed: list[str], command: str, commands: dict):
+        self.typed, self.command = typed, command
+        self.commands = commands  # every command, by name
+        self.given: dict[str, list[Given]] = {}  # declared options, by parameter name
+        self.exprs: list[tuple[str, int]] = []  # expression words, and where they are
+        self.bindings: list[Binding] = []
+        self.optional: dict[str, Given] = {}  # --fuse [GATES], by spelling
+        self.for_click: list[str] = []  # the declared options, as click reads them
+        self.known: list[str] = []  # the command's --options, for did-you-mean
+
+    def first(self, param: str) -> Given | None:
+        return next(iter(self.given.get(param, [])), None)
+
+    def where(self, param: str) -> int | None:
+        """The word of the last typed occurrence of an option (by parameter name)."""
+        given = self.given.get(param)
+        return given[-1].at if given else None
+
+
+# ---------------------------------------------------------------------------
+# a command's declared options
+
+
+class Options:
+    """A command's declared options, by every spelling (--output, -o, --no-nodes)."""
+
+    def __init__(self, by_word: dict, takes_value: set[str]):
+        self.by_word = by_word  # spelling → click parameter
+        self.takes_value = takes_value  # the spellings of options that take a value
+
+    @classmethod
+    def of(cls, command) -> Options:
+        by_word, takes_value = {}, set()
+        for param in command.params:
+            if param.param_type_name != "option":
+                continue
+            for word in (*param.opts, *param.secondary_opts):
+                by_word[word] = param
+                if not param.is_flag and not getattr(param, "count", False):
+                    takes_value.add(word)
+        return cls(by_word, takes_value)
+
+    def long_of(self, word: str) -> str:
+        return next((o for o in self.by_word[word].opts if o.startswith("--")), word)
+
+
+def option_words(command) -> list[str]:
+    """Every spelling of the command's declared options, and --help."""
+    return [*Options.of(command).by_word, HELP]
+
+
+def unknown_option(word: str, line: Line) -> str:
+    """'unknown option --fromat (did you mean --format?)', or that another command has it."""
+    return elsewhere(word, line.command, line.commands) or (
+        f"unknown option {word}{did_you_mean(word, line.known)}"
+    )
+
+
+def elsewhere(option: str, command: str, commands: dict) -> str:
+    """'cg eval has no option --explain (cg grad has it)' when other commands have the option."""
+    have = [f"cg {name}" for name, c in commands.items() if option in option_words(c)]
+    if not have or option in option_words(commands[command]):
+        return ""
+    verb = "has" if len(have) == 1 else "have"
+    return f"cg {command} has no option {option} ({', '.join(have)} {verb} it)"
+
+
+# ---------------------------------------------------------------------------
+# reading the words
+
+
+def read_group(group, words: list[str]) -> None:
+    """The words before the command's name: cg's own options, then a command that exists."""
+    declared = {*Options.of(group).by_word, HELP}
+    for at, word in enumerate(words):
+        if word[:1] == "-" and word != "-":
+            if word.partition("=")[0] not in declared:
+                raise WordError(f"no such option: {word}", at)
+        elif word in group.commands:
+            return
+        else:
+            raise WordError(f"no such command {word!r}{did_you_mean(word, group.commands)}", at)
+
+
+class _Reader:
+    """One pass over a command's words (see read)."""
+
+    def __init__(self, line: Line, options: Options, is_expression, optional, start: int):
+        self.line, self.options = line, options
+        self.is_expression: Callable[[str], bool] = is_expression
+        self.optional: dict[str, Callable[[str], bool]] = optional
+        self.start = start  # the index of the command's first word among the typed words
+
+    def fail(self, message: str, at: int, offset: int = 0):
+        raise WordError(message, self.start + at, offset)
+
+    def option(self, word: str, value: str | None, at: int, value_at: int, offset: int = 0):
+        """A declared option. One that takes a single value, given twice, is refused: click would
+        keep the last silently (--expect 5 --expect 1 would check 1)."""
+        param = self.options.by_word[word]
+        given = self.line.given.setdefault(param.name, [])
+        if given and not param.multiple and word in self.options.takes_value:
+            self.fail(f"{word} is given twice: give it once", at)
+        abs_at, abs_value_at = self.start + at, self.start + value_at
+        given.append(Given(word, value, abs_at, abs_value_at, offset))
+        if value is None:
+            self.line.for_click.append(word)
+        else:  # --long=VALUE: click cannot misread a value that starts with '-'
+            self.line.for_click.append(f"{self.options.long_of(word)}={value}")
+
+    def binding(self, name: str, value: str, spelled: str, at: int, value_at: int):
+        self.line.bindings.append(
+            Binding(name, value, spelled, self.start + at, self.start + value_at)
+        )
+
+    def var(self, item: str, value_at: int):
+        """-v NAME=VALUE (the option's value `item`)."""
+        name, eq, value = item.partition("=")
+        if not eq or not NAME.match(name.strip()):
+            self.fail(f"-v/--var takes NAME=VALUE, got {item!r}", value_at)
+        self.binding(name.strip(), value, f"--var {name.strip()}", value_at, value_at)
+
+
+def read(
+    command,
+    name: str,
+    words: list[str],
+    typed: list[str],
+    commands: dict,
+    is_expression: Callable[[str], bool] = lambda word: False,
+    optional: dict[str, Callable[[str], bool]] | None = None,
+    bindings: bool = True,
+) -> Line:
+    """Sort a command's `words` (the typed words after its name) into a Line.
+
+    Without `bindings` the command takes options only. `optional` maps an option of cg's own
+    whose value may be left out (--fuse [GATES]) to whether a word is that value.
+    """
+    line = Line(typed, name, commands)
+    options = Options.of(command)
+    line.known = [w for w in (*options.by_word, *(optional or {})) if w.startswith("--")]
+    reader = _Reader(line, options, is_expression, optional or {}, len(typed) - len(words))
+    if HELP in words[: words.index("--") if "--" in words else len(words)]:
+        line.for_click = [HELP]  # the help, whatever else is wrong
+        return line
+    if not bindings:
+        _read_options_only(reader, words)
+    else:
+        _read_words(reader, words)
+    for param in command.params:
+        if param.param_type_name == "option" and param.required and param.name not in line.given:
+            spellings = " / ".join(repr(o) for o in param.opts)
+            reader.fail(f"missing option {spellings}", len(words))
+    return line
+
+
+def _read_options_only(reader: _Reader, words: list[str]) -> None:
+    for at, word in enumerate(words):
+        if word[:1] == "-" and word != "-":
+            reader.fail(f"no such option: {word}", at)
+        reader.fail(f"got unexpected extra argument ({word})", at)
+
+
+def _read_words(reader: _Reader, words: list[str]) -> None:
+    """Options, bindings and expression words; after `--`, no options (`-x` is an expression)."""
+    at, after_dashes = 0, False
+    while at < len(words):
+        word = words[at]
+        if word == "--" and not after_dashes:
+            after_dashes = True
+        elif word[:2] == "--" and len(word) > 2:
+            at = _long_word(reader, words, at, after_dashes)
+        elif word[:1] == "-" and len(word) > 1 and not after_dashes:
+            at = _short_word(reader, words, at)
+        else:
+            reader.line.exprs.append((word, reader.start + at))
+        at += 1
+
+
+def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -> int:
+    """`--option`, `--option=VALUE`, `--fuse [GATES]` or a binding `--name VALUE`; returns the
+    index of the last word it took."""
+    options, word = reader.options, words[at]
+    spelled, eq, value = word.partition("=")
+    following = words[at + 1] if at + 1 < len(words) else None
+    if spelled in options.by_word or spelled in reader.optional or spelled == HELP:
+        if after_dashes:
+            reader.fail(f"{spelled} is an option: give options before --", at)
+        if spelled == HELP:  # --help=1 (--help itself was seen before reading)
+            reader.fail(f"option {spelled!r} does not take a value", at)
+    if spelled in reader.optional and not after_dashes:
+        if spelled in reader.line.optional:
+            reader.fail(f"{spelled} is given twice", at)
+        takes = not eq and following is not None and reader.optional[spelled](following)
+        value = following if takes else value if eq else None
+        given = Given(spelled, value, reader.start + at, reader.start + at + takes)
+        given.offset = len(spelled) + 1 if eq else 0
+        reader.line.optional[spelled] = given
+        return at + takes
+    if spelled in options.by_word and not after_dashes:
+        if spelled not in options.takes_value:
+            if eq:
+                reader.fail(f"option {spelled!r} does not take a value", at)
+            reader.option(spelled, None, at, at)
+            return at
+        if eq:
+            if spelled in VAR:
+                reader.var(value, at)
+            reader.option(spelled, value, at, at, len(spelled) + 1)
+            return at
+        if following is None:
+            reader.fail(f"option {spelled!r} requires an argument", len(words))
+        if spelled in VAR:
+            reader.var(following, at + 1)
+        reader.option(spelled, following, at, at + 1)
+        return at + 1
+    name = spelled[2:]
+    if not NAME.match(name):
+        reader.fail(unknown_option(spelled, reader.line), at)
+    if eq:
+        reader.binding(name, value, spelled, at, at)
+        return at
+    declared = {*options.by_word, *reader.optional, HELP}
+    if following is None or following == "--" or (following in declared and not after_dashes):
+        line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
+        mistyped = did_you_mean(spelled, line.known) or elsewhere(
+            spelled, line.command, line.commands
+        )
+        message = f"{spelled} needs a value: {spelled} VALUE"
+        reader.fail(unknown_option(spelled, line) if mistyped else message, at)
+    reader.binding(name, following, spelled, at, at + 1)
+    return at + 1
+
+
+def _short_word(reader: _Reader, words: list[str], at: int) -> int:
+    """A word that starts with a single '-': an expression (-x**3*cos(y)), a short option
+    (-o FILE, -oFILE, -vx=1), or short options clustered (-2o: -2 and -o)."""
+    options, word = reader.options, words[at]
+    following = words[at + 1] if at + 1 < len(words) else None
+    short = word[:2]
+    if short in options.by_word:
+        if len(word) == 2:
+            if short not in options.takes_value:
+                reader.option(short, None, at, at)
+                return at
+            if following is None:
+                reader.fail(f"option {short!r} requires an argument", len(words))
+            return _short_value(reader, short, following, at, at + 1)
+        if word[2] == "=" and short in options.takes_value:
+            long = options.long_of(short)
+            value = word[3:]
+            reader.fail(
+                f"write {short} {value} or {long}={value} "
+                "(after a short option, '=' would be part of the value)",
+                at,
+            )
+        attached = word[2:]
+        if short in options.takes_value and (_exists(attached) or not reader.is_expression(word)):
+            return _short_value(reader, short, attached, at, at, 2)  # -ofile.csv, -vx=1, -fprog
+    if reader.is_expression(word) or not _SHORT_WORD.fullmatch(word):
+        reader.line.exprs.append((word, reader.start + at))  # -cos(x: the parser says what is wrong
+        return at
+    # short options clustered: the letters no option has stay together, read as an expression
+    unknown, word_at = "", at
+    for k, letter in enumerate(word[1:], start=2):
+        short = "-" + letter
+        if short not in options.by_word:
+            unknown += letter
+        elif short not in options.takes_value:
+            reader.option(short, None, at, at)
+        else:
+            if k < len(word):
+                at = _short_value(reader, short, word[k:], at, at, k)
+            elif following is None:
+                reader.fail(f"option {short!r} requires an argument", len(words))
+            else:
+                at = _short_value(reader, short, following, at, at + 1)
+            break
+    if unknown:
+        reader.line.exprs.append(("-" + unknown, reader.start + word_at))
+    return at
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).exists()
+
+
+def _short_value(reader: _Reader, short: str, value: str, at: int, value_at: int, offset=0):
+    if short in VAR:
+        reader.var(value, value_at)
+    reader.option(short, value, at, value_at, offset)
+    return value_at
+
+
+# ---------------------------------------------------------------------------
+# what the words are for
+
+
+def expression_word(line: Line, usage: str) -> str:
+    """The one expression word ('-': standard input). `usage` follows EXPR in the message that
+    says none was given (' [--x VALUE ...]')."""
+    exprs = line.exprs
+    if not exprs:
+        raise WordError(
+            f"no expression given: cg {line.command} EXPR{usage} (EXPR '-' reads standard input)",
+            len(line.typed),
+        )
+    if len(exprs) > 1:
+        short = next(((w, at) for w, at in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
+        if short:  # -o, -z: read as an expression, as the command has no such option
+            word, at = short
+            raise WordError(
+                f"unknown option {word}: cg {line.command} has no option {word} "
+                f"(for the expression {word}, quote it together with the rest)",
+                at,
+            )
+        words = " ".join(w for w, _ in exprs)
+        raise WordError(f"more than one expression: {words!r}; quote the expression", exprs[1][1])
+    return exprs[0][0]
+
+
+def no_mistyped_options(line: Line, variables) -> None:
+    """A binding for a name the expression does not use is only a warning (scripts pass one set
+    of bindings to many expressions), unless it looks like one of the command's options: --expct 5
+    would otherwise make cg check check nothing and pass."""
+    for b in line.bindings:
+        if b.name in variables or len(b.name) < 3 or b.spelled.startswith("--var "):
+            continue  # x, t, e, -v foo=1: names, not mistyped options
+        other = elsewhere(b.spelled, line.command, line.commands)
+        if other:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
+            raise WordError(other, b.at)
+        hint = did_you_mean(b.spelled, line.known)
+        if hint:
+            raise WordError(
+                f"unknown option {b.spelled}{hint}; the expression has no variable {b.name} "
+                f"(bind one with -v {b.name}=VALUE)",
+                b.at,
+            )
+
+
+# ---------------------------------------------------------------------------
+# showing an error
+
+
+def on_command_line(message: str, typed: list[str], at: int | None, offset: int = 0) -> CgError:
+    """An error about the command line: `cg` and the words as typed, with a caret under word
+    `at` (`offset` characters into it; after the last word when `at` is their count), or the
+    message alone when `at` is None."""
+    import shlex
+
+    if at is None:
+        return CgError(message)
+    shown, starts = "cg", []
+    for word in typed:
+        starts.append(len(shown) + 1)
+        shown += " " + shlex.quote(word)
+    if at >= len(typed):
+        return CgError(message, shown, len(shown))
+    quoted = shown[starts[at]] == "'" and typed[at][:1] != "'" and typed[at] != ""
+    return CgError(message, shown, starts[at] + offset + quoted)  # '': under its first quote
+
+
+def where_named(message: str, line: Line) -> int | None:
+    """The word an error is about when its message starts with one of the options typed (as
+    cg's messages about an option do: '--box 3:1: …', '--dir: …'): the last of them, or of an
+    option typed more than once, the one whose value the message names."""
+    last = None
+    for given in sorted(_every_given(line), key=lambda g: -g.at):
+        option = given.option
+        if message[len(option) : len(option) + 1] not in (" ", ":") or not message.startswith(
+            option
+        ):
+            continue
+        named = message[len(option) :].removeprefix(" ").partition(": ")[0]
+        value = given.value or ""
+        if value == named or value.startswith(named + "="):
+            return given.at
+        last = given.at if last is None else last
+    return last
+
+
+def _every_given(line: Line):
+    for given in line.given.values():
+        yield from given
+    yield from line.optional.values()
+
+
+def value_word(line: Line, variable: str) -> int | None:
+    """The word holding the value of the last binding of `variable`."""
+    return next((b.value_at for b in reversed(line.bindings) if b.name == variable), None)
+
+
+def file_word(line: Line, path: str) -> int | None:
+    """The word that gives the file `path` as Path() shows it (./a.cg is a.cg)."""
+    from pathlib import Path
+
+    for given in sorted(_every_given(line), key=lambda g: -g.at):
+        if given.value and str(Path(given.value)) == path:
+            return given.value_at
+    return None

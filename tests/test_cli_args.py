@@ -1,0 +1,197 @@
+"""cli_args: a command's words sorted into options, bindings and expression words, read against
+the command's declared options (their click parameters), and errors shown with a caret."""
+
+import pytest
+from typer.main import get_command
+
+from cgcli import cli_args
+from cgcli.cli import _names_gates, _parses, app
+from cgcli.cli_args import WordError
+
+GROUP = get_command(app)
+COMMANDS = GROUP.commands
+
+
+def read(words, command=None, **options):
+    """Read `cg WORDS` as cg does: the first word names the command."""
+    name = command or words[0]
+    options.setdefault("is_expression", _parses)
+    options.setdefault("optional", {"--fuse": _names_gates})
+    options.setdefault("bindings", name not in ("functions", "fusions", "grammar"))
+    return cli_args.read(COMMANDS[name], name, words[1:], words, COMMANDS, **options)
+
+
+def refused(words) -> tuple[str, int, int]:
+    """The message of the WordError reading `words` raises, and where its caret goes."""
+    with pytest.raises(WordError) as caught:
+        read(words)
+    return caught.value.message, caught.value.at, caught.value.offset
+
+
+def bindings(line):
+    return [(b.name, b.value, b.spelled, b.at, b.value_at) for b in line.bindings]
+
+
+def test_the_declared_options_come_from_the_click_parameters():
+    options = cli_args.Options.of(COMMANDS["grad"])
+    assert {"--format", "--output", "-o", "--nodes", "--no-nodes", "--var", "-v"} <= set(
+        options.by_word
+    )
+    assert "--explain" not in options.takes_value and "--no-nodes" not in options.takes_value
+    assert {"--format", "-o", "--dir", "-f"} <= options.takes_value
+    assert options.long_of("-o") == "--output"
+
+
+def test_words_are_sorted_into_options_bindings_and_the_expression():
+    line = read(["grad", "(x+y)**2", "--x", "1", "--y=2", "-v", "z=3", "--format", "json"])
+    assert line.exprs == [("(x+y)**2", 1)]
+    assert bindings(line) == [
+        ("x", "1", "--x", 2, 3),
+        ("y", "2", "--y", 4, 4),
+        ("z", "3", "--var z", 6, 6),
+    ]
+    assert [(g.option, g.value, g.at, g.value_at) for g in line.given["format"]] == [
+        ("--format", "json", 7, 8)
+    ]
+    # click gets the declared options alone, each as --long=VALUE
+    assert line.for_click == ["--var=z=3", "--format=json"]
+
+
+@pytest.mark.parametrize("value", ["-log(2)", "-2.5e-3", "-inf", "--", "-o"])
+def test_a_bindings_value_is_the_next_word_whatever_it_starts_with(value):
+    words = ["grad", "x", "--x", value]
+    if value in ("--", "-o"):  # a word that cannot be a value: the binding has none
+        assert refused(words) == ("--x needs a value: --x VALUE", 2, 0)
+    else:
+        assert bindings(read(words)) == [("x", value, "--x", 2, 3)]
+
+
+@pytest.mark.parametrize("expr", ["-x**3*cos(y)", "-softplus(-z)", "-floor(z)", "-x", "-cos(x"])
+def test_a_word_that_starts_with_minus_and_is_no_option_is_an_expression(expr):
+    line = read(["grad", expr, "--x", "1"])
+    assert line.exprs == [(expr, 1)] and line.given == {}
+
+
+def test_a_short_option_takes_its_value_attached_or_next():
+    line = read(["grad", "x", "-oa.csv", "-vx=1"])
+    given = line.given["output"][0]
+    assert (given.value, given.at, given.value_at, given.offset) == ("a.csv", 2, 2, 2)
+    assert bindings(line) == [("x", "1", "--var x", 3, 3)]
+    assert read(["grad", "-f-"]).given["file"][0].value == "-"
+    assert refused(["grad", "x", "-o=a.csv"]) == (
+        "write -o a.csv or --output=a.csv (after a short option, '=' would be part of the value)",
+        2,
+        0,
+    )
+
+
+def test_short_options_clustered_keep_the_letters_no_option_has_as_an_expression():
+    line = read(["eval", "-2o", "-x"])  # -2, and -o with the value -x
+    assert line.exprs == [("-2", 1)]
+    assert [(g.value, g.at, g.value_at) for g in line.given["output"]] == [("-x", 1, 2)]
+
+
+def test_after_double_dash_every_word_is_an_expression_or_a_binding():
+    line = read(["grad", "--format", "plain", "--", "-x", "--x", "1"])
+    assert line.exprs == [("-x", 4)] and bindings(line) == [("x", "1", "--x", 5, 6)]
+    assert refused(["grad", "--", "-x", "--x", "1", "--format", "plain"]) == (
+        "--format is an option: give options before --",
+        5,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    "words, message, at",
+    [
+        (
+            ["grad", "x", "--format", "csv", "--format", "json"],
+            "--format is given twice: give it once",
+            4,
+        ),
+        (["grad", "x", "--wrt", "x", "--wrt=x"], "--wrt is given twice: give it once", 4),
+        (["grad", "x", "-oa.csv", "-ob.csv"], "-o is given twice: give it once", 3),
+        (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", 5),
+        (["grad", "x", "-o"], "option '-o' requires an argument", 3),
+        (["grad", "x", "--explain=3"], "option '--explain' does not take a value", 2),
+        (["grad", "x", "--help=1"], "option '--help' does not take a value", 2),
+        (
+            ["grad", "x", "--x", "1", "--exlpain"],
+            "unknown option --exlpain (did you mean --explain?)",
+            4,
+        ),
+        (["eval", "x", "--explain"], "cg eval has no option --explain (cg grad has it)", 2),
+        (["grad", "x", "--1x", "2"], "unknown option --1x", 2),
+        (["grad", "x", "-v", "x"], "-v/--var takes NAME=VALUE, got 'x'", 3),
+        (["grad", "x", "--fuse", "--fuse"], "--fuse is given twice", 3),
+        (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", 4),
+        (["functions", "--bogus"], "no such option: --bogus", 1),
+        (["functions", "extra"], "got unexpected extra argument (extra)", 1),
+    ],
+)
+def test_mistakes_are_refused_with_the_word_they_are_about(words, message, at):
+    assert refused(words)[:2] == (message, at)
+
+
+def test_other_commands_options_are_counted_over_every_command():
+    assert cli_args.elsewhere("--wrt", "eval", COMMANDS) == (
+        "cg eval has no option --wrt (cg grad, cg diff, cg hessian have it)"
+    )
+    assert cli_args.elsewhere("--wrt", "grad", COMMANDS) == ""
+
+
+def test_fuse_takes_the_next_word_only_when_it_names_gates():
+    assert read(["grad", "x", "--fuse", "sigmoid,relu"]).optional["--fuse"].value == "sigmoid,relu"
+    assert read(["grad", "x", "--fuse", "sigmod"]).optional["--fuse"].value == "sigmod"  # a typo
+    line = read(["grad", "--fuse", "x*y", "--x", "1"])
+    assert line.optional["--fuse"].value is None and line.exprs == [("x*y", 2)]
+    assert read(["grad", "x", "--fuse=relu"]).optional["--fuse"].value == "relu"
+
+
+def test_help_wins_over_whatever_else_is_wrong():
+    assert read(["graph", "--bogus", "--help"]).for_click == ["--help"]
+
+
+def test_the_words_before_the_command():
+    cli_args.read_group(GROUP, ["--version"])
+    cli_args.read_group(GROUP, ["grad", "--bogus"])  # the command's words are the command's
+    with pytest.raises(WordError) as caught:
+        cli_args.read_group(GROUP, ["gradd", "x"])
+    assert (caught.value.message, caught.value.at) == (
+        "no such command 'gradd' (did you mean grad?)",
+        0,
+    )
+    with pytest.raises(WordError) as caught:
+        cli_args.read_group(GROUP, ["--bogus"])
+    assert caught.value.message == "no such option: --bogus"
+
+
+@pytest.mark.parametrize(
+    "typed, at, offset, caret",
+    [
+        (["grad", "x", "--x", "1"], 2, 0, "cg grad x --x 1\n          ^"),
+        (["grad", "x", "--format=xml"], 2, 9, "cg grad x --format=xml\n                   ^"),
+        (["grad", "x*y", "--x", "1"], 1, 0, "cg grad 'x*y' --x 1\n         ^"),  # under the x
+        (["grad", "x", "--x", ""], 3, 0, "cg grad x --x ''\n              ^"),  # under the quote
+        (["grad"], 1, 0, "cg grad\n       ^"),  # after the last word
+    ],
+)
+def test_the_caret_goes_under_the_word(typed, at, offset, caret):
+    error = cli_args.on_command_line("wrong", typed, at, offset)
+    line, under = caret.split("\n")
+    assert error.render().splitlines() == ["cg: error: wrong", "  " + line, "  " + under]
+
+
+def test_an_error_that_names_an_option_is_shown_under_it():
+    line = read(["check", "x", "--box", "3:1", "--box", "x=0:1", "--random", "2"])
+    assert cli_args.where_named("--box 3:1: the low end is above the high end", line) == 2
+    assert cli_args.where_named("--box x: no such variable", line) == 4  # x=0:1 names x
+    assert cli_args.where_named("--random: too many", line) == 6
+    assert cli_args.where_named("--boxes are wrong", line) is None  # not the option --box
+
+
+def test_variables_and_files_are_found_where_they_were_given():
+    line = read(["grad", "x+y", "--x", "1", "-v", "y=2", "-f", "./prog.cg", "--points", "p.csv"])
+    assert cli_args.value_word(line, "x") == 3 and cli_args.value_word(line, "y") == 5
+    assert cli_args.value_word(line, "z") is None
+    assert cli_args.file_word(line, "prog.cg") == 7 and cli_args.file_word(line, "p.csv") == 9
