@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import math
+import os
 
 import numpy as np
 
+from . import files
 from .errors import CgError, text_of
 
 
@@ -14,14 +15,16 @@ def read_points(path: str) -> dict[str, np.ndarray | float]:
     """Columns by name from a .csv file (or '-' for CSV on standard input) or a .npz file.
 
     A column is a 1-D float64 array; a 0-d array in a .npz is a float that broadcasts.
+    What is read is bounded (cgcli/files.py): CSV text by the input cap, a .npz by what its
+    arrays' headers declare, checked before any array is loaded.
     """
-    if path.endswith(".npz"):
+    if path.lower().endswith(".npz"):  # as -o OUT.NPZ: the extension whatever its case
         return _read_npz(path)
+    where = "standard input" if path == "-" else path
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        data = files.read_capped(path, where)
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
-    where = "standard input" if path == "-" else path
     return _parse_csv(text_of(data, where), where)
 
 
@@ -31,6 +34,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
     with file:  # opened here: np.load leaves its own file open when the zip is damaged
+        _check_declared_size(file, path)
         try:
             data = np.load(file, allow_pickle=False)
         except (
@@ -50,16 +54,58 @@ def _read_npz(path: str) -> dict[str, np.ndarray | float]:
                 Exception
             ) as e:  # object arrays, or a damaged member (zipfile, zlib, numpy's header parser)
                 raise CgError(f"cannot read {path}: array {name}: {e}", word=str(path)) from None
-            cols[name] = column(array, f"{path}: array {name}")
+            cols[name] = column(array, f"{path}: array {name}", copy=False)
     if not cols or any(np.ndim(c) and not len(c) for c in cols.values()):
         raise CgError(f"{path}: no points", word=str(path))
     return cols
 
 
-def column(a: np.ndarray, where: str) -> np.ndarray | float:
+def _check_declared_size(file, path: str) -> None:
+    """Refuse a .npz whose arrays would fill more memory than allowed, before loading any: at
+    most the input cap, or the file's own size (an uncompressed .npz is as big as its arrays).
+    A compressed member of zeros declares gigabytes in a few megabytes; each member's .npy
+    header says its shape and dtype, and the zip directory its size once decompressed."""
+    import zipfile
+
+    if not zipfile.is_zipfile(file):
+        file.seek(0)
+        return  # np.load says what is wrong with it
+    allowed = max(files.input_cap(), os.fstat(file.fileno()).st_size)
+    total = 0
+    try:
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                total += max(info.file_size, _npy_bytes(archive, info))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        total = 0  # a damaged archive: np.load and the member's reading say what is wrong
+    file.seek(0)
+    if total > allowed:
+        raise CgError(
+            f"{path} holds {files.size_words(total)} of arrays, more than the"
+            f" {files.size_words(allowed)} cg reads; set {files.CAP_VARIABLE} to raise the limit",
+            word=str(path),
+        )
+
+
+def _npy_bytes(archive, info) -> int:
+    """The bytes a .npy member's array takes once loaded, from its header alone (0 when the
+    member is not a .npy: np.load reads it as bytes, bounded by its declared size)."""
+    fmt = np.lib.format
+    with archive.open(info) as member:
+        if member.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+            return 0
+        member.seek(0)
+        version = fmt.read_magic(member)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read_header(member)
+    return math.prod(shape) * dtype.itemsize
+
+
+def column(a: np.ndarray, where: str, copy: bool = True) -> np.ndarray | float:
     """One array of points (a .npz member, or points given to the Python API) as float64 values.
     Bool, integer and float arrays convert exactly (integers up to 2**53 in size); complex, wider
-    floats, strings and other dtypes are errors, never rounded or cut. A 0-d array is one float."""
+    floats, strings and other dtypes are errors, never rounded or cut. A 0-d array is one float.
+    Without `copy`, an array that is already float64 is used as it is (a loaded .npz's own)."""
     if a.dtype.kind == "c":
         raise CgError(f"{where} is complex: cg computes with real float64")
     if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8:
@@ -72,7 +118,7 @@ def column(a: np.ndarray, where: str) -> np.ndarray | float:
         return float(a)
     if a.ndim != 1:
         raise CgError(f"{where} has shape {a.shape}: give one value per point (a 1-D array)")
-    return a.astype(np.float64)
+    return a.astype(np.float64, copy=copy)
 
 
 def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
@@ -167,21 +213,36 @@ def columns(result, names: list[str], env: dict) -> dict[str, np.ndarray]:
     return out
 
 
+CSV_ROWS = 65_536  # rows formatted at a time: the memory of a chunk, not of the whole file
+
+
 def write_csv(cols: dict[str, np.ndarray], out) -> None:
-    """One row per point, full precision (shortest repr that reads back the same)."""
+    """One row per point, full precision (shortest repr that reads back the same), to a text
+    stream or, given a path, to that file, replaced whole or not at all (files.replaced).
+    Rows are formatted a chunk at a time: 10^7 points never exist as 10^7 Python rows."""
+    if isinstance(out, (str, os.PathLike)):
+        try:
+            with files.replaced(out, "w", encoding="utf-8") as f:
+                _write_csv_rows(cols, f)
+        except OSError as e:
+            raise CgError(f"cannot write {out}: {e.strerror or e}", word=str(out)) from None
+    else:
+        _write_csv_rows(cols, out)
+
+
+def _write_csv_rows(cols: dict[str, np.ndarray], out) -> None:
     out.write(",".join(cols) + "\n")
-    rows = zip(*(c.tolist() for c in cols.values()))
-    out.writelines(",".join(map(repr, row)) + "\n" for row in rows)
+    n = min((len(c) for c in cols.values()), default=0)
+    for start in range(0, n, CSV_ROWS):
+        cells = [map(repr, c[start : start + CSV_ROWS].tolist()) for c in cols.values()]
+        out.write("".join([",".join(row) + "\n" for row in zip(*cells)]))
 
 
 def write_npz(cols: dict[str, np.ndarray], path: str) -> None:
+    """The columns as arrays of a .npz at `path` (whatever its extension's case: np.savez given
+    a name would append .npz to a.NPZ), replaced whole or not at all (files.replaced)."""
     try:
-        f = open(path, "wb")  # a file, not a name: np.savez would append .npz to a.NPZ
-    except OSError as e:
-        raise CgError(f"cannot write {path}: {e.strerror or e}", word=str(path)) from None
-    try:
-        with f:
+        with files.replaced(path) as f:
             np.savez(f, **{name: np.ascontiguousarray(c) for name, c in cols.items()})
     except OSError as e:
-        Path(path).unlink(missing_ok=True)  # not a half-written file under the user's name
         raise CgError(f"cannot write {path}: {e.strerror or e}", word=str(path)) from None
