@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import engine
+from . import characters, engine
 from .errors import CgError
 from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
@@ -242,7 +242,8 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     for name, node in graph.variables.items():
         if name not in env:
             raise CgError(
-                f"no value for the variable {name}: pass --{name} VALUE",
+                f"no value for the variable {name}: pass --{name} VALUE"
+                + characters.lookalike_hint(name, bindings or {}),
                 graph.source,
                 graph.nodes[node].start,
             )

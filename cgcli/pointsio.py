@@ -168,6 +168,16 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _character_hint(cell: str) -> str:
+    """' (U+FF11 FULLWIDTH DIGIT ONE: write 1)' for a cell whose first non-ASCII character
+    stands for an ASCII one; '' otherwise."""
+    from .characters import ascii_equivalent, name_of
+
+    ch = next((ch for ch in cell if not ch.isascii()), None)
+    same = ch and ascii_equivalent(ch)
+    return f" ({name_of(ch)}: write {same})" if same else ""
+
+
 def _bad_cell(lines: list[str], names: list[str], where: str) -> CgError:
     """The error for the first row with a wrong count of values or a cell that is not a number."""
     for number, line in enumerate(lines[1:], start=2):
@@ -184,7 +194,8 @@ def _bad_cell(lines: list[str], names: list[str], where: str) -> CgError:
         for name, cell in zip(names, cells):
             if not _is_number(cell):
                 return CgError(
-                    f"{where} line {number}, column {name}: {cell.strip()!r} is not a number",
+                    f"{where} line {number}, column {name}: {cell.strip()!r} is not a number"
+                    + _character_hint(cell),
                     line,
                     pos,
                 )
