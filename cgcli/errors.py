@@ -126,3 +126,12 @@ def _columns(text: str) -> int:
         0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
         for ch in text
     )
+
+
+def out_of_memory(doing: str = "computing") -> CgError:
+    """The one-line error for a MemoryError raised anywhere (the command line's top level catches
+    it; exit EXIT_BAD_INPUT, as for input too big to handle): never a traceback."""
+    return CgError(
+        f"out of memory while {doing}: give fewer points or a smaller expression"
+        " (the input's size limit is CG_MAX_INPUT_BYTES)"
+    )

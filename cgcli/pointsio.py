@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
@@ -245,8 +246,17 @@ def _write_csv_rows(cols: dict[str, np.ndarray], out) -> None:
     out.write(",".join(cols) + "\n")
     n = min((len(c) for c in cols.values()), default=0)
     for start in range(0, n, CSV_ROWS):
-        cells = [map(repr, c[start : start + CSV_ROWS].tolist()) for c in cols.values()]
+        rows = min(CSV_ROWS, n - start)
+        cells = [_cells(c[start : start + rows]) for c in cols.values()]
         out.write("".join([",".join(row) + "\n" for row in zip(*cells)]))
+
+
+def _cells(values: np.ndarray):
+    """Each value's shortest repr; a column that is one value repeated (a variable bound to one
+    number, broadcast to every point: stride 0) is formatted once."""
+    if values.strides == (0,):
+        return itertools.repeat(repr(float(values[0])), len(values))
+    return map(repr, values.tolist())
 
 
 def write_npz(cols: dict[str, np.ndarray], path: str) -> None:

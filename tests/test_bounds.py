@@ -327,3 +327,12 @@ def test_points_npz_is_read_by_its_extension_whatever_its_case(tmp_path):
     code, out, err = run_bin(["eval", "3*x", "--points", str(src), "--format", "csv"])
     assert code == 0, err
     assert out.splitlines() == ["x,f", "1.0,3.0", "2.0,6.0"]
+
+
+def test_out_of_memory_is_one_line():
+    from cgcli.errors import out_of_memory
+
+    assert out_of_memory("reading the points").render() == (
+        "cg: error: out of memory while reading the points: give fewer points or a smaller"
+        " expression (the input's size limit is CG_MAX_INPUT_BYTES)"
+    )
