@@ -26,7 +26,9 @@ def read_points(path: str) -> dict[str, np.ndarray | float]:
         data = files.read_capped(path, where)
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror or e}", word=str(path)) from None
-    return _parse_csv(text_of(data, where), where)
+    text = text_of(data, where)
+    del data  # the bytes are not needed beside their text while the points are parsed
+    return _parse_csv(text, where)
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray | float]:
@@ -123,37 +125,52 @@ def column(a: np.ndarray, where: str, copy: bool = True) -> np.ndarray | float:
 
 
 def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
-    lines = text.removeprefix(
-        "\ufeff"
-    ).splitlines()  # Excel starts its UTF-8 CSV with a byte-order mark
-    if not lines or not lines[0].strip():
+    text = text.removeprefix("\ufeff")  # Excel starts its UTF-8 CSV with a byte-order mark
+    lines = _lines(text)
+    header = next(lines, "")
+    if not header.strip():
         raise CgError(f"{where}: no header row naming the variables")
-    names = [n.strip() for n in lines[0].split(",")]
+    names = [n.strip() for n in header.split(",")]
     if "" in names:
         k = names.index("")
         raise CgError(
             f"{where}: column {k + 1} of the header has no name",
-            lines[0],
-            len(",".join(lines[0].split(",")[:k])) + (k > 0),
+            header,
+            len(",".join(header.split(",")[:k])) + (k > 0),
         )
     if len(set(names)) != len(names):
         k = next(
             k for k, name in enumerate(names) if name in names[:k]
         )  # the repeat, not the first
-        raw = lines[0].split(",")
+        raw = header.split(",")
         at = len(",".join(raw[:k])) + (k > 0) + len(raw[k]) - len(raw[k].lstrip())
-        raise CgError(f"{where}: the column name {names[k]!r} repeats in the header", lines[0], at)
-    rows = [line for line in lines[1:] if line.strip()]  # blank lines hold no point
-    if not rows:
+        raise CgError(f"{where}: the column name {names[k]!r} repeats in the header", header, at)
+    rows = (line for line in lines if line.strip())  # blank lines hold no point
+    first = next(rows, None)
+    if first is None:
         raise CgError(f"{where}: no points (the header is not followed by any row)")
     try:
         # comments=None: a '#' is not a number, as _is_number says, rather than the start of a dropped comment
-        table = np.loadtxt(rows, delimiter=",", comments=None, dtype=np.float64, ndmin=2)
+        table = np.loadtxt(
+            itertools.chain([first], rows), delimiter=",", comments=None, dtype=np.float64, ndmin=2
+        )
     except ValueError:
         table = None
     if table is None or table.shape[1] != len(names):
-        raise _bad_cell(lines, names, where)
-    return {name: table[:, k].copy() for k, name in enumerate(names)}
+        raise _bad_cell(_lines(text), names, where)
+    # a column of its own for each variable (one column of the table already is one: no copy)
+    return {name: np.ascontiguousarray(table[:, k]) for k, name in enumerate(names)}
+
+
+def _lines(text: str, block: int = 2**20):
+    """text.splitlines(), a block of about `block` characters at a time: the lines of a 64 MiB
+    file of points never all exist at once as Python strings (that took 18 times the file)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + block)
+        end = len(text) if end == -1 else end + 1  # cut after a newline: a \r\n stays whole
+        yield from text[start:end].splitlines()
+        start = end
 
 
 def _is_number(cell: str) -> bool:
@@ -179,9 +196,12 @@ def _character_hint(cell: str) -> str:
     return f" ({name_of(ch)}: write {same})" if same else ""
 
 
-def _bad_cell(lines: list[str], names: list[str], where: str) -> CgError:
-    """The error for the first row with a wrong count of values or a cell that is not a number."""
-    for number, line in enumerate(lines[1:], start=2):
+def _bad_cell(lines, names: list[str], where: str) -> CgError:
+    """The error for the first row with a wrong count of values or a cell that is not a number
+    (`lines`: the file's lines, header first, as a list or an iterator)."""
+    lines = iter(lines)
+    next(lines, None)  # the header
+    for number, line in enumerate(lines, start=2):
         if not line.strip():
             continue
         cells = line.split(",")
