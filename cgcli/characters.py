@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .errors import CgError
+
 # Look-alikes NFKC does not map to the ASCII character they stand for.
 _LOOKS_LIKE = {
     "\u2212": "-",  # MINUS SIGN
@@ -128,3 +130,15 @@ def lookalike_hint(name: str, others) -> str:
         if said:
             return f"; {said}"
     return ""
+
+
+def whole_number(text: str) -> int:
+    """An integer written with ASCII digits and an optional sign. int() alone also reads ２,
+    ١٠ and 1_0; here a character other than 0-9 is an error that names it."""
+    stripped = text.strip()
+    odd = next((i for i, ch in enumerate(stripped) if not ch.isascii()), None)
+    if odd is not None:
+        raise CgError(unexpected_character(stripped, odd), stripped, odd)
+    if not re.fullmatch(r"[+-]?[0-9]+", stripped):
+        raise CgError(f"{text!r} is not a whole number (digits 0-9)")
+    return int(stripped)

@@ -130,3 +130,26 @@ def test_a_number_is_ascii_digits_only_in_the_library_too():
     assert characters.ascii_equivalent("\u0669") == "9"
     assert characters.ascii_equivalent("a") is None
     assert characters.ascii_equivalent("\u2192") is None
+
+
+@pytest.mark.parametrize(
+    "text, value", [("12", 12), (" -3 ", -3), ("+7", 7), ("99999999999999999999999", 10**23 - 1)]
+)
+def test_a_whole_number_is_ascii_digits(text, value):
+    assert characters.whole_number(text) == value
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("\uff12", "U+FF12 FULLWIDTH DIGIT TWO is not an ASCII digit: write 2"),
+        ("1\u0660", "U+0660 ARABIC-INDIC DIGIT ZERO is not an ASCII digit: write 0"),
+        ("1_0", "'1_0' is not a whole number (digits 0-9)"),
+        ("1.5", "'1.5' is not a whole number (digits 0-9)"),
+        ("", "'' is not a whole number (digits 0-9)"),
+    ],
+)
+def test_a_whole_number_with_other_characters_is_refused(text, message):
+    with pytest.raises(CgError) as caught:
+        characters.whole_number(text)
+    assert caught.value.message == message
