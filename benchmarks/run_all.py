@@ -1,4 +1,5 @@
-"""Run every benchmark in turn: latency.py, huge.py, batch.py, fuse.py (see README.md beside this file).
+"""Run every benchmark in turn: latency.py, huge.py, batch.py, fuse.py, csv_write.py (see README.md
+beside this file).
 
     python benchmarks/run_all.py                 # the full runs (several minutes)
     python benchmarks/run_all.py --quick         # small sizes and few runs: a smoke test
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
         ),
     ]
     fuse += ["--profile"] if args.profile else []
+    csv_write = [*common, *(["--points", "100000", "--runs", "1"] if args.quick else [])]
 
     worst = 0
     for script, extra in (
@@ -56,6 +58,7 @@ def main(argv=None) -> int:
         ("huge.py", huge),
         ("batch.py", batch),
         ("fuse.py", fuse),
+        ("csv_write.py", csv_write),
     ):
         print(f"\n######## {script} {' '.join(extra)}", flush=True)
         worst = max(worst, subprocess.call([sys.executable, str(HERE / script), *extra]))

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from . import engine
+from . import characters, engine
 from .errors import CgError, NotAVariable, UnboundVariable, UnknownGate
 from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
@@ -266,10 +266,10 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     for name, node in graph.variables.items():
         if name not in env:
             raise UnboundVariable(
-                f"no value for the variable {name}",
+                name,
                 graph.source,
                 graph.nodes[node].start,
-                variable=name,
+                characters.lookalike_hint(name, bindings or {}),
             )
     return env, warnings, n
 

@@ -146,16 +146,15 @@ def _shown(ctx):
 def _on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str]) -> CgError:
     """The error as the command line says it: with advice in its words, and the typed words with
     a caret under the one that gave the variable, the file or the option it is about."""
-    advice = ""
-    if isinstance(error, UnboundVariable):
-        advice = f": pass --{error.variable} VALUE"
+    message = error.message
+    if isinstance(error, UnboundVariable):  # the advice before the hint that ends the message
+        message = message.removesuffix(error.hint) + f": pass --{error.variable} VALUE{error.hint}"
     elif isinstance(error, UnknownGate):
-        advice = "; `cg fusions` lists them"
-    message = error.message + advice
+        message += "; `cg fusions` lists them"
     if isinstance(error, WordError):
         return cli_args.on_command_line(message, typed, error.at, error.offset)
     if error.source is not None or line is None:
-        return error.prefixed("", advice)
+        return error.saying(message)
     at = None
     if error.variable is not None:
         at = cli_args.value_word(line, error.variable)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from . import engine
 from .graph import Graph
 from .ops import INPUT_NAMES
+from .orders import OrderBound
 from .printer import to_text
 from .simplify import SimplifyingBuilder
 from .syntax import parse
@@ -103,7 +104,10 @@ def derivative(graph: Graph, wrt: str, order: int = 1) -> Graph:
     Each step prints the derivative and parses the text again, so what --order 2
     differentiates is exactly what `cg diff` prints (and what a pipe would pass on).
     """
+    bound = OrderBound(order)  # stops at a derivative that is 0, refuses one that grows too big
     avoid = set(graph.variables)
-    for _ in range(order):
+    for reached in range(1, order + 1):
         graph = parse(to_text(derivative_graph(graph, wrt), avoid))
+        if bound.done(graph, reached):
+            break
     return graph

@@ -33,14 +33,16 @@ class CgError(Exception):
         self.variable = variable
         self.file = file
 
+    def saying(self, message: str) -> CgError:
+        """The same error (about the same text, variable or file) with another message."""
+        error = type(self).__new__(type(self), message)  # not __init__: subclasses take other args
+        error.__dict__.update(self.__dict__)
+        error.message = message
+        return error
+
     def prefixed(self, what: str, hint: str = "") -> CgError:
         """The same error, its message saying what it is about first ('wrt: ') and a hint last."""
-        import copy
-
-        error = copy.copy(self)
-        error.message = what + self.message + hint
-        error.args = (error.message,)
-        return error
+        return self.saying(what + self.message + hint)
 
     def render(self, ascii: bool = False) -> str:
         """One line saying what is wrong, then the input line with a caret under the spot. With
@@ -53,7 +55,11 @@ class CgError(Exception):
 
 class UnboundVariable(CgError):
     """The expression uses a variable that has no value (`variable` names it; the caret is at its
-    first use)."""
+    first use). `hint` ends the message: a bound name that looks like it, for example."""
+
+    def __init__(self, name: str, source: str | None, pos: int | None, hint: str = ""):
+        super().__init__(f"no value for the variable {name}{hint}", source, pos, variable=name)
+        self.hint = hint
 
 
 class NotAVariable(CgError):
@@ -121,4 +127,13 @@ def _columns(text: str) -> int:
     return sum(
         0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
         for ch in text
+    )
+
+
+def out_of_memory(doing: str = "computing") -> CgError:
+    """The one-line error for a MemoryError raised anywhere (the command line's top level catches
+    it; exit EXIT_BAD_INPUT, as for input too big to handle): never a traceback."""
+    return CgError(
+        f"out of memory while {doing}: give fewer points or a smaller expression"
+        " (the input's size limit is CG_MAX_INPUT_BYTES)"
     )

@@ -368,6 +368,10 @@ def check_text(source: str) -> None:
                     source,
                     i,
                 )
+            if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte Python could not decode (os.fsdecode)
+                from .characters import not_utf8
+
+                raise CgError(not_utf8(ch), source, i)
             what = (
                 f"the control character {code}"
                 if unicodedata.category(ch) == "Cc"
@@ -434,7 +438,9 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
                 source,
                 tok.start,
             )
-        return CgError(f"unexpected character {tok.text!r}", source, tok.start)
+        from .characters import unexpected_character
+
+        return CgError(unexpected_character(source, tok.start), source, tok.start)
     prev, lexer = _lex_up_to(source, tok)
     if tok.type == "$END":
         end = len(
@@ -465,6 +471,17 @@ def _syntax_error(source: str, e: SyntaxFailure) -> CgError:
                     f"numbers are decimal: {prev.text}{tok.text} (hexadecimal, binary, octal) is not supported",
                     source,
                     prev.start,
+                )
+            if tok.text in ("e", "E") and tok.start == prev.end:  # 1e+: NUMBER 1, then NAME e
+                sign = (
+                    source[tok.end : tok.end + 1] if source[tok.end : tok.end + 1] in "+-" else ""
+                )
+                constant = f", or {prev.text}*e to multiply by the constant e" * (tok.text == "e")
+                return CgError(
+                    f"the number {prev.text}{tok.text}{sign} has no exponent: write its digits"
+                    f" ({prev.text}{tok.text}{sign}3){constant}",
+                    source,
+                    pos,
                 )
             if tok.text[:1] == "_" and tok.start == prev.end:
                 return CgError(

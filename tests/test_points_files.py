@@ -48,19 +48,20 @@ def test_rows_shorter_than_the_header(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "cell, pos",
+    "cell, pos, hint",
     [
-        ("1_000", 2),  # float() reads underscores, np.loadtxt does not
-        ("2#3", 2),  # not a comment: '#' is not part of a number
-        ("\u0661", 2),  # an Arabic-Indic digit: float() reads it, np.loadtxt does not
-        ("", 2),
+        ("1_000", 2, ""),  # float() reads underscores, np.loadtxt does not
+        ("2#3", 2, ""),  # not a comment: '#' is not part of a number
+        # an Arabic-Indic digit: float() reads it, np.loadtxt does not; the error names it
+        ("\u0661", 2, " (U+0661 ARABIC-INDIC DIGIT ONE: write 1)"),
+        ("", 2, ""),
     ],
 )
-def test_a_cell_np_loadtxt_refuses_is_pointed_at(cell, pos):
+def test_a_cell_np_loadtxt_refuses_is_pointed_at(cell, pos, hint):
     line = f"3,{cell}"
     lines = error_lines(run_cli(["grad", "x*y", "--points", "-"], input=f"x,y\n1,2\n{line}\n"))
     assert lines == [
-        f"cg: error: standard input line 3, column y: {cell!r} is not a number",
+        f"cg: error: standard input line 3, column y: {cell!r} is not a number{hint}",
         f"  {line}",
         "  " + " " * pos + "^",
     ]

@@ -1,0 +1,341 @@
+"""Nothing lost, nothing unbounded: output files replaced whole or not at all, input read up to a
+cap, a .npz checked before it is loaded.
+
+The endless-input tests run the installed cg under a memory limit and a time limit, so that a
+regression fails fast instead of filling the machine's memory."""
+
+import errno
+import io
+import os
+import resource
+import stat
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import cg_binary, run_bin, run_cli
+
+from cgcli import files, pointsio
+from cgcli.errors import CgError
+
+BASE_MEMORY = 1024 * 2**20  # address space python and numpy take before reading anything
+MEMORY_LIMIT = BASE_MEMORY + 512 * 2**20  # and one 64 MiB read fits well within
+
+
+def run_limited(args, env=None, timeout=60, cwd=None, stdin=None, memory=MEMORY_LIMIT):
+    """The installed cg with at most `memory` bytes of address space and `timeout` seconds."""
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    proc = subprocess.run(
+        [cg_binary(), *args],
+        capture_output=True,
+        env=dict(os.environ, **(env or {})),
+        timeout=timeout,
+        preexec_fn=limit,
+        cwd=cwd,
+        stdin=stdin,
+    )
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "cg-tmp" in p.name)
+
+
+COLS = {"x": np.array([1.0, 2.0]), "f": np.array([0.5, 0.25])}
+
+
+# ---------------------------------------------------------------------------
+# output replaced whole or not at all
+
+
+def partial_then(error):
+    """A writer that writes part of its output, then fails as a full disk or Ctrl-C would."""
+
+    def fail(*args, **arrays):  # as _write_csv_rows(cols, out) or np.savez(file, **arrays)
+        out = args[-1]
+        out.write("x,f\n1.0," if isinstance(out, io.TextIOBase) else b"PK\x03\x04 half")
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), KeyboardInterrupt(), ValueError()]
+)
+def test_a_failed_csv_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, error):
+    out = tmp_path / "res.csv"
+    out.write_text("old content\n")
+    monkeypatch.setattr(pointsio, "_write_csv_rows", partial_then(error))
+    with pytest.raises(CgError if isinstance(error, OSError) else type(error)) as caught:
+        pointsio.write_csv(COLS, str(out))
+    if isinstance(error, OSError):
+        assert caught.value.message == f"cannot write {out}: No space left on device"
+    assert out.read_text() == "old content\n"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), KeyboardInterrupt()]
+)
+def test_a_failed_npz_write_through_cg_leaves_the_old_file(tmp_path, monkeypatch, error):
+    (tmp_path / "old.npz").write_bytes(b"the user's old file")
+    monkeypatch.setattr(np, "savez", partial_then(error))
+    monkeypatch.chdir(tmp_path)
+    if isinstance(error, OSError):
+        code, out, err = run_cli(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", "old.npz"])
+        assert code == 2
+        assert err.splitlines()[0] == "cg: error: cannot write old.npz: No space left on device"
+    else:  # Ctrl-C: click's runner ends the command (Aborted!), cg's own exit code aside
+        code, _, _ = run_cli(["grad", "x*y", "--x", "1,2", "--y", "3", "-o", "old.npz"])
+        assert code != 0
+    assert (tmp_path / "old.npz").read_bytes() == b"the user's old file"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_npz_write_keeps_the_users_symlink(tmp_path, monkeypatch):
+    (tmp_path / "data.npz").write_bytes(b"target")
+    (tmp_path / "link.npz").symlink_to("data.npz")
+    monkeypatch.setattr(np, "savez", partial_then(OSError(errno.EIO, "Input/output error")))
+    with pytest.raises(CgError, match="cannot write"):
+        pointsio.write_npz(COLS, str(tmp_path / "link.npz"))
+    assert os.readlink(tmp_path / "link.npz") == "data.npz"
+    assert (tmp_path / "data.npz").read_bytes() == b"target"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_symlinked_output_stays_a_link_and_its_target_gets_the_points(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "out.npz").write_bytes(b"old")
+    (tmp_path / "out.npz").symlink_to("real/out.npz")
+    code, _, err = run_bin(["grad", "2*x", "--x", "1,2", "-o", "out.npz"], cwd=tmp_path)
+    assert code == 0, err
+    assert os.readlink(tmp_path / "out.npz") == "real/out.npz"
+    with np.load(tmp_path / "real" / "out.npz") as data:
+        assert data["f"].tolist() == [2.0, 4.0]
+    pointsio.write_csv(COLS, str(tmp_path / "link.csv"))  # a dangling link: its target is made
+    (tmp_path / "link2.csv").symlink_to("real/made.csv")
+    pointsio.write_csv(COLS, str(tmp_path / "link2.csv"))
+    assert (tmp_path / "link2.csv").is_symlink()
+    assert (tmp_path / "real" / "made.csv").read_text() == "x,f\n1.0,0.5\n2.0,0.25\n"
+
+
+def test_the_old_files_permissions_are_kept_and_a_new_file_gets_the_umask(tmp_path):
+    old = tmp_path / "old.npz"
+    old.write_bytes(b"")
+    old.chmod(0o640)
+    code, _, err = run_bin(["grad", "2*x", "--x", "1,2", "-o", "old.npz"], cwd=tmp_path)
+    assert code == 0, err
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640
+    csv = tmp_path / "old.csv"
+    csv.write_text("")
+    csv.chmod(0o604)
+    pointsio.write_csv(COLS, str(csv))
+    assert stat.S_IMODE(csv.stat().st_mode) == 0o604
+    mask = os.umask(0o027)
+    try:
+        pointsio.write_csv(COLS, str(tmp_path / "new.csv"))
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o640
+
+
+def test_an_output_that_is_not_a_regular_file_is_written_directly(tmp_path):
+    pointsio.write_csv(COLS, "/dev/null")  # no temporary file in /dev, /dev/null stays a device
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    pointsio.write_csv(COLS, str(fifo))
+    assert reader.communicate(timeout=30)[0] == b"x,f\n1.0,0.5\n2.0,0.25\n"
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+WRITER = """
+import sys
+import numpy as np
+from cgcli import pointsio
+k = float(sys.argv[2])
+n = 100_000
+pointsio.write_csv({"writer": np.full(n, k), "row": np.arange(n, dtype=float)}, sys.argv[1])
+"""
+
+
+def test_twenty_writers_of_one_file_leave_exactly_one_writers_output(tmp_path):
+    out = tmp_path / "same.csv"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(out), str(k)]) for k in range(20)
+    ]
+    assert [w.wait(timeout=300) for w in writers] == [0] * 20
+    lines = out.read_text().splitlines()
+    assert lines[0] == "writer,row"
+    assert len(lines) == 100_001
+    writer = lines[1].split(",")[0]
+    assert all(line == f"{writer},{k}.0" for k, line in enumerate(lines[1:]))
+    assert leftovers(tmp_path) == []
+
+
+def test_twenty_cg_writing_one_npz_leave_a_whole_one(tmp_path):
+    runs = [
+        subprocess.Popen(
+            [cg_binary(), "grad", f"x*{k}", "--x", "0:1:20000", "-o", "same.npz"], cwd=tmp_path
+        )
+        for k in range(1, 21)
+    ]
+    assert [r.wait(timeout=300) for r in runs] == [0] * 20
+    with np.load(tmp_path / "same.npz") as data:
+        k = data["grad_x"][0]
+        assert k in range(1, 21)
+        assert np.array_equal(data["f"], np.linspace(0, 1, 20000) * k)
+    assert leftovers(tmp_path) == []
+
+
+def test_csv_written_in_chunks_is_the_shortest_repr_of_every_value(monkeypatch):
+    monkeypatch.setattr(pointsio, "CSV_ROWS", 7)  # several chunks, the last one partial
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 2**64, size=50, dtype=np.uint64).view(np.float64)
+    values[:6] = [0.1, -0.0, np.inf, -np.inf, np.nan, 1e16]
+    cols = {"a": values, "b": np.broadcast_to(np.float64(1 / 3), (50,))}
+    out = io.StringIO()
+    pointsio.write_csv(cols, out)
+    expected = ["a,b"] + [f"{float(v)!r},0.3333333333333333" for v in values]
+    assert out.getvalue() == "\n".join(expected) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# input read up to a cap
+
+
+def test_points_from_dev_zero_stop_at_the_cap_with_one_line():
+    code, out, err = run_limited(["grad", "x", "--points", "/dev/zero"])
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == (
+        "cg: error: /dev/zero is larger than 64 MiB; set CG_MAX_INPUT_BYTES to raise the limit"
+    )
+    assert "Traceback" not in err
+
+
+def test_points_from_endless_standard_input_stop_at_the_cap():
+    with open("/dev/zero", "rb") as zero:
+        code, _, err = run_limited(
+            ["grad", "x", "--points", "-"], env={"CG_MAX_INPUT_BYTES": "4096"}, stdin=zero
+        )
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "cg: error: standard input is larger than 4 KiB; set CG_MAX_INPUT_BYTES to raise the limit"
+    )
+
+
+def test_the_cap_is_raised_through_the_environment(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("x\n" + "1.5\n" * 1000)  # 4,002 bytes
+    args = ["eval", "2*x", "--points", str(src), "--format", "csv"]
+    code, _, err = run_bin(args, env={"CG_MAX_INPUT_BYTES": "4001"})
+    assert code == 2 and f"{src} is larger than 3.91 KiB" in err
+    code, out, err = run_bin(args, env={"CG_MAX_INPUT_BYTES": "4002"})
+    assert code == 0, err
+    assert out.splitlines()[1] == "1.5,3.0"
+    code, _, err = run_bin(args, env={"CG_MAX_INPUT_BYTES": "64k"})
+    assert code == 2 and err.splitlines() == [
+        "cg: error: the environment variable CG_MAX_INPUT_BYTES must be a whole number of bytes,"
+        " got '64k'"
+    ]
+
+
+def test_read_capped_reads_paths_streams_and_refuses_beyond_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setenv("CG_MAX_INPUT_BYTES", "10")
+    (tmp_path / "ten").write_bytes(b"0123456789")
+    (tmp_path / "eleven").write_bytes(b"0123456789A")
+    assert files.read_capped(str(tmp_path / "ten"), "the input") == b"0123456789"
+    assert files.read_capped(io.BytesIO(b"abc"), "the input") == b"abc"
+    with pytest.raises(CgError) as caught:
+        files.read_capped(tmp_path / "eleven", "the input")
+    assert caught.value.message == (
+        "the input is larger than 10 bytes; set CG_MAX_INPUT_BYTES to raise the limit"
+    )
+    assert caught.value.file == str(tmp_path / "eleven")
+    with pytest.raises(CgError, match="^standard input is larger than 10 bytes"):
+        files.read_capped(open("/dev/zero", "rb"), "standard input")  # noqa: SIM115
+    with pytest.raises(FileNotFoundError):
+        files.read_capped(tmp_path / "missing", "the input")
+
+
+# ---------------------------------------------------------------------------
+# a .npz checked before it is loaded
+
+
+def zeros_npz(path, count: int, compress: bool = True) -> None:
+    """A .npz whose one array x holds `count` float64 zeros, written without holding them."""
+    how = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=how) as archive:
+        with archive.open("x.npy", "w", force_zip64=True) as member:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (count,)}
+            np.lib.format.write_array_header_1_0(member, header)
+            left = count * 8
+            while left:
+                member.write(bytes(min(left, 2**24)))
+                left -= min(left, 2**24)
+
+
+def test_a_npz_declaring_more_than_it_holds_is_refused_before_loading(tmp_path):
+    src = tmp_path / "bomb.npz"
+    zeros_npz(src, 40_000_000)  # 320 MB of zeros in about 300 KB (the same for 3.2 GB in 3 MB)
+    assert src.stat().st_size < 2**20
+    code, out, err = run_limited(
+        ["grad", "x", "--points", str(src)], timeout=120, memory=256 * 2**20 + BASE_MEMORY
+    )
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == (
+        f"cg: error: {src} holds 305 MiB of arrays, more than the 64 MiB cg reads;"
+        " set CG_MAX_INPUT_BYTES to raise the limit"
+    )
+
+
+def test_an_uncompressed_npz_may_be_as_big_as_its_file(tmp_path):
+    small_cap = {"CG_MAX_INPUT_BYTES": "1000"}
+    stored, packed = tmp_path / "stored.npz", tmp_path / "packed.npz"
+    zeros_npz(stored, 5000, compress=False)
+    zeros_npz(packed, 5000)
+    code, out, err = run_bin(
+        ["eval", "x+1", "--points", str(stored), "--format", "csv"], env=small_cap
+    )
+    assert code == 0, err
+    assert out.splitlines()[1:] == ["0.0,1.0"] * 5000
+    code, _, err = run_bin(["eval", "x+1", "--points", str(packed)], env=small_cap)
+    assert code == 2 and "holds 39.2 KiB of arrays, more than the" in err
+
+
+def test_a_float64_array_is_loaded_once_not_copied(tmp_path):
+    import tracemalloc
+
+    np.savez(tmp_path / "big.npz", x=np.zeros(2_000_000))  # 16 MB
+    tracemalloc.start()
+    try:
+        cols = pointsio.read_points(str(tmp_path / "big.npz"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert cols["x"].dtype == np.float64 and len(cols["x"]) == 2_000_000
+    assert peak < 1.5 * 16_000_000
+
+
+def test_points_npz_is_read_by_its_extension_whatever_its_case(tmp_path):
+    src = tmp_path / "P.NPZ"
+    with open(src, "wb") as f:
+        np.savez(f, x=np.array([1.0, 2.0]))
+    code, out, err = run_bin(["eval", "3*x", "--points", str(src), "--format", "csv"])
+    assert code == 0, err
+    assert out.splitlines() == ["x,f", "1.0,3.0", "2.0,6.0"]
+
+
+def test_out_of_memory_is_one_line():
+    from cgcli.errors import out_of_memory
+
+    assert out_of_memory("reading the points").render() == (
+        "cg: error: out of memory while reading the points: give fewer points or a smaller"
+        " expression (the input's size limit is CG_MAX_INPUT_BYTES)"
+    )
