@@ -5,8 +5,9 @@ import pytest
 from typer.main import get_command
 
 from cgcli import cli_args
-from cgcli.cli import _names_gates, _parses, app
+from cgcli.cli import app
 from cgcli.cli_args import WordError
+from cgcli.cli_input import names_gates, parses
 
 GROUP = get_command(app)
 COMMANDS = GROUP.commands
@@ -15,8 +16,8 @@ COMMANDS = GROUP.commands
 def read(words, command=None, **options):
     """Read `cg WORDS` as cg does: the first word names the command."""
     name = command or words[0]
-    options.setdefault("is_expression", _parses)
-    options.setdefault("optional", {"--fuse": _names_gates})
+    options.setdefault("is_expression", parses)
+    options.setdefault("optional", {"--fuse": names_gates})
     options.setdefault("bindings", name not in ("functions", "fusions", "grammar"))
     return cli_args.read(COMMANDS[name], name, words[1:], words, COMMANDS, **options)
 

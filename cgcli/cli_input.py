@@ -1,0 +1,272 @@
+"""What a command reads: the expression, its bindings, a points file, and the options that
+shape the request, each checked; a mistake is a CgError about the word that made it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import api, cli_args
+from .cli_args import WordError
+from .cli_errors import LINE, about
+from .cli_output import Format, warn
+from .errors import CgError, text_of
+from .text import did_you_mean
+
+
+def line_of(ctx) -> cli_args.Line:
+    return ctx.meta[LINE]
+
+
+def parses(word: str) -> bool:
+    """Whether a word is an expression (cli_args asks this of a word that starts with '-')."""
+    try:
+        api.parse(word)
+    except CgError:
+        return False
+    return True
+
+
+def names_gates(word: str) -> bool:
+    """Whether the word after --fuse is its gate list: a list (no expression has a comma outside
+    parentheses), a gate, or nearly one (a typo is an error, not an expression)."""
+    import re
+
+    from .fusion import gate_names
+
+    if not re.fullmatch(r"[\w\s,]+", word):
+        return False
+    names = word.split(",")
+    return len(names) > 1 or names[0] in gate_names() or bool(did_you_mean(names[0], gate_names()))
+
+
+def read_source(line: cli_args.Line, file: Path | None, command: str) -> str:
+    """The expression: its word, standard input ('-'), or the file -f names."""
+    if file is None:
+        word = cli_args.expression_word(line, "" if command == "diff" else " [--x VALUE ...]")
+        return text_of(sys.stdin.buffer.read(), "the input") if word == "-" else word
+    if line.exprs:
+        word, at = line.exprs[0]
+        message = f"give the expression either as an argument or with -f, not both (got {word!r})"
+        raise WordError(message, at)
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else Path(file).read_bytes()
+    except OSError as e:
+        raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
+    return text_of(data, "the input")
+
+
+def bind(line: cli_args.Line) -> dict:
+    """The bindings' values: numbers, lists or ranges (api.points); what parsing them said is
+    warned with the binding's name."""
+    env: dict = {}
+    for b in line.bindings:
+        if b.name in env:
+            raise WordError(f"{b.name} is bound twice ({b.spelled} {b.value})", b.at)
+        said: list[str] = []
+        try:
+            env[b.name] = api.points(b.value, said)
+        except CgError as e:
+            if e.source is not None and not e.source.strip():  # --x '': shown on the command line
+                raise WordError(f"{b.spelled}: no value", b.value_at) from None
+            hint = ""
+            if b.spelled.startswith("--") and " " not in b.spelled:  # -v x=…: no option's spelling
+                close = did_you_mean(b.spelled, line.known)
+                hint = f"; is {b.spelled} a mistyped option?{close}" if close else ""
+            raise e.prefixed(f"{b.spelled}: ", hint) from None
+        warn(f"{b.spelled}: {message}" for message in said)
+    return env
+
+
+def fused(graph, fuse: cli_args.Given):
+    """The graph with the gates --fuse names (or all) fused; an error names --fuse."""
+    with about("--fuse"):
+        return api.fuse(graph, None if not fuse.value else api.names(fuse.value))
+
+
+def wrt_names(wrt: str | None) -> list[str] | None:
+    """The names --wrt gives, or None."""
+    if not wrt:
+        return None
+    with about("--wrt"):
+        return api.names(wrt)
+
+
+def direction_of(text: str) -> dict[str, float]:
+    """--dir `x=1,y=0` → {'x': 1.0, 'y': 0.0}; each component a constant expression."""
+    direction: dict[str, float] = {}
+    for item, at in api.split_outside_parentheses(text, ","):  # x=atan2(1,2),y=1
+        spelled, eq, value = item.partition("=")
+        name = spelled.strip()
+        if not eq or not name:
+            raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
+        if name in direction:
+            raise CgError(f"--dir: {name} is given twice")
+        start = at + len(spelled) + 1
+        direction[name] = api.constant_within(text, value, start, what=f"--dir {name}: ")
+    return direction
+
+
+def constant_option(text: str | None, option: str) -> float | None:
+    """An option's number, written as a constant expression (2**-20); an underflow is said."""
+    if text is None:
+        return None
+    said: list[str] = []
+    value = api.constant_within(text, text, 0, said, f"{option}: ")
+    warn(f"{option}: {message}" for message in said)
+    return value
+
+
+def first_with_many_points(env: dict) -> str | None:
+    """The first variable bound to many points, or None."""
+    return next((name for name, v in env.items() if hasattr(v, "__len__")), None)
+
+
+class Loaded:
+    """What every command that evaluates reads: the graph (fused if asked), its size before
+    fusing (None without --fuse), and the bindings, from the command line and a points file."""
+
+    def __init__(self, graph, fused_from: int | None, env: dict):
+        self.graph, self.fused_from, self.env = graph, fused_from, env
+
+
+def load(ctx, file, points_file=None) -> Loaded:
+    line = line_of(ctx)
+    if points_file == "-" and ([w for w, _ in line.exprs] == ["-"] or str(file) == "-"):
+        raise CgError(
+            "standard input can hold the expression or the points, not both: put one of them in a file"
+        )
+    graph = api.parse(read_source(line, file, ctx.info_name))
+    cli_args.no_mistyped_options(line, graph.variables)
+    fine_nodes, fuse = len(graph.nodes), line.optional.get("--fuse")
+    if fuse is not None:
+        graph = fused(graph, fuse)
+    env = bind(line)
+    if points_file is not None:
+        from .pointsio import read_points
+
+        for name, column in read_points(points_file).items():
+            if name in env:
+                raise CgError(
+                    f"{name} is bound twice (--{name} and a column of {points_file})",
+                    file=str(points_file),
+                )
+            env[name] = column
+    return Loaded(graph, fine_nodes if fuse is not None else None, env)
+
+
+class Request:
+    """What `cg grad` or `cg eval` is asked to do, for the checks of options that do not go
+    together (CONFLICTS). A plain class: a dataclass costs a millisecond at every start of cg."""
+
+    def __init__(self, format, format_typed: bool, output, nodes: bool, explain: bool, many: bool):
+        self.format, self.output, self.nodes, self.explain = format, output, nodes, explain
+        self.format_typed = format_typed  # --format given on the command line, not the default
+        self.many = many  # a variable is bound to many points
+
+
+# (when, what is wrong, the option the caret goes under), checked in this order
+CONFLICTS = [
+    (
+        lambda r: r.output is not None and not r.output.lower().endswith((".csv", ".npz")),
+        "-o {output}: write a .csv or a .npz file",
+        "output",
+    ),
+    (
+        lambda r: not r.nodes and (r.format is not Format.json or r.output is not None),
+        "--no-nodes leaves the node list out of --format json; there is none to leave out here",
+        "nodes",
+    ),
+    (
+        lambda r: r.output is not None and r.format is not Format.csv and r.format_typed,
+        "-o {output} writes the results to the file and prints nothing: "
+        "--format {format.value} would have nothing to print",
+        "output",
+    ),
+    (
+        lambda r: r.format is Format.plain and r.many,
+        "--format plain is for one point: use --format csv (or json) for many",
+        "format",
+    ),
+    (
+        lambda r: r.explain and (r.format in (Format.plain, Format.csv) or r.output is not None),
+        "--explain shows steps: use it with --format tree (the default) or json",
+        "explain",
+    ),
+    (
+        lambda r: r.explain and r.many,
+        "--explain shows the steps at one point: give each variable one value",
+        "explain",
+    ),
+]
+
+
+def conflict(request: Request, line: cli_args.Line) -> None:
+    for when, message, option in CONFLICTS:
+        if when(request):
+            at = line.where(option)
+            text = message.format(**vars(request))
+            raise CgError(text) if at is None else WordError(text, at)
+
+
+def no_case_settings(line: cli_args.Line, file, cases) -> None:
+    """--cases takes everything from the file: an expression, a binding or an expectation on the
+    command line as well is an error, the caret under the first of them."""
+    given = [
+        (what, at)
+        for what, at in [
+            ("expression", line.exprs[0][1] if line.exprs else line.where("file")),
+            ("bindings", line.bindings[0].value_at if line.bindings else None),
+            ("--expect", line.where("expect")),
+            ("--expect-grad", line.where("expect_grad")),
+            ("--against", line.where("against")),
+        ]
+        if at is not None
+    ]
+    if given:
+        raise WordError(
+            f"--cases runs the cases of {cases}: give no {', '.join(w for w, _ in given)} "
+            "(they belong in a [[case]])",
+            given[0][1],
+        )
+
+
+def differentiate_by(graph, wrt: str | None) -> tuple[list[str], list[str]]:
+    """The variables cg diff differentiates by (--wrt's, or every one), and the warnings: a name
+    the expression does not use has the derivative 0."""
+    names = wrt_names(wrt) or list(graph.variables)
+    if not names:
+        message = "the expression has no variables: there is nothing to differentiate"
+        raise CgError(message, graph.source, 0)
+    warnings = list(graph.warnings)
+    for name in names:
+        if not cli_args.NAME.match(name):
+            raise CgError(f"--wrt {name}: not a variable name")
+        if name not in graph.variables:
+            warnings.append(
+                f"--wrt {name}: the expression does not use {name}, so its derivative is 0"
+            )
+    return list(dict.fromkeys(names)), warnings
+
+
+def no_values(line: cli_args.Line) -> None:
+    """cg diff prints a formula: a value given (--x 1, or cg eval's -v x=1, which reaches cg diff
+    as expression words) is a mistake, said with where values go (cg eval), unless the word is a
+    mistyped option."""
+    exprs = line.exprs
+    for k, (word, at) in enumerate(exprs):
+        if k and (word == "-v" or word.startswith("-v") and "=" in word):
+            given = " ".join(w for w, _ in exprs[k : k + 2]) if word == "-v" else word
+            raise WordError(
+                f"cg diff prints a formula and takes no values ({given}): "
+                f'bind them in cg eval "$(cg diff …)" {given}',
+                at,
+            )
+    for b in line.bindings:
+        if did_you_mean(b.spelled, line.known):
+            raise WordError(cli_args.unknown_option(b.spelled, line), b.at)
+        raise WordError(
+            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): "
+            f'bind them in cg eval "$(cg diff …)" --{b.name} {b.value}',
+            b.value_at,
+        )
