@@ -359,12 +359,12 @@ def bench_torch(python: str, terms: int, runs: int, split: dict | None) -> None:
         print(
             f"    cg grad alone                          {split['grad'] / torch_wall:6.2f}x {split['grad_cpu'] / torch_cpu:6.2f}x"
         )
-        # the issue: "a PyTorch scalar loop that builds the same graph takes about 4.8 s here" against
+        # the target: "a PyTorch scalar loop that builds the same graph takes about 4.8 s here" against
         # a target of 3 s, that is 0.63x if its 4.8 s is the build alone
         print("  ratio, cg / torch's build alone:             wall    CPU")
         print(
             f"    cg parse + grad                        {cg_wall / build:6.2f}x {cg_cpu / build_cpu:6.2f}x"
-            f"   (the issue's target, 3 s against its 4.8 s: {TARGET / 4.8:.2f}x)"
+            f"   (the target, 3 s against its 4.8 s: {TARGET / 4.8:.2f}x)"
         )
 
 

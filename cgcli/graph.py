@@ -136,8 +136,8 @@ class Node:
 @contextmanager
 def cycle_collector_paused():
     """Python's cycle collector walks every object it tracks, again and again while millions are
-    made (a 100,000-term sum makes about 3 million): about 20% of parsing it. A graph has no
-    reference cycles (nodes refer to their inputs by number), so building and computing one pause it."""
+    made (a 100,000-term sum makes about 3 million), for nothing: a graph has no reference
+    cycles (nodes refer to their inputs by number), so building and computing one pause it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -181,7 +181,7 @@ class GraphBuilder:
         graph = self.graph
         n = len(graph.op)
         i = self._shared[op].setdefault(inputs, n)
-        if i == n:  # a new node: _new, written out (a call per gate costs 5% of parsing)
+        if i == n:  # a new node: _new written out, since this runs once per gate of the text
             add_op, add_inputs, add_start, add_end, add_needs_grad = self._append
             add_op(op)
             add_inputs(inputs)

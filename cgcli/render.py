@@ -120,7 +120,7 @@ _string = [json.encoder.encode_basestring, json.encoder.encode_basestring_ascii]
 
 def node_json(result: Result, i: int, ascii: bool = False) -> str:
     """node_entry as one line of JSON: written out directly where every field is a number or a
-    string (5x faster than the encoder's set-up per node: a 100,000-term sum has 500,000 nodes),
+    string (the encoder's set-up per node would dominate: a 100,000-term sum has 500,000 nodes),
     through the encoder for arrays and fused gates. A test checks both give the same text."""
     graph = result.graph
     if result.points or i in graph.fused:
