@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from . import characters, engine
+from . import engine
 from .errors import CgError, NotAVariable, UnboundVariable, UnknownGate
 from .graph import Graph, cycle_collector_paused
 from .ops import CONSTANTS
@@ -265,11 +265,13 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
         env[name] = value
     for name, node in graph.variables.items():
         if name not in env:
+            from .characters import lookalike_hint  # an error's path: not loaded at start-up
+
             raise UnboundVariable(
                 name,
                 graph.source,
                 graph.nodes[node].start,
-                characters.lookalike_hint(name, bindings or {}),
+                lookalike_hint(name, bindings or {}),
             )
     return env, warnings, n
 
