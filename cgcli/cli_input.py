@@ -209,6 +209,27 @@ def conflict(request: Request, line: cli_args.Line) -> None:
             raise CgError(text) if at is None else WordError(text, at)
 
 
+def functions_named(line: cli_args.Line, names: list[str]) -> list | None:
+    """The rows of the ops table `cg functions NAME…` shows: each name a function's (log) or an
+    operator's (+, the name the table's first column shows); None for every row."""
+    from .ops import TABLE
+    from .other_names import hint
+
+    if not names:
+        return None
+    rows = []
+    for k, name in enumerate(names):
+        found = [op for op in TABLE if name in (op.name if op.function else "", op.infix)]
+        if not found:
+            known = [op.name for op in TABLE if op.function] + [op.infix for op in TABLE]
+            said = hint(name) or did_you_mean(name, known)
+            raise WordError(
+                f"no function or operator {name!r}{said}", len(line.typed) - len(names) + k
+            )
+        rows += [op for op in found if op not in rows]
+    return rows
+
+
 def no_case_settings(line: cli_args.Line, file, cases) -> None:
     """--cases takes everything from the file: an expression, a binding or an expectation on the
     command line as well is an error, the caret under the first of them."""

@@ -127,7 +127,7 @@ def test_after_double_dash_every_word_is_an_expression_or_a_binding():
         (["grad", "x", "--fuse", "--fuse"], "--fuse is given twice", 3),
         (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", 4),
         (["functions", "--bogus"], "no such option: --bogus", 1),
-        (["functions", "extra"], "got unexpected extra argument (extra)", 1),
+        (["fusions", "extra"], "got unexpected extra argument (extra)", 1),
     ],
 )
 def test_mistakes_are_refused_with_the_word_they_are_about(words, message, at):
