@@ -59,6 +59,10 @@ class _Commands(TyperGroup):
     def list_commands(self, ctx):
         return cli_help.ordered(self.commands)
 
+    def _main_shell_completion(self, ctx_args, prog_name, complete_var=None):
+        cli_completion.prepare()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
     def parse_args(self, ctx, args):
         ctx.meta[TYPED] = list(args)
         if not ctx.resilient_parsing:  # not while a shell completes a word
@@ -133,8 +137,8 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while a shell completes the next word
         typer.echo(f"cg {__version__}")
         raise typer.Exit()
 

@@ -10,13 +10,19 @@ from pathlib import Path
 import typer
 
 from .cli_args import WordError
+from .errors import CgError
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 SHOW, INSTALL = "--show-completion", "--install-completion"
 COMPLETE_VAR = "_CG_COMPLETE"
 
-# the startup files typer's installer adds a line to, by shell (relative to the home folder)
-_STARTUP = {"bash": ".bashrc", "zsh": ".zshrc"}
+# where each shell finds cg's script, and the line its startup file needs to load it (relative
+# to the home folder); PowerShell's profile is typer's to find and extend
+INSTALLED = {
+    "bash": (".bash_completions/cg.sh", ".bashrc", "source ~/.bash_completions/cg.sh"),
+    "zsh": (".zfunc/_cg", ".zshrc", "fpath+=~/.zfunc; autoload -Uz compinit; compinit"),
+    "fish": (".config/fish/completions/cg.fish", None, None),
+}
 
 
 def options() -> list:
@@ -36,6 +42,17 @@ def options() -> list:
         option(SHOW, "Print the completion script of SHELL (bash, zsh, fish; default: this one)."),
         option(INSTALL, "Install completion for SHELL (default: this one), saying what it writes."),
     ]
+
+
+def prepare() -> None:
+    """typer's completion for each shell, registered with click when a shell asks cg to complete
+    a word (registering costs an import on every run)."""
+    import os
+
+    if os.environ.get(COMPLETE_VAR):
+        from typer._completion_classes import completion_init
+
+        completion_init()
 
 
 def asked(words: list[str]) -> None:
@@ -78,25 +95,29 @@ def script(shell: str) -> str:
 
 
 def install(shell: str) -> list[str]:
-    """Install with typer's installer; the lines that say what it wrote and which startup file
-    it changed (it adds a line to ~/.bashrc or ~/.zshrc when the line is not there)."""
-    from typer._completion_shared import install as typer_install
+    """Write the script where the shell looks for it, add the line that loads it to the shell's
+    startup file when the line is not there yet; the lines that say what was written."""
+    from . import files
 
-    startup = Path.home() / _STARTUP[shell] if shell in _STARTUP else None
-    before = _read(startup)
-    _, path = typer_install(shell=shell, prog_name="cg", complete_var=COMPLETE_VAR)
-    lines = [f"cg: {shell} completion written to {path}"]
-    after = _read(startup)
-    if after != before:
-        new = after.removeprefix(before or "") if after.startswith(before or "") else ""
-        added = "; ".join(line for line in new.splitlines() if line.strip())
-        lines.append(f"cg: added to {startup}: {added}" if added else f"cg: changed {startup}")
-    lines.append("It takes effect in a new shell.")
-    return lines
+    if shell not in INSTALLED:  # PowerShell: typer's installer appends to the profile
+        from typer._completion_shared import install as typer_install
 
-
-def _read(path: Path | None) -> str | None:
+        _, path = typer_install(shell=shell, prog_name="cg", complete_var=COMPLETE_VAR)
+        return [f"cg: {shell} completion added to {path}", "It takes effect in a new shell."]
+    where, startup, line = INSTALLED[shell]
+    home = Path.home()
+    path = home / where
     try:
-        return path.read_text() if path is not None else None
-    except OSError:
-        return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files.write_bytes(path, (script(shell) + "\n").encode())
+        said = [f"cg: {shell} completion written to {path}"]
+        if startup is not None:
+            rc = home / startup
+            old = rc.read_text(encoding="utf-8") if rc.exists() else ""
+            if line not in old.splitlines():
+                ending = "" if old.endswith("\n") or not old else "\n"
+                files.write_bytes(rc, f"{old}{ending}{line}\n".encode())
+                said.append(f"cg: added to {rc}: {line}")
+    except OSError as e:
+        raise CgError(f"cannot install completion: {e.filename}: {e.strerror}") from None
+    return [*said, "It takes effect in a new shell."]

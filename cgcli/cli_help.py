@@ -57,8 +57,8 @@ def gates(ctx, param, incomplete) -> list:
     from .fusion import gate_names
 
     done, _, last = incomplete.rpartition(",")
-    prefix = done + "," if done else ""
-    return [prefix + name for name in gate_names() if name.startswith(last)]
+    prefix, named = (done + "," if done else ""), done.split(",")
+    return [prefix + g for g in gate_names() if g.startswith(last) and g not in named]
 
 
 # typer's autocompletion functions (typer passes ctx and incomplete by name)
