@@ -15,6 +15,7 @@ from .cli_errors import LINE, TYPED, about, shown, wrt_named
 from .cli_input import (
     Request,
     bind,
+    case_files,
     conflict,
     constant_option,
     differentiate_by,
@@ -381,11 +382,11 @@ def check(
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of the random points.  [default: 0]", show_default=False
     ),
-    cases: Path | None = typer.Option(
-        None,
+    cases: list[str] = typer.Option(
+        [],
         "--cases",
         metavar="FILE.toml",
-        help="Run the named cases of a TOML file.",
+        help="Run the named cases of a TOML file (repeatable; a quoted 'checks/*.toml' is expanded).",
         show_default=False,
     ),
     junit: Path | None = typer.Option(
@@ -427,9 +428,10 @@ def check(
             box=box,
             fuse=None if fuse is None else fuse.value or "all",
         )
-        if cases is not None:
-            no_case_settings(line, file, cases)
-            specs = check_cases.load(cases, settings, option_name)
+        files = case_files(line, cases)
+        if files:
+            no_case_settings(line, file, ", ".join(files))
+            specs = [spec for f in files for spec in check_cases.load(f, settings, option_name)]
         else:
             if not line.exprs and file is None:
                 raise WordError(
@@ -443,7 +445,7 @@ def check(
                     graph, bind(line), expect, expect_grad, against, settings, option_name
                 )
             ]
-        report = checks.run(specs, cases)
+        report = checks.run(specs, ", ".join(files) or None)
         if junit is not None:
             try:
                 junit.write_bytes(reports.junit_xml(report))

@@ -230,6 +230,29 @@ def functions_named(line: cli_args.Line, names: list[str]) -> list | None:
     return rows
 
 
+def case_files(line: cli_args.Line, patterns: list[str]) -> list[str]:
+    """The case files --cases names, in the order given: a name as it is, or when no file has
+    that name and it holds * ? or [, the files the pattern matches (sorted; ** spans folders),
+    for a pattern the shell did not expand because it was quoted. A pattern that matches
+    nothing, and a file named twice, are errors."""
+    import glob
+
+    files: list[str] = []
+    for k, pattern in enumerate(patterns):
+        at = line.given["cases"][k].value_at
+        if Path(pattern).exists() or not glob.has_magic(pattern):
+            found = [pattern]
+        else:
+            found = sorted(glob.glob(pattern, recursive=True))
+            if not found:
+                raise WordError(f"--cases {pattern}: no file matches", at)
+        for name in found:
+            if any(Path(name).resolve() == Path(f).resolve() for f in files):
+                raise WordError(f"--cases {name}: the file is named twice", at)
+            files.append(name)
+    return files
+
+
 def no_case_settings(line: cli_args.Line, file, cases) -> None:
     """--cases takes everything from the file: an expression, a binding or an expectation on the
     command line as well is an error, the caret under the first of them."""
