@@ -85,6 +85,18 @@ def test_every_option_is_listed_with_an_uppercase_placeholder(command):
             assert "<" not in placeholder, line
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_option_with_choices_names_them_in_its_help(command):
+    """The placeholder of a choice is its option's name (FORMAT): the help text names the values."""
+    import typer.main
+
+    from cgcli.cli import app
+
+    for param in typer.main.get_command(app).commands[command].params:
+        for choice in getattr(param.type, "choices", []):
+            assert choice in param.help, (param.name, choice)
+
+
 @pytest.mark.parametrize("command", WITH_EXPRESSION)
 def test_fuse_is_in_the_options_list(command):
     assert re.search(r"^  --fuse \[GATES\] ", options_section(help_of(command, "-h")), re.M)
@@ -237,3 +249,31 @@ def test_cg_functions_shows_the_rows_named():
         "cg: error: no function or operator 'ln' (did you mean log? cg's log is the natural "
         "logarithm)"
     )
+
+
+def test_in_a_terminal_of_60_columns_each_example_stays_on_one_line():
+    """cg grad -h in a pseudo-terminal 60 columns wide (click reads the width from it)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cg on a terminal 60 columns wide; no COLUMNS to say otherwise
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        os.execve(cg_binary(), [cg_binary(), "grad", "-h"], env)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.waitpid(pid, 0)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert examples(text) == examples(help_of("grad", "-h", columns=200))
