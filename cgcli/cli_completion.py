@@ -99,10 +99,13 @@ def install(shell: str) -> list[str]:
     startup file when the line is not there yet; the lines that say what was written."""
     from . import files
 
-    if shell not in INSTALLED:  # PowerShell: typer's installer appends to the profile
+    if shell not in INSTALLED:  # PowerShell: typer's installer asks it for its profile
         from typer._completion_shared import install as typer_install
 
-        _, path = typer_install(shell=shell, prog_name="cg", complete_var=COMPLETE_VAR)
+        try:
+            _, path = typer_install(shell=shell, prog_name="cg", complete_var=COMPLETE_VAR)
+        except OSError as e:  # PowerShell is not installed
+            raise CgError(f"cannot install completion: {e.filename}: {e.strerror}") from None
         return [f"cg: {shell} completion added to {path}", "It takes effect in a new shell."]
     where, startup, line = INSTALLED[shell]
     home = Path.home()

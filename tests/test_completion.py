@@ -161,3 +161,11 @@ def test_install_writes_the_script_and_adds_one_line_to_the_startup_file(tmp_pat
     code, out, err = run_bin(["--install-completion=fish"], env=home)
     assert (tmp_path / ".config/fish/completions/cg.fish").read_text() == script("fish")
     assert len(out.splitlines()) == 2  # fish reads its completions folder: no startup file
+
+
+def test_install_for_a_powershell_that_is_not_there_is_an_error(tmp_path):
+    if shutil.which("pwsh") is not None:
+        pytest.skip("PowerShell is installed")
+    code, out, err = run_bin(["--install-completion", "pwsh"], env={"HOME": str(tmp_path)})
+    assert (code, out) == (2, "")
+    assert err == "cg: error: cannot install completion: pwsh: No such file or directory\n"
