@@ -61,6 +61,7 @@ class Case:
     settings: Settings
     warnings: list[str]
     setting_name: Callable[[str], str]  # what notes call a setting ("use a larger eps")
+    file: str | None = None  # the case file it is from; None: given directly
 
 
 def _key(key: str) -> str:
@@ -454,18 +455,17 @@ def load(
             for var, value in tables_of["bindings"].items()
         }
         values = dict(given, **{key: table[key] for key in SETTING_KEYS if key in table})
-        cases.append(
-            _case(
-                name,
-                expr,
-                bindings,
-                table.get("expect"),
-                tables_of["expect_grad"],
-                tables_of["against"],
-                values,
-                origin,
-            )
+        case = _case(
+            name,
+            expr,
+            bindings,
+            table.get("expect"),
+            tables_of["expect_grad"],
+            tables_of["against"],
+            values,
+            origin,
         )
+        cases.append(replace(case, file=str(path)))
     return cases
 
 

@@ -9,17 +9,19 @@ from pathlib import Path
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, api, cli_args
+from . import __version__, api, cli_args, cli_completion, cli_help
 from .cli_args import WordError
 from .cli_errors import LINE, TYPED, about, shown, wrt_named
 from .cli_input import (
     Request,
     bind,
+    case_files,
     conflict,
     constant_option,
     differentiate_by,
     direction_of,
     first_with_many_points,
+    functions_named,
     fused,
     line_of,
     load,
@@ -34,29 +36,40 @@ from .cli_output import NO_DIR_COLUMN, Format, exit_if_not_finite, warn, write_p
 from .errors import (
     CgError,
 )
-from .text import U_ESCAPE, ascii_only
+from .text import U_ESCAPE, ascii_only, did_you_mean
 
-EPILOG = """\
-Examples:
-
-  cg grad "(x+y)**2" --x 1 --y 2
-
-  cg grad "1/(1+exp(-(w0*x0+w1*x1+w2)))" --w0 2 --x0 -1 --w1 -3 --x1 -2 --w2 -3 --format json
-
-  echo "a = x*y; a + sin(a)" | cg grad - --x 1 --y pi/4 --format plain
-
-Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a
-printed gradient is not finite (the output is still printed).
-"""
+EPILOG = cli_help.epilog(
+    [
+        'cg grad "(x+y)**2" --x 1 --y 2',
+        'cg check "sigmoid(z)" --z 0.5 --random 100',
+        'cg diff "x*x*x" --wrt x',
+        "cg help grad",
+    ],
+    "Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a "
+    "printed gradient is not finite (the output is still printed).",
+)
 
 
 class _Commands(TyperGroup):
     """cg's commands: the words before the command's name are checked by cg (cli_args)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params += cli_completion.options()
+
+    def list_commands(self, ctx):
+        return cli_help.ordered(self.commands)
+
+    def _main_shell_completion(self, ctx_args, prog_name, complete_var=None):
+        cli_completion.prepare()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
     def parse_args(self, ctx, args):
         ctx.meta[TYPED] = list(args)
-        with shown(ctx):
-            cli_args.read_group(self, args)
+        if not ctx.resilient_parsing:  # not while a shell completes a word
+            with shown(ctx):
+                cli_completion.asked(args)
+                cli_args.read_group(self, args)
         return super().parse_args(ctx, args)
 
 
@@ -65,27 +78,47 @@ class _Command(TyperCommand):
 
     bindings = False  # whether it takes an expression and --NAME VALUE bindings
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.bindings:
+            self.params.append(cli_help.fuse_option())
+        for param in self.params:
+            cli_help.shape(param)
+
     def parse_args(self, ctx, args):
-        typed = ctx.meta.get(TYPED, list(args))
+        if ctx.resilient_parsing:  # a shell completes a word: whatever cg can read, no error
+            try:
+                line = self._read(ctx, args)
+            except WordError:
+                return super().parse_args(ctx, [])
+            ctx.meta[LINE] = line
+            return super().parse_args(ctx, line.for_click)
         with shown(ctx):
-            line = cli_args.read(
-                self,
-                ctx.info_name,
-                list(args),
-                typed,
-                ctx.parent.command.commands,
-                is_expression=parses,
-                optional={"--fuse": names_gates},
-                bindings=self.bindings,
-            )
+            line = self._read(ctx, args)
             ctx.meta[LINE] = line
             try:
                 return super().parse_args(ctx, line.for_click)
             except typer.BadParameter as e:  # a value click could not convert (--format xml)
                 given = line.given.get(e.param.name) if e.param is not None else None
                 message = e.format_message().rstrip(".")
+                if given:
+                    said = cli_help.range_message(e.param, given[-1].option, given[-1].value)
+                    message = said or message
                 at = (given[-1].value_at, given[-1].offset) if given else (None, 0)
                 raise WordError(message[:1].lower() + message[1:], *at) from None
+
+    def _read(self, ctx, args) -> cli_args.Line:
+        typed = ctx.meta.get(TYPED, list(args))
+        return cli_args.read(
+            self,
+            ctx.info_name,
+            list(args),
+            typed,
+            ctx.parent.command.commands,
+            is_expression=parses,
+            optional={"--fuse": names_gates},
+            bindings=self.bindings,
+        )
 
 
 class WithBindings(_Command):
@@ -98,14 +131,15 @@ app = typer.Typer(
     cls=_Commands,
     help="cg: gradients of expressions by backprop over a computation graph.",
     epilog=EPILOG,
-    add_completion=False,
+    add_completion=False,  # cg's own --show-completion and --install-completion (cli_completion)
+    context_settings={"help_option_names": cli_help.HELP_OPTIONS},
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while a shell completes the next word
         typer.echo(f"cg {__version__}")
         raise typer.Exit()
 
@@ -205,7 +239,19 @@ def _run(
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
 
-@app.command(cls=WithBindings, epilog=EPILOG)
+@app.command(
+    cls=WithBindings,
+    epilog=cli_help.epilog(
+        [
+            'cg grad "(x+y)**2" --x 1 --y 2',
+            'cg grad "sigmoid(w*x+b)" --w 2 --x -1 --b -3 --wrt w',
+            'echo "a = x*y; a + sin(a)" | cg grad - --x 1 --y 2',
+            'cg grad "x*y" --x 1 --y 2 --format json',
+            'cg grad "x**2 + y" --points points.csv -o out.csv',
+            'cg grad "1/(1+exp(-z))" --z 0.5 --fuse --explain',
+        ]
+    ),
+)
 def grad(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -229,16 +275,21 @@ def grad(
         show_default=False,
     ),
 ) -> None:
-    """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE.
-
-    --fuse [GATES] replaces known subgraphs (1/(1+exp(-z)) and others) by one gate with a
-    hand-written local gradient: all of them, or only those named (--fuse sigmoid,softplus).
-    `cg fusions` lists the gates.
-    """
+    """Value and gradient of EXPR by backprop. Bind variables with --NAME VALUE."""
     _run(ctx, file, format, nodes, points, output, True, wrt, explain, direction)
 
 
-@app.command("eval", cls=WithBindings, epilog=EPILOG)
+@app.command(
+    "eval",
+    cls=WithBindings,
+    epilog=cli_help.epilog(
+        [
+            'cg eval "hypot(3, 4)"',
+            'cg eval "sin(x)**2 + cos(x)**2" --x 1.5 --format plain',
+            'cg eval "x*y" --points points.csv --format csv',
+        ]
+    ),
+)
 def eval_(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -249,34 +300,41 @@ def eval_(
     points: str | None = PointsOpt,
     output: str | None = OutputOpt,
 ) -> None:
-    """Value of EXPR (the forward pass only). --fuse [GATES] as for grad."""
+    """Value of EXPR (the forward pass only). Bind variables with --NAME VALUE."""
     _run(ctx, file, format, nodes, points, output, with_grad=False)
 
 
 @app.command(cls=_Command)
-def functions() -> None:
+def functions(
+    ctx: typer.Context,
+    names: list[str] | None = typer.Argument(
+        None,
+        metavar="[NAME]...",
+        help="Only these functions or operators (log, +, atan2 …).",
+        autocompletion=cli_help.function_names,
+        show_default=False,
+    ),
+) -> None:
     """Every function and operator, with its local gradients and the convention at kinks."""
     from . import render
 
-    render.write_functions(sys.stdout)
+    with shown(ctx):
+        ops = functions_named(line_of(ctx), names or [])
+    render.write_functions(sys.stdout, ops)
 
 
 @app.command(
     cls=WithBindings,
-    epilog="""\
-Examples:
-
-  cg check "(x+y)**2" --x 1 --y 2 --expect 9 --expect-grad x=6
-
-  cg check "sigmoid(z)" --z 0.5 --against z="sigmoid(z)*(1-sigmoid(z))"
-
-  cg check "1/(1+exp(-(w*x+b)))" --random 100 --box -5:5 --seed 1 --fuse
-
-  cg check --cases checks.toml --junit report.xml
-
-Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;
-3 a value or gradient is not finite (the report is still printed).
-""",
+    epilog=cli_help.epilog(
+        [
+            'cg check "(x+y)**2" --x 1 --y 2 --expect-grad x=6',
+            'cg check "sigmoid(z)" --z 0.5 --random 100',
+            'cg check "x**3" --x 2 --against x="3*x**2"',
+            "cg check --cases checks.toml --junit report.xml",
+        ],
+        "Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input; 3 a value "
+        "or gradient is not finite (the report is still printed).",
+    ),
 )
 def check(
     ctx: typer.Context,
@@ -324,11 +382,11 @@ def check(
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of the random points.  [default: 0]", show_default=False
     ),
-    cases: Path | None = typer.Option(
-        None,
+    cases: list[str] = typer.Option(
+        [],
         "--cases",
         metavar="FILE.toml",
-        help="Run the named cases of a TOML file.",
+        help="Run the named cases of a TOML file (repeatable; a quoted 'checks/*.toml' is expanded).",
         show_default=False,
     ),
     junit: Path | None = typer.Option(
@@ -370,9 +428,10 @@ def check(
             box=box,
             fuse=None if fuse is None else fuse.value or "all",
         )
-        if cases is not None:
-            no_case_settings(line, file, cases)
-            specs = check_cases.load(cases, settings, option_name)
+        files = case_files(line, cases)
+        if files:
+            no_case_settings(line, file, ", ".join(files))
+            specs = [spec for f in files for spec in check_cases.load(f, settings, option_name)]
         else:
             if not line.exprs and file is None:
                 raise WordError(
@@ -386,7 +445,7 @@ def check(
                     graph, bind(line), expect, expect_grad, against, settings, option_name
                 )
             ]
-        report = checks.run(specs, cases)
+        report = checks.run(specs, ", ".join(files) or None)
         if junit is not None:
             try:
                 junit.write_bytes(reports.junit_xml(report))
@@ -402,17 +461,15 @@ def check(
 
 @app.command(
     cls=WithBindings,
-    epilog="""\
-Examples:
-
-  cg diff "x*x*x" --wrt x
-
-  cg eval "$(cg diff "sin(x)*y" --wrt x)" --x 1 --y 2
-
-  cg diff "x**2*y**3" --wrt x | cg diff - --wrt y
-
-  cg diff "1/(1+exp(-z))" --wrt z --order 2 --fuse
-""",
+    epilog=cli_help.epilog(
+        [
+            'cg diff "x*x*x" --wrt x',
+            'cg eval "$(cg diff "sin(x)*y" --wrt x)" --x 1 --y 2',
+            'cg diff "x**2*y**3" --wrt x | cg diff - --wrt y',
+            'cg diff "1/(1+exp(-z))" --wrt z --order 2 --fuse',
+        ],
+        "Exit codes: 0 ok; 2 bad usage or input.",
+    ),
 )
 def diff(
     ctx: typer.Context,
@@ -434,7 +491,6 @@ def diff(
 
     With several variables each derivative is a block headed by a comment line, such as
     '# df/dx', and blocks are separated by a blank line; every block is a program on its own.
-    --fuse [GATES] as for grad.
     """
     from . import derive, render
 
@@ -458,15 +514,13 @@ def diff(
 
 @app.command(
     cls=WithBindings,
-    epilog="""\
-Examples:
-
-  cg hessian "x*y" --x 1 --y 2
-
-  cg hessian "3*x**2 + 2*x*y - y**2" --x 0 --y 0 --format json
-
-  cg hessian "log(exp(a)+exp(b))" --a 0 --b 1 --fuse --format plain
-""",
+    epilog=cli_help.epilog(
+        [
+            'cg hessian "x*y" --x 1 --y 2',
+            'cg hessian "x**2 + 2*x*y" --x 0 --y 0 --format json',
+            'cg hessian "log(exp(a)+exp(b))" --a 0 --b 1 --fuse',
+        ]
+    ),
 )
 def hessian(
     ctx: typer.Context,
@@ -486,7 +540,6 @@ def hessian(
     """The matrix of second derivatives of EXPR at the point: backprop over each ∂f/∂x.
 
     Bind variables with --NAME VALUE (lists and ranges give one matrix per point).
-    --fuse [GATES] as for grad.
     """
     from . import render
 
@@ -530,7 +583,16 @@ def grammar() -> None:
     sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-@app.command(cls=WithBindings, epilog=EPILOG)
+@app.command(
+    cls=WithBindings,
+    epilog=cli_help.epilog(
+        [
+            'cg graph "(x+y)*z" --x 1 --y 2 --z 3 -o graph.svg',
+            'cg graph "w*x+b" --w 2 --x -1 --b -3 -o neuron.html',
+            'cg graph "x*x + x" --x 3 -o graph.dot --digits 17',
+        ]
+    ),
+)
 def graph(
     ctx: typer.Context,
     expr: str | None = ExprArg,
@@ -546,7 +608,7 @@ def graph(
         4, "--digits", min=1, max=17, help="Significant digits on the wires (17: exact)."
     ),
 ) -> None:
-    """Draw the computation graph: values on the wires above, gradients below. --fuse [GATES] as for grad."""
+    """Draw the computation graph: values on the wires above, gradients below."""
     from . import picture
 
     with shown(ctx):
@@ -567,6 +629,30 @@ def graph(
             raise CgError(f"cannot write {output}: {e.strerror}", file=str(output)) from None
     warn(result.warnings)
     exit_if_not_finite([result.value, *result.gradients.values()])  # drawn, as cg grad shows them
+
+
+@app.command("help", cls=_Command)
+def help_(
+    ctx: typer.Context,
+    command: str | None = typer.Argument(
+        None,
+        metavar="[COMMAND]",
+        help="The command whose help to show.",
+        autocompletion=cli_help.command_names,
+        show_default=False,
+    ),
+) -> None:
+    """Show the help of cg, or of COMMAND (as cg COMMAND -h does)."""
+    group = ctx.parent.command
+    with shown(ctx):
+        if command is not None and command not in group.commands:
+            hint = did_you_mean(command, group.commands)
+            raise WordError(f"no such command {command!r}{hint}", len(ctx.meta[TYPED]) - 1)
+    if command is None:
+        typer.echo(group.get_help(ctx.parent))
+    else:
+        shown_command = group.commands[command]
+        typer.echo(shown_command.get_help(typer.Context(shown_command, ctx.parent, command)))
 
 
 def run() -> None:

@@ -19,6 +19,7 @@ from .text import did_you_mean
 
 NAME = re.compile(r"[^\W\d]\w*\Z")  # a variable's name (grammar/cg.lark's NAME)
 HELP = "--help"
+HELPS = ("-h", HELP)  # the help option's spellings: -h is help, never a variable (--h binds h)
 VAR = ("-v", "--var")  # the option that binds any name: -v NAME=VALUE
 _SHORT_WORD = re.compile(r"-\w+")  # short options clustered (-2o), unless it is an expression
 
@@ -111,8 +112,25 @@ class Options:
 
 
 def option_words(command) -> list[str]:
-    """Every spelling of the command's declared options, and --help."""
-    return [*Options.of(command).by_word, HELP]
+    """Every spelling of the command's declared options, and the help's."""
+    return [*Options.of(command).by_word, *HELPS]
+
+
+# --format's values across commands: --json is taken for --format json, not a binding, unless the
+# expression has a variable json
+FORMAT_WORDS = ("tree", "table", "json", "plain", "csv", "text")
+
+
+def format_word(spelled: str) -> bool:
+    return spelled[:2] == "--" and spelled[2:] in FORMAT_WORDS
+
+
+def not_an_option(spelled: str) -> str:
+    name = spelled[2:]
+    return (
+        f"unknown option {spelled} (did you mean --format {name}?); "
+        f"to bind a variable {name}, write -v {name}=VALUE"
+    )
 
 
 def unknown_option(word: str, line: Line) -> str:
@@ -137,11 +155,16 @@ def elsewhere(option: str, command: str, commands: dict) -> str:
 
 def read_group(group, words: list[str]) -> None:
     """The words before the command's name: cg's own options, then a command that exists."""
-    declared = {*Options.of(group).by_word, HELP}
+    options = Options.of(group)
+    declared = {*options.by_word, *HELPS}
+    value = False  # the word is an option's value
     for at, word in enumerate(words):
-        if word[:1] == "-" and word != "-":
+        if value:
+            value = False
+        elif word[:1] == "-" and word != "-":
             if word.partition("=")[0] not in declared:
                 raise WordError(f"no such option: {word}", at)
+            value = word in options.takes_value
         elif word in group.commands:
             return
         else:
@@ -204,13 +227,15 @@ def read(
     """
     line = Line(typed, name, commands)
     options = Options.of(command)
-    line.known = [w for w in (*options.by_word, *(optional or {})) if w.startswith("--")]
+    known = (*options.by_word, *(optional or {}))
+    line.known = [w for w in dict.fromkeys(known) if w.startswith("--")]
     reader = _Reader(line, options, is_expression, optional or {}, len(typed) - len(words))
-    if HELP in words[: words.index("--") if "--" in words else len(words)]:
+    if set(HELPS) & set(words[: words.index("--") if "--" in words else len(words)]):
         line.for_click = [HELP]  # the help, whatever else is wrong
         return line
     if not bindings:
-        _read_options_only(reader, words)
+        arguments = [p for p in command.params if p.param_type_name == "argument"]
+        _read_options_only(reader, words, sum(999 if p.nargs < 0 else p.nargs for p in arguments))
     else:
         _read_words(reader, words)
     for param in command.params:
@@ -220,11 +245,15 @@ def read(
     return line
 
 
-def _read_options_only(reader: _Reader, words: list[str]) -> None:
+def _read_options_only(reader: _Reader, words: list[str], arguments: int) -> None:
+    """Words of a command without bindings: its arguments (up to `arguments` words; an argument
+    of any number of words counts 999), and no option."""
     for at, word in enumerate(words):
         if word[:1] == "-" and word != "-":
             reader.fail(f"no such option: {word}", at)
-        reader.fail(f"got unexpected extra argument ({word})", at)
+        if at >= arguments:
+            reader.fail(f"got unexpected extra argument ({word})", at)
+        reader.line.for_click.append(word)
 
 
 def _read_words(reader: _Reader, words: list[str]) -> None:
@@ -286,7 +315,9 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
     if eq:
         reader.binding(name, value, spelled, at, at)
         return at
-    declared = {*options.by_word, *reader.optional, HELP}
+    declared = {*options.by_word, *reader.optional, *HELPS}
+    if format_word(spelled) and (following is None or following[:2] == "--") and not after_dashes:
+        reader.fail(not_an_option(spelled), at)  # --json, --json --x 1: cg's --format json
     if following is None or following == "--" or (following in declared and not after_dashes):
         line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
         mistyped = did_you_mean(spelled, line.known) or elsewhere(
@@ -369,11 +400,18 @@ def expression_word(line: Line, usage: str) -> str:
     says none was given (' [--x VALUE ...]')."""
     exprs = line.exprs
     if not exprs:
+        taken = next((b for b in line.bindings if format_word(b.spelled)), None)
+        if taken is not None:  # cg grad --json "x*y": json bound to the expression
+            raise WordError(not_an_option(taken.spelled), taken.at)
         raise WordError(
             f"no expression given: cg {line.command} EXPR{usage} (EXPR '-' reads standard input)",
             len(line.typed),
         )
     if len(exprs) > 1:
+        for word, at in exprs:
+            after = _after_option_without_value(line, at)
+            if after is not None:
+                raise WordError(_read_as_expression(after, word), at)
         short = next(((w, at) for w, at in exprs if re.fullmatch(r"-[^\W\d]", w)), None)
         if short:  # -o, -z: read as an expression, as the command has no such option
             word, at = short
@@ -387,6 +425,29 @@ def expression_word(line: Line, usage: str) -> str:
     return exprs[0][0]
 
 
+def _after_option_without_value(line: Line, at: int) -> Given | None:
+    """The option typed just before word `at` when it took no value: a flag (--explain), or
+    --fuse without its gates."""
+    return next((g for g in every_given(line) if g.at == at - 1 and g.value is None), None)
+
+
+def _read_as_expression(option: Given, word: str) -> str:
+    """What to say of a word read as a second expression after an option that took no value:
+    `--fuse relu` names no gate; `--explain 3` binds no variable explain."""
+    if option.option == "--fuse" and re.fullmatch(r"\w+", word):
+        from .fusion import gate_names
+
+        return (
+            f"--fuse {word}: there is no gate {word}; the gates are "
+            f"{', '.join(gate_names())} (`cg fusions` shows them)"
+        )
+    name = option.option.lstrip("-")
+    return (
+        f"{option.option} takes no value, so {word!r} was read as a second expression; "
+        f"to bind a variable {name}, write -v {name}={word}"
+    )
+
+
 def no_mistyped_options(line: Line, variables) -> None:
     """A binding for a name the expression does not use is only a warning (scripts pass one set
     of bindings to many expressions), unless it looks like one of the command's options: --expct 5
@@ -394,6 +455,8 @@ def no_mistyped_options(line: Line, variables) -> None:
     for b in line.bindings:
         if b.name in variables or len(b.name) < 3 or b.spelled.startswith("--var "):
             continue  # x, t, e, -v foo=1: names, not mistyped options
+        if format_word(b.spelled):
+            raise WordError(not_an_option(b.spelled), b.at)
         other = elsewhere(b.spelled, line.command, line.commands)
         if other:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
             raise WordError(other, b.at)
@@ -433,7 +496,7 @@ def where_named(message: str, line: Line) -> int | None:
     cg's messages about an option do: '--box 3:1: …', '--dir: …'): the last of them, or of an
     option typed more than once, the one whose value the message names."""
     last = None
-    for given in sorted(_every_given(line), key=lambda g: -g.at):
+    for given in sorted(every_given(line), key=lambda g: -g.at):
         option = given.option
         if message[len(option) : len(option) + 1] not in (" ", ":") or not message.startswith(
             option
@@ -447,7 +510,7 @@ def where_named(message: str, line: Line) -> int | None:
     return last
 
 
-def _every_given(line: Line):
+def every_given(line: Line):
     for given in line.given.values():
         yield from given
     yield from line.optional.values()
@@ -462,7 +525,7 @@ def file_word(line: Line, path: str) -> int | None:
     """The word that gives the file `path` as Path() shows it (./a.cg is a.cg)."""
     from pathlib import Path
 
-    for given in sorted(_every_given(line), key=lambda g: -g.at):
+    for given in sorted(every_given(line), key=lambda g: -g.at):
         if given.value and str(Path(given.value)) == path:
             return given.value_at
     return None

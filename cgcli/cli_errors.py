@@ -41,7 +41,7 @@ def on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str]
     a caret under the one that gave the variable, the file or the option it is about."""
     message = error.message
     if isinstance(error, UnboundVariable):  # the advice before the hint that ends the message
-        message = message.removesuffix(error.hint) + f": pass --{error.variable} VALUE{error.hint}"
+        message = message.removesuffix(error.hint) + _bind(error.variable, line) + error.hint
     elif isinstance(error, UnknownGate):
         message += "; `cg fusions` lists them"
     if isinstance(error, WordError):
@@ -58,6 +58,20 @@ def on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str]
     if at is None:  # '--wrt z: …': under the option the message names first
         at = cli_args.where_named(message, line)
     return cli_args.on_command_line(message, typed, at)
+
+
+def _bind(variable: str, line: cli_args.Line | None) -> str:
+    """How to give the variable a value: ': pass --x VALUE', or when --eps is the command's own
+    option (cg check "x+eps" --eps 0.5 sets the step), that -v binds the variable."""
+    spelled = f"--{variable}"
+    if line is None or spelled not in line.known:
+        return f": pass {spelled} VALUE"
+    given = [g for g in cli_args.every_given(line) if g.option == spelled]
+    value = given[-1].value if given and given[-1].value is not None else "VALUE"
+    return (
+        f": {spelled} is an option of cg {line.command}, not a binding; "
+        f"bind the variable with -v {variable}={value}"
+    )
 
 
 @contextmanager

@@ -209,6 +209,50 @@ def conflict(request: Request, line: cli_args.Line) -> None:
             raise CgError(text) if at is None else WordError(text, at)
 
 
+def functions_named(line: cli_args.Line, names: list[str]) -> list | None:
+    """The rows of the ops table `cg functions NAME…` shows: each name a function's (log) or an
+    operator's (+, the name the table's first column shows); None for every row."""
+    from .ops import TABLE
+    from .other_names import hint
+
+    if not names:
+        return None
+    rows = []
+    for k, name in enumerate(names):
+        found = [op for op in TABLE if name in (op.name if op.function else "", op.infix)]
+        if not found:
+            known = [op.name for op in TABLE if op.function] + [op.infix for op in TABLE]
+            said = hint(name) or did_you_mean(name, known)
+            raise WordError(
+                f"no function or operator {name!r}{said}", len(line.typed) - len(names) + k
+            )
+        rows += [op for op in found if op not in rows]
+    return rows
+
+
+def case_files(line: cli_args.Line, patterns: list[str]) -> list[str]:
+    """The case files --cases names, in the order given: a name as it is, or when no file has
+    that name and it holds * ? or [, the files the pattern matches (sorted; ** spans folders),
+    for a pattern the shell did not expand because it was quoted. A pattern that matches
+    nothing, and a file named twice, are errors."""
+    import glob
+
+    files: list[str] = []
+    for k, pattern in enumerate(patterns):
+        at = line.given["cases"][k].value_at
+        if Path(pattern).exists() or not glob.has_magic(pattern):
+            found = [pattern]
+        else:
+            found = sorted(glob.glob(pattern, recursive=True))
+            if not found:
+                raise WordError(f"--cases {pattern}: no file matches", at)
+        for name in found:
+            if any(Path(name).resolve() == Path(f).resolve() for f in files):
+                raise WordError(f"--cases {name}: the file is named twice", at)
+            files.append(name)
+    return files
+
+
 def no_case_settings(line: cli_args.Line, file, cases) -> None:
     """--cases takes everything from the file: an expression, a binding or an expectation on the
     command line as well is an error, the caret under the first of them."""

@@ -313,8 +313,9 @@ def _rich_tree(rows, tail, out) -> None:
         console.print(Text.assemble(*parts))
 
 
-def write_functions(out: IO[str]) -> None:
-    """The ops table as a Rich table: each op, its local gradients and its convention at kinks."""
+def write_functions(out: IO[str], ops=None) -> None:
+    """The ops table as a Rich table: each op (or each of `ops`), its local gradients and its
+    convention at kinks."""
     from rich.table import Table
 
     from .ops import CONSTANTS, INPUT_NAMES, TABLE
@@ -322,7 +323,7 @@ def write_functions(out: IO[str]) -> None:
     table = Table(title="cg functions and operators (x, y: the inputs; out: the result)")
     for column in ("function", "computes", "local gradient", "at kinks"):
         table.add_column(column, overflow="fold")
-    for op in TABLE:
+    for op in TABLE if ops is None else ops:
         args = INPUT_NAMES[: op.arity]
         if op.symbol:
             call = f"{op.symbol}{args[0]}" if op.arity == 1 else f"{args[0]} {op.symbol} {args[1]}"

@@ -52,6 +52,11 @@ def points_text(result: CaseResult) -> str:
     return " and ".join(parts)
 
 
+def case_label(case, with_file: bool) -> str:
+    """A case's name, with its file's when cases come from several files."""
+    return f"{case.name} ({case.file})" if with_file and case.file else case.name
+
+
 def counts_text(result_or_counts) -> str:
     counts = (
         result_or_counts.counts() if isinstance(result_or_counts, CaseResult) else result_or_counts
@@ -139,7 +144,8 @@ def write_table(report: Report, out: IO[str]) -> None:
         console.print(checks_line(result))
         return
 
-    console.print(clean(f"cg check --cases {report.file}"))
+    files = list(dict.fromkeys(r.case.file for r in report.results))
+    console.print(clean("cg check " + " ".join(f"--cases {f}" for f in files)))
     table = Table()
     for column in ("case", "expression", "points", "checks", "status"):
         table.add_column(column, overflow="fold")
@@ -150,7 +156,7 @@ def write_table(report: Report, out: IO[str]) -> None:
             + ([f"{s.random} random (seed {s.seed})"] if s.random else [])
         )
         table.add_row(
-            clean(result.case.name),
+            clean(case_label(result.case, len(files) > 1)),
             clean(result.case.source, 60),
             points,
             counts_text(result),
@@ -163,7 +169,7 @@ def write_table(report: Report, out: IO[str]) -> None:
             console.print(
                 Text.assemble(
                     "case ",
-                    (clean(result.case.name), "bold"),
+                    (clean(case_label(result.case, len(files) > 1)), "bold"),
                     f": {clean(result.case.source, 120)}",
                 )
             )
@@ -201,6 +207,7 @@ def write_json(report: Report, out: IO[str]) -> None:
         cases.append(
             {
                 "name": case.name,
+                "file": case.file,
                 "expression": case.source,
                 "status": result.status,
                 "counts": result.counts(),
@@ -236,6 +243,32 @@ def write_json(report: Report, out: IO[str]) -> None:
 # ---------------------------------------------------------------------------
 # JUnit XML
 
+# what each check compares cg with, as a failure's message says it
+_REFERENCE = {
+    "numeric": "central difference",
+    "hand-written": "hand-written",
+    "expect": "expected",
+    "fuse": "fine-grained graph",
+}
+
+
+def failure_message(result: CaseResult, row: Row, count: int) -> str:
+    """What a CI system shows of a failed case: which value or gradient, at which point, by how
+    much and how much was allowed, and how many other checks failed too."""
+    s, at = result.case.settings, point_text(result.points[row.point])
+    reference = _REFERENCE.get(row.check, row.check)
+    allowed = s.atol + s.rtol * abs(row.reference)
+    message = (
+        f"{of_text(row)}{' at ' + at if at else ''}: cg {shortest_float(row.cg)}, "
+        f"{reference} {shortest_float(row.reference)}"
+    )
+    if row.status == FAIL:
+        message += f", off by {error_text(row.abs_err)} (allowed {error_text(allowed)})"
+    others = count - 1
+    if others:
+        message += f"; {others} more check{'s' * (others > 1)} {row.status}"
+    return message
+
 
 def junit_xml(report: Report, suite: str = "cg check") -> bytes:
     """A JUnit XML report: one <testcase> per case; a failed check is a <failure>, a non-finite number an <error>."""
@@ -258,7 +291,7 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
         testcase = ET.SubElement(
             testsuite,
             "testcase",
-            {"classname": suite, "name": r.case.name, "time": f"{r.seconds:.6f}"},
+            {"classname": r.case.file or suite, "name": r.case.name, "time": f"{r.seconds:.6f}"},
         )
         properties = ET.SubElement(testcase, "properties")
         ET.SubElement(properties, "property", {"name": "expression", "value": r.case.source})
@@ -268,9 +301,8 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
         if r.status in (FAIL, NONFINITE):
             worst = next(row for row in problems if row.status == r.status)
             tag = "failure" if r.status == FAIL else "error"
-            element = ET.SubElement(
-                testcase, tag, {"message": describe(r, worst), "type": r.status}
-            )
+            message = failure_message(r, worst, sum(row.status == r.status for row in r.rows))
+            element = ET.SubElement(testcase, tag, {"message": message, "type": r.status})
             element.text = "\n".join(lines)
         summary = (
             f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"

@@ -342,9 +342,11 @@ class ParseCallbacks:
 
 
 def _unknown_function(name: str) -> str:
+    from .other_names import hint
+
     close = closest(name, FUNCTIONS)
-    hint = f" (did you mean {close}?)" if close else f"; to multiply, write {name}*(…)"
-    return f"unknown function '{name}'{hint}"
+    said = hint(name) or (f" (did you mean {close}?)" if close else "")
+    return f"unknown function '{name}'{said or f'; to multiply, write {name}*(…)'}"
 
 
 def check_text(source: str) -> None:

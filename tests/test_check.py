@@ -583,9 +583,16 @@ def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tm
     assert cases_by_name["seed example"].find("failure") is None
     failure = cases_by_name["sigmoid, derivative written wrong"].find("failure")
     assert failure is not None and failure.get("type") == "fail"
-    assert failure.get("message").startswith(
+    # the message: which gradient, where, by how much (1.0099… - 0.2350… = 0.77), and the
+    # allowance atol + rtol*|reference| = 1e-5 + 1e-3*1.0099… = 0.00102
+    assert failure.get("message") == (
+        "∂f/∂z at z=0.5: cg 0.23500371220159452, hand-written 1.0099149502021145, "
+        "off by 0.77 (allowed 0.001)"
+    )
+    assert failure.text.startswith(
         "fail: hand-written ∂f/∂z at z=0.5: cg 0.23500371220159452, reference 1.0099149502021145"
     )
+    assert cases_by_name["seed example"].get("classname") == str(cases)
     props = {p.get("name"): p.get("value") for p in cases_by_name["seed example"].iter("property")}
     assert props == {"expression": "(x+y)**2", "points": "x=1, y=2"}
 

@@ -127,7 +127,7 @@ def test_after_double_dash_every_word_is_an_expression_or_a_binding():
         (["grad", "x", "--fuse", "--fuse"], "--fuse is given twice", 3),
         (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", 4),
         (["functions", "--bogus"], "no such option: --bogus", 1),
-        (["functions", "extra"], "got unexpected extra argument (extra)", 1),
+        (["fusions", "extra"], "got unexpected extra argument (extra)", 1),
     ],
 )
 def test_mistakes_are_refused_with_the_word_they_are_about(words, message, at):
@@ -151,6 +151,35 @@ def test_fuse_takes_the_next_word_only_when_it_names_gates():
 
 def test_help_wins_over_whatever_else_is_wrong():
     assert read(["graph", "--bogus", "--help"]).for_click == ["--help"]
+    assert read(["grad", "x", "--x", "-h"]).for_click == ["--help"]  # -h too
+    assert read(["functions", "-h"]).for_click == ["--help"]
+    line = read(["eval", "--h", "2", "--", "-h"])  # after --, -h is the expression
+    assert (line.exprs, bindings(line)) == ([("-h", 4)], [("h", "2", "--h", 1, 2)])
+
+
+def test_a_format_written_as_an_option_is_refused_unless_it_has_a_value():
+    said = "unknown option --json (did you mean --format json?); to bind a variable json, "
+    assert refused(["grad", "x", "--json"]) == (said + "write -v json=VALUE", 2, 0)
+    assert refused(["grad", "x", "--json", "--x", "1"])[:2] == (said + "write -v json=VALUE", 2)
+    assert bindings(read(["grad", "json", "--json", "1"])) == [("json", "1", "--json", 2, 3)]
+
+
+def test_the_fuse_option_is_declared_and_read_by_cg():
+    assert "--fuse" in cli_args.option_words(COMMANDS["hessian"])
+    line = read(["hessian", "x", "--fuse", "--x", "1"])
+    assert (line.for_click, line.optional["--fuse"].value) == ([], None)
+    assert read(["diff", "x", "--fuse=hypot"]).for_click == []
+
+
+def test_an_option_that_took_no_value_before_a_second_expression_is_named():
+    line = read(["grad", "explain*2", "--explain", "3"])
+    with pytest.raises(WordError) as caught:
+        cli_args.expression_word(line, "")
+    assert (caught.value.message, caught.value.at) == (
+        "--explain takes no value, so '3' was read as a second expression; "
+        "to bind a variable explain, write -v explain=3",
+        3,
+    )
 
 
 def test_the_words_before_the_command():
@@ -165,6 +194,8 @@ def test_the_words_before_the_command():
     with pytest.raises(WordError) as caught:
         cli_args.read_group(GROUP, ["--bogus"])
     assert caught.value.message == "no such option: --bogus"
+    cli_args.read_group(GROUP, ["-h"])
+    cli_args.read_group(GROUP, ["--show-completion", "bash"])  # an option's value, not a command
 
 
 @pytest.mark.parametrize(

@@ -275,7 +275,7 @@ USAGE_CASES = [
     (["grad", "(x", "--format", "j son"], "invalid value for '--format': 'j son'", 23),
     (
         ["check", "x", "--x", "1", "--random", "abc"],
-        "invalid value for '--random': 'abc' is not a valid int",
+        "--random takes a whole number, got 'abc'",
         26,
     ),
     (["grad", "x", "--x", "1", "--format"], "option '--format' requires an argument", None),
@@ -306,7 +306,7 @@ USAGE_CASES = [
         25,
     ),
     (["grad", "x", "--x", "1,2", "-oa.csv", "-ob.csv"], "-o is given twice: give it once", 26),
-    (["functions", "extra"], "got unexpected extra argument", 13),
+    (["fusions", "extra"], "got unexpected extra argument", 11),
     (["graph", "x", "--x", "1"], "missing option '--output' / '-o'", None),
 ]
 
