@@ -184,8 +184,10 @@ class _Numbers:
     over the points). Point k's numbers are column k of the arrays; a float is the same at
     every column."""
 
-    def __init__(self, case: Case, points: list[Point], kink_nodes: list[int]):
+    def __init__(self, case: Case, points: list[Point], kink_nodes: list[int] | None = None):
         graph, s = case.graph, case.settings
+        if kink_nodes is None:
+            kink_nodes = [node for node, op in enumerate(graph.op) if op in KINK_OPS]
         n = len(points)
         if n == 1:
             env = points[0].bindings
@@ -214,7 +216,7 @@ class _Numbers:
             def valid_of(rows):
                 return [not kinks(graph, m, p, kink_nodes) for _, _, m, p in rows]
 
-            self.estimates[var], self.rows[var] = reference.estimate(
+            self.estimates[var], rows = reference.estimate(
                 graph,
                 env,
                 var,
@@ -223,6 +225,8 @@ class _Numbers:
                 s.eps,
                 valid_of if n == 1 and kink_nodes else None,
             )
+            if n == 1:
+                self.rows[var] = rows
         hands = {
             var: api.grad(d, {v: env[v] for v in d.variables}) for var, d in case.against.items()
         }
@@ -375,6 +379,13 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
             notes.append(f"the gradient is {shortest_float(cg)}")
         if not math.isfinite(f0):
             notes.append(f"f is {shortest_float(f0)}")
+        if rows is not None:  # f beside x at the smallest step
+            _, _, minus, plus = rows[-1]
+            notes += [
+                f"f at {var}{side}h is {shortest_float(v)}"
+                for side, v in (("-", minus[graph.output]), ("+", plus[graph.output]))
+                if not math.isfinite(v)
+            ]
         note = ", ".join(notes) + (f" ({why})" if why else "")
         return Row(index, "numeric", var, cg, ref, NONFINITE, note)
     if rows is not None and kink_nodes:
@@ -423,7 +434,9 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
         else:
             note = f"the extrapolation does not settle: the reference is only known to ±{_g(error)}"
         if cg_noise > error:
-            note = f"cg's own rounding (±{_g(cg_noise)}) is larger than {_g(s.rtol)} of the gradient"
+            note = (
+                f"cg's own rounding (±{_g(cg_noise)}) is larger than {_g(s.rtol)} of the gradient"
+            )
     return Row(index, "numeric", var, cg, ref, status, note, tolerance=tolerance, step=step)
 
 
