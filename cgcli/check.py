@@ -196,18 +196,17 @@ class _Numbers:
         result = api.grad(graph, env)
         self.value, self.gradients = result.value, result.gradients
         self.value_noise = reference.rounding_noise(graph, result.values, result.grads, n)
-        carried = {var: reference.tangents(graph, result.values, var) for var in graph.variables}
-        self.cg_noise = {
-            var: reference.backprop_noise(graph, result.grads, carried[var], n)
-            for var in graph.variables
-        }
+        self.cg_noise: dict = {}
         self.estimates: dict = {}
         self.rows: dict = {}  # the tableau's forward passes, by variable (one point: kink tests)
         for var in graph.variables:
+            # one variable's tangents at a time: a node's array each
+            carried = reference.tangents(graph, result.values, var)
+            self.cg_noise[var] = reference.backprop_noise(graph, result.grads, carried, n)
             if s.method == "complex":
                 from . import complex_step
 
-                reach_x = reference.reach(graph, result.values, carried[var], n)
+                reach_x = reference.reach(graph, result.values, carried, n)
                 e = complex_step.estimate(graph, env, var, reach_x, n)
                 e.error = e.error + self.cg_noise[var]  # its rounding is backprop's, in kind
                 self.estimates[var] = e
@@ -221,7 +220,7 @@ class _Numbers:
                 env,
                 var,
                 result,
-                carried[var],
+                carried,
                 s.eps,
                 valid_of if n == 1 and kink_nodes else None,
             )

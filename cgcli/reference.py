@@ -170,7 +170,8 @@ def first_step(x, reach_x, gradient, noise, given: float | None) -> tuple[np.nda
 
 
 def shifted(graph: Graph, env: dict, var: str, h0, keep_nodes: bool) -> list:
-    """The forward passes at x ± h for the tableau's steps: (x−h, x+h, values at x−h, at x+h)."""
+    """The forward passes at x ± h for the tableau's steps: (x−h, x+h, values at x−h, at x+h);
+    without keep_nodes, f's value only ({output node: value})."""
     x = env[var]
     rows = []
     for i in range(ROWS):
@@ -178,6 +179,9 @@ def shifted(graph: Graph, env: dict, var: str, h0, keep_nodes: bool) -> list:
         xm, xp = x - h, x + h
         minus = api.evaluate(graph, {**env, var: xm}, keep_nodes=keep_nodes).values
         plus = api.evaluate(graph, {**env, var: xp}, keep_nodes=keep_nodes).values
+        if not keep_nodes:  # f only: eight rows of every node's array would not fit
+            out = graph.output
+            minus, plus = {out: minus[out]}, {out: plus[out]}
         rows.append((xm, xp, minus, plus))
     return rows
 
