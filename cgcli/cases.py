@@ -187,16 +187,22 @@ def _method(value, label: str) -> str:
 
 def _analytic(graph: Graph, label: str, origin: _Origin) -> None:
     """The complex step differentiates analytic ops only: the first op that is not, named."""
-    from .complex_step import NOT_ANALYTIC
+    from .complex_step import COMPLEX, NOT_ANALYTIC
 
     for node, op in enumerate(graph.op):
         if op in NOT_ANALYTIC:
-            raise origin.error(
-                f"{label} complex: {op} is not analytic ({NOT_ANALYTIC[op]}), so the complex "
-                f"step cannot differentiate it; use {label} ridders",
-                graph.source,
-                graph.start[node],
+            why = (
+                f"is not analytic ({NOT_ANALYTIC[op]}), so the complex step cannot differentiate it"
             )
+        elif op not in COMPLEX and graph.inputs[node]:
+            why = "has no complex forward"
+        else:
+            continue
+        raise origin.error(
+            f"{label} complex: {op} {why}; use {label} ridders",
+            graph.source,
+            graph.start[node],
+        )
 
 
 def _fuse(value, label: str, origin: _Origin) -> tuple[bool, tuple[str, ...] | None]:

@@ -295,3 +295,10 @@ def test_the_complex_step_is_exact_where_differences_lose_digits():
     case = check_cases.from_values("sin(x)", {"x": 1e11}, settings={"method": "complex"})
     (row,) = checks.run_case(case).rows
     assert row.reference == math.cos(1e11)
+
+
+def test_an_op_without_a_complex_forward_is_refused_not_a_crash(monkeypatch):
+    monkeypatch.delitem(complex_step.COMPLEX, "sin")
+    with pytest.raises(CgError) as e:
+        check_cases.from_values("x*sin(x)", {"x": 1.0}, settings={"method": "complex"})
+    assert e.value.message == "method complex: sin has no complex forward; use method ridders"
