@@ -66,7 +66,7 @@ CHECKS = ("numeric", "hand-written", "expect", "fuse")
 # what came out
 
 
-@dataclass
+@dataclass(slots=True)  # a million points make two million rows
 class Row:
     """One check: cg's number beside a reference."""
 
@@ -226,6 +226,7 @@ class _Numbers:
             )
             if n == 1:
                 self.rows[var] = rows
+            del rows
         hands = {
             var: api.grad(d, {v: env[v] for v in d.variables}) for var, d in case.against.items()
         }
@@ -267,17 +268,16 @@ class _Numbers:
         self._as_lists()
 
     def _as_lists(self) -> None:
-        """Arrays as lists of floats: the rows read them point by point (a list is read faster)."""
-        for name in ("value", "value_noise", "fine_value", "fine_value_noise"):
+        """The arrays every row reads as lists of floats: the rows read them point by point (a
+        list is read faster); the others, read by a few rows, stay arrays (lighter)."""
+        for name in ("value", "fine_value"):
             setattr(self, name, _listed(getattr(self, name, None)))
-        for name in ("gradients", "cg_noise", "hands", "hand_noise", "fine_gradients"):
+        for name in ("gradients", "hands", "fine_gradients"):
             found = getattr(self, name, None)
             if found is not None:
                 setattr(self, name, {k: _listed(v) for k, v in found.items()})
-        if hasattr(self, "fine_cg_noise"):
-            self.fine_cg_noise = {k: _listed(v) for k, v in self.fine_cg_noise.items()}
         for e in self.estimates.values():
-            for name in ("value", "error", "noise", "step", "first_step", "reach", "floored"):
+            for name in ("value",):
                 setattr(e, name, _listed(getattr(e, name)))
 
 
@@ -300,7 +300,9 @@ def _why(result, graph: Graph) -> str:
 
 
 def _float_at(v, k: int) -> float:
-    return float(v[k]) if type(v) is list or getattr(v, "ndim", 0) else float(v)
+    if type(v) is list:
+        return v[k]
+    return v.item(k) if getattr(v, "ndim", 0) else float(v)
 
 
 def verdict(cg: float, ref: float, error: float, settings: Settings) -> tuple[str, float]:
@@ -445,8 +447,7 @@ def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:
         return Row(index, "numeric", var, cg, ref, NONFINITE, note + (f" ({why})" if why else ""))
     status, tolerance = verdict(cg, ref, error + cg_noise, s)
     note = ""
-    floored = bool(_float_at(e.floored, k)) if hasattr(e, "floored") else False
-    if status == FAIL and floored:
+    if status == FAIL and bool(_float_at(e.floored, k)):
         # the steps are longer than the stretch where f is smooth: no evidence of a fault
         status = INCONCLUSIVE
         note = (

@@ -38,6 +38,7 @@ REACH_PART = 0.1  # the first step is this part of the reach
 # the smallest first step, where the reach is 0 (at a kink or a pole): relative to |x|, well
 # clear of x's last bits; absolute at x = 0
 FLOOR, FLOOR_AT_0 = 2.0**-40, 1e-8
+CHUNK = 65_536  # points per tableau, for many
 
 
 @dataclass
@@ -190,7 +191,14 @@ def ridders(graph: Graph, rows: list, noise, valid: list | None = None) -> tuple
     """The tableau's best entry at each point: (estimate, tableau error, noise part, step).
     `valid[i]`: row i may be used (its step crosses no kink); an entry that uses a row that may
     not, or a value that is not finite, is never chosen."""
-    out = graph.output
+    return _tableau(graph.output, rows, noise, valid)
+
+
+def _cut(v, part: slice):
+    return v[part] if np.ndim(v) else v
+
+
+def _tableau(out: int, rows: list, noise, valid: list | None) -> tuple:
     n = np.size(noise)
     best = [np.full(n, np.nan), np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.nan)]
     best_total = np.full(n, np.inf)
@@ -230,15 +238,25 @@ def estimate(
     graph: Graph, env: dict, var: str, result, carried, given_step, valid_of=None
 ) -> tuple[Estimate, list]:
     """The reference for ∂f/∂var at the points of env (floats: one point), and the tableau's
-    rows (for a kink test). `result`: api.grad's at env; `carried`: tangents(…, var)."""
+    rows for one point (for a kink test; none for many). `result`: api.grad's at env;
+    `carried`: tangents(…, var)."""
     n = int(np.size(result.value))
     noise = rounding_noise(graph, result.values, result.grads, n)
     x = np.asarray(env[var], dtype=float).reshape(-1)
     reach_x = np.broadcast_to(reach(graph, result.values, carried, n), (n,))
     h0, floored = first_step(x, reach_x, result.gradients[var], noise, given_step)
-    rows = shifted(graph, env, var, h0, keep_nodes=n == 1)
-    valid = None if valid_of is None else valid_of(rows)
-    value, err, na, step = ridders(graph, rows, noise, valid)
+    if n == 1:
+        rows = shifted(graph, env, var, h0, keep_nodes=True)
+        valid = None if valid_of is None else valid_of(rows)
+        value, err, na, step = ridders(graph, rows, noise, valid)
+    else:  # CHUNK points at a time: the tableau's sixteen passes of f stay small
+        rows, parts = [], []
+        for start in range(0, n, CHUNK):
+            part = slice(start, start + CHUNK)
+            some = {name: _cut(v, part) for name, v in env.items()}
+            passes = shifted(graph, some, var, h0[part], keep_nodes=False)
+            parts.append(ridders(graph, passes, noise[part]))
+        value, err, na, step = (np.concatenate([p[k] for p in parts]) for k in range(4))
     found = np.isfinite(value)
     error = SAFETY * (err + na)
     return Estimate(value, error, SAFETY * na, step, h0, reach_x, found, floored), rows
