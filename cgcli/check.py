@@ -277,8 +277,7 @@ class _Numbers:
             if found is not None:
                 setattr(self, name, {k: _listed(v) for k, v in found.items()})
         for e in self.estimates.values():
-            for name in ("value",):
-                setattr(e, name, _listed(getattr(e, name)))
+            e.value = _listed(e.value)
 
 
 def _listed(v):
