@@ -21,13 +21,17 @@ from .graph import Graph
 from .syntax import NAME
 from .text import closest, shortest_float
 
-EPS, RTOL, ATOL = 1e-6, 1e-3, 1e-5  # torch.autograd.gradcheck's defaults
+# rtol: how close is close enough, relative to the number: a check passes when cg and the
+# reference agree within their error bounds plus rtol·|reference| + atol, and the bounds are
+# within rtol·|number| + atol (else it cannot tell, and says inconclusive)
+RTOL, ATOL = 1e-6, 0.0
+METHODS = ("ridders", "complex")  # the numeric reference: extrapolated differences, complex step
 BOX = (-3.0, 3.0)  # where random points are drawn, unless the box setting says otherwise
 SEED = 0
 MAX_RANDOM = 10**6  # random points per case: a bound on one case's time and memory
 
 # The settings, by key: a case file's keys and the values the command line passes.
-SETTING_KEYS = ("eps", "rtol", "atol", "random", "seed", "box", "fuse")
+SETTING_KEYS = ("method", "eps", "rtol", "atol", "random", "seed", "box", "fuse")
 
 # keys of a [[case]] table
 CASE_KEYS = ("name", "expr", "bindings", "expect", "expect_grad", "against", *SETTING_KEYS)
@@ -37,7 +41,7 @@ CASE_KEYS = ("name", "expr", "bindings", "expect", "expect_grad", "against", *SE
 class Settings:
     """How a case is checked."""
 
-    eps: float = EPS  # the finite-difference step h
+    eps: float | None = None  # the first step of the tableau; None: from the expression's reach
     rtol: float = RTOL
     atol: float = ATOL
     random: int = 0  # random points, besides the bound one
@@ -46,6 +50,7 @@ class Settings:
     box: dict[str, tuple[float, float]] = field(default_factory=dict)
     fuse: bool = False
     gates: tuple[str, ...] | None = None  # the gates fuse uses; None: all of them
+    method: str = "ridders"  # the numeric reference (METHODS)
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,34 @@ def _box(items, label: str, origin: _Origin) -> dict[str, tuple[float, float]]:
     return box
 
 
+def _method(value, label: str) -> str:
+    if value not in METHODS:
+        close = closest(value, METHODS) if isinstance(value, str) else None
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise CgError(f"{label} must be ridders or complex, got {value!r}{hint}")
+    return value
+
+
+def _analytic(graph: Graph, label: str, origin: _Origin) -> None:
+    """The complex step differentiates analytic ops only: the first op that is not, named."""
+    from .complex_step import COMPLEX, NOT_ANALYTIC
+
+    for node, op in enumerate(graph.op):
+        if op in NOT_ANALYTIC:
+            why = (
+                f"is not analytic ({NOT_ANALYTIC[op]}), so the complex step cannot differentiate it"
+            )
+        elif op not in COMPLEX and graph.inputs[node]:
+            why = "has no complex forward"
+        else:
+            continue
+        raise origin.error(
+            f"{label} complex: {op} {why}; use {label} ridders",
+            graph.source,
+            graph.start[node],
+        )
+
+
 def _fuse(value, label: str, origin: _Origin) -> tuple[bool, tuple[str, ...] | None]:
     if value is None or value is False:
         return False, None
@@ -196,6 +229,8 @@ def _settings(values: Mapping, origin: _Origin) -> Settings:
     """Settings from values by key (None or absent: the default), each checked."""
     found = {}
     try:
+        if values.get("method") is not None:
+            found["method"] = _method(values["method"], origin.setting_name("method"))
         if values.get("eps") is not None:
             found["eps"] = _non_negative(values["eps"], origin.setting_name("eps"), positive=True)
         for key in ("rtol", "atol"):
@@ -245,6 +280,9 @@ def _case(
             warnings.append(
                 f"{origin.setting_name('fuse')}: nothing in the expression matches a gate (`cg fusions` lists the shapes)"
             )
+
+    if settings.method == "complex":
+        _analytic(graph, origin.setting_name("method"), origin)
 
     # the bound point: every variable bound, unless only random points are asked for
     for var, value in bindings.items():

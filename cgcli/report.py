@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from .check import FAIL, KINK, NONFINITE, PASS, STATUSES, CaseResult, Point, Report, Row
+from .check import (
+    FAIL,
+    INCONCLUSIVE,
+    KINK,
+    NONFINITE,
+    PASS,
+    STATUSES,
+    CaseResult,
+    Point,
+    Report,
+    Row,
+)
 from .render import rich_console
 from .text import as_ascii, ascii_only, elide_middle, json_number, shortest_float
 
@@ -67,7 +78,13 @@ def counts_text(result_or_counts) -> str:
 # ---------------------------------------------------------------------------
 # the table and JSON
 
-_STATUS_STYLE = {PASS: "green", KINK: "yellow", FAIL: "bold red", NONFINITE: "bold magenta"}
+_STATUS_STYLE = {
+    PASS: "green",
+    KINK: "yellow",
+    INCONCLUSIVE: "cyan",
+    FAIL: "bold red",
+    NONFINITE: "bold magenta",
+}
 
 
 def write_table(report: Report, out: IO[str]) -> None:
@@ -199,8 +216,11 @@ def write_json(report: Report, out: IO[str]) -> None:
                 "abs_err": json_number(row.abs_err),
                 "rel_err": json_number(row.rel_err),
                 "status": row.status,
+                "tolerance": json_number(row.tolerance),
                 "note": row.note,
             }
+            if row.step is not None:
+                entry["step"] = json_number(row.step)
             if row.left is not None:
                 entry["left"], entry["right"] = json_number(row.left), json_number(row.right)
             rows.append(entry)
@@ -212,6 +232,7 @@ def write_json(report: Report, out: IO[str]) -> None:
                 "status": result.status,
                 "counts": result.counts(),
                 "settings": {
+                    "method": s.method,
                     "eps": s.eps,
                     "rtol": s.rtol,
                     "atol": s.atol,
@@ -255,15 +276,14 @@ _REFERENCE = {
 def failure_message(result: CaseResult, row: Row, count: int) -> str:
     """What a CI system shows of a failed case: which value or gradient, at which point, by how
     much and how much was allowed, and how many other checks failed too."""
-    s, at = result.case.settings, point_text(result.points[row.point])
+    at = point_text(result.points[row.point])
     reference = _REFERENCE.get(row.check, row.check)
-    allowed = s.atol + s.rtol * abs(row.reference)
     message = (
         f"{of_text(row)}{' at ' + at if at else ''}: cg {shortest_float(row.cg)}, "
         f"{reference} {shortest_float(row.reference)}"
     )
     if row.status == FAIL:
-        message += f", off by {error_text(row.abs_err)} (allowed {error_text(allowed)})"
+        message += f", off by {error_text(row.abs_err)} (allowed {error_text(row.tolerance)})"
     others = count - 1
     if others:
         message += f"; {others} more check{'s' * (others > 1)} {row.status}"
@@ -271,18 +291,20 @@ def failure_message(result: CaseResult, row: Row, count: int) -> str:
 
 
 def junit_xml(report: Report, suite: str = "cg check") -> bytes:
-    """A JUnit XML report: one <testcase> per case; a failed check is a <failure>, a non-finite number an <error>."""
+    """A JUnit XML report: one <testcase> per case; a failed check is a <failure>, a non-finite
+    number an <error>, a case whose checks could not tell (inconclusive) is <skipped>."""
     import xml.etree.ElementTree as ET
 
     results = report.results
     failures = sum(r.status == FAIL for r in results)
     errors = sum(r.status == NONFINITE for r in results)
+    skipped = sum(r.status == INCONCLUSIVE for r in results)
     seconds = f"{sum(r.seconds for r in results):.6f}"
     counts = {
         "tests": str(len(results)),
         "failures": str(failures),
         "errors": str(errors),
-        "skipped": "0",
+        "skipped": str(skipped),
         "time": seconds,
     }
     root = ET.Element("testsuites", {"name": suite, **counts})
@@ -303,6 +325,10 @@ def junit_xml(report: Report, suite: str = "cg check") -> bytes:
             tag = "failure" if r.status == FAIL else "error"
             message = failure_message(r, worst, sum(row.status == r.status for row in r.rows))
             element = ET.SubElement(testcase, tag, {"message": message, "type": r.status})
+            element.text = "\n".join(lines)
+        elif r.status == INCONCLUSIVE:
+            worst = next(row for row in problems if row.status == r.status)
+            element = ET.SubElement(testcase, "skipped", {"message": describe(r, worst)})
             element.text = "\n".join(lines)
         summary = (
             f"{len(r.rows)} check{'s' * (len(r.rows) != 1)} at {points_text(r)}: {counts_text(r)}"

@@ -52,15 +52,17 @@ def test_backprop_beside_the_central_difference_matches_the_api(cg):
     assert (code, report["status"], report["exit_code"]) == (0, "pass", 0)
     r = grad(expr, env)
     assert [(c["check"], c["wrt"]) for c in rows(report)] == [("numeric", v) for v in env]
-    h = 1e-6
+    # the derivative by hand: s(1-s) times the coefficient of the variable in z
+    z = 2 * -1 + -3 * -2 + -3
+    s = 1 / (1 + math.exp(-z))
+    coefficient = {"w0": -1, "x0": 2, "w1": -2, "x1": -3, "w2": 1}
     for c in rows(report):
         v = c["wrt"]
         assert c["cg"] == r.gradients[v]  # backprop's gradient, exactly
-        plus, minus = dict(env, **{v: env[v] + h}), dict(env, **{v: env[v] - h})
-        central = (evaluate(expr, plus).value - evaluate(expr, minus).value) / (
-            (env[v] + h) - (env[v] - h)
-        )
-        assert c["reference"] == central
+        exact = s * (1 - s) * coefficient[v]
+        # Ridders' extrapolation: far closer than a central difference at one step (1e-10 here)
+        assert c["reference"] == pytest.approx(exact, rel=1e-12)
+        assert 0 < c["step"] < 1 and c["tolerance"] >= 1e-6 * abs(c["reference"])
         assert c["abs_err"] == abs(c["cg"] - c["reference"]) and c["status"] == "pass"
 
 
@@ -128,16 +130,20 @@ def test_expectations_and_tolerances(cg, args, code):
     assert any(c["status"] == "fail" for c in expected) == (code == 1)
 
 
-def test_the_tolerance_rule_is_gradchecks_and_scales_with_the_reference():
+def test_the_tolerance_is_the_errors_plus_rtol_of_the_reference():
     s = check_cases.Settings(rtol=0.5, atol=0.0)
-    assert checks.close(1.0, 2.0, s)  # |1 - 2| <= 0.5 * |2|
-    assert not checks.close(
-        2.0, 1.0, s
-    )  # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
+    assert checks.verdict(1.0, 2.0, 0.0, s) == ("pass", 1.0)  # |1 - 2| <= 0.5 * |2|
+    # |2 - 1| >  0.5 * |1|: rtol scales the reference, not cg's number
+    assert checks.verdict(2.0, 1.0, 0.0, s)[0] == "fail"
+    assert checks.verdict(2.0, 1.0, 1.25, s) == ("inconclusive", 1.75)  # within the errors
     s = check_cases.Settings(rtol=0.0, atol=0.25)
-    assert checks.close(0.0, 0.25, s) and not checks.close(0.0, 0.2501, s)
+    assert checks.verdict(0.0, 0.25, 0.0, s)[0] == "pass"
+    assert checks.verdict(0.0, 0.2501, 0.0, s)[0] == "fail"
     d = check_cases.Settings()
-    assert (d.eps, d.rtol, d.atol) == (1e-6, 1e-3, 1e-5)  # torch.autograd.gradcheck's defaults
+    # no fixed absolute tolerance decides a small gradient: a sign error at 3e-7 fails
+    assert (d.eps, d.rtol, d.atol, d.method) == (None, 1e-6, 0.0, "ridders")
+    assert checks.verdict(3e-7, -3e-7, 1e-20, d)[0] == "fail"
+    assert checks.verdict(1 + 2e-4, 1, 1e-12, d)[0] == "fail"  # a coefficient off by 2e-4
 
 
 # ---------------------------------------------------------------------------
@@ -157,8 +163,12 @@ def test_a_kink_crossing_is_reported(cg):
 
 
 def test_a_kink_inside_the_step_is_reported_too(cg):
-    # x = 1e-7 is not the kink, but x - h < 0 < x + h: the central difference is 0.1, backprop 1 (the right side)
+    # the steps stay on one side of the kink: x = 1e-7 passes
     code, report, err = check_json(cg, "abs(x)*y", "--x", "1e-7", "--y", "2")
+    assert (code, [c["status"] for c in rows(report)]) == (0, ["pass", "pass"])
+    # with the first step given, x = 1e-9 is not the kink, but x - h < 0 < x + h at every step
+    # (down to 1e-6/128): backprop gives 2, the right side
+    code, report, err = check_json(cg, "abs(x)*y", "--x", "1e-9", "--y", "2", "--eps", "1e-6")
     assert code == 0
     x_row = rows(report)[0]
     assert (x_row["wrt"], x_row["status"]) == ("x", "kink")
@@ -176,7 +186,12 @@ def test_a_kink_where_backprop_agrees_with_no_side_fails(cg):
 
 
 def test_hypot_through_its_tip_is_a_kink_not_a_failure():
+    # the steps keep clear of the tip: near it, a right gradient passes
     code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e-7", "--y", "0")
+    assert [c["status"] for c in rows(report)] == ["pass", "pass"], report
+    code, report, err = check_json(
+        run_cli, "hypot(x, y)", "--x", "1e-9", "--y", "0", "--eps", "1e-6"
+    )
     assert code == 0, report
     assert [c["status"] for c in rows(report)] == ["kink", "kink"]  # y's step passes the tip too
     for expr in (
@@ -184,7 +199,7 @@ def test_hypot_through_its_tip_is_a_kink_not_a_failure():
         "hypot(sin(x), x)",
         "hypot(x, x*x)",
     ):  # exact collinearity was required
-        code, report, err = check_json(run_cli, expr, "--x", "1e-7")
+        code, report, err = check_json(run_cli, expr, "--x", "1e-9", "--eps", "1e-6")
         assert (code, [c["status"] for c in rows(report)]) == (0, ["kink"]), expr
 
 
@@ -310,7 +325,9 @@ def test_random_points_run_as_one_batch_with_the_same_rows(expr, args, monkeypat
     monkeypatch.setattr(
         checks.api,
         "grad",
-        lambda graph, env, **kw: calls.append(env) or real_grad(graph, env, **kw),
+        lambda graph, env, **kw: (
+            (graph in (case.graph, case.fine) and calls.append(env)) or real_grad(graph, env, **kw)
+        ),
     )
     batched = checks.run_case(case)
     one_at_a_time = sum(1 for env in calls if not hasattr(next(iter(env.values())), "__len__"))
@@ -424,7 +441,9 @@ def test_a_gradient_that_is_not_finite_is_exit_3(cg):
 
 
 def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
-    code, report, err = check_json(run_cli, "x", "--x", "1e20")
+    # the steps follow |x| (a correct gradient at 1e20 passes); one given too small is lost
+    assert check_json(run_cli, "x", "--x", "1e20")[0] == 0
+    code, report, err = check_json(run_cli, "x", "--x", "1e20", "--eps", "1e-6")
     assert code == 3
     assert "the step is lost" in rows(report)[0]["note"]
 
@@ -584,10 +603,10 @@ def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tm
     failure = cases_by_name["sigmoid, derivative written wrong"].find("failure")
     assert failure is not None and failure.get("type") == "fail"
     # the message: which gradient, where, by how much (1.0099… - 0.2350… = 0.77), and the
-    # allowance atol + rtol*|reference| = 1e-5 + 1e-3*1.0099… = 0.00102
+    # row's tolerance: the references' error bounds plus rtol*|reference| = 1e-6*1.0099…
     assert failure.get("message") == (
         "∂f/∂z at z=0.5: cg 0.23500371220159452, hand-written 1.0099149502021145, "
-        "off by 0.77 (allowed 0.001)"
+        "off by 0.77 (allowed 1e-06)"
     )
     assert failure.text.startswith(
         "fail: hand-written ∂f/∂z at z=0.5: cg 0.23500371220159452, reference 1.0099149502021145"
@@ -653,18 +672,20 @@ def test_case_settings_win_over_the_command_line(tmp_path):
     )
     own, inherits = (c["settings"] for c in report["cases"])
     assert own == {
-        "eps": 1e-6,
+        "method": "ridders",
+        "eps": None,
         "rtol": 0.5,
-        "atol": 1e-5,
+        "atol": 0.0,
         "random": 2,
         "seed": 5,
         "box": {"x": [0.0, 1.0]},
         "fuse": None,
     }
     assert inherits == {
-        "eps": 1e-6,
+        "method": "ridders",
+        "eps": None,
         "rtol": 0.25,
-        "atol": 1e-5,
+        "atol": 0.0,
         "random": 3,
         "seed": 5,
         "box": {"x": [-2.0, 2.0]},
@@ -677,7 +698,7 @@ def test_case_settings_win_over_the_command_line(tmp_path):
     [
         (
             '[[case]]\nname = "sq"\nexpr = "x"\nbindings = { x = 1 }\nexpct = 1\n',
-            "case 'sq': unknown key 'expct' (did you mean 'expect'?); a case takes name, expr, bindings, expect, expect_grad, against, eps, rtol, atol, random, seed, box, fuse",
+            "case 'sq': unknown key 'expct' (did you mean 'expect'?); a case takes name, expr, bindings, expect, expect_grad, against, method, eps, rtol, atol, random, seed, box, fuse",
         ),
         (
             '[[case]]\nname = "a"\nexpr = "x*y"\nbindings = { x = 1 }\n',
@@ -836,7 +857,8 @@ def test_the_library_names_settings_by_key_and_the_command_line_by_option():
         "x", {"x": 1.0}, settings={"seed": 3}, setting_name=lambda key: f"<{key}>"
     )
     assert case.warnings == ["<seed> has no effect without <random>"]
-    note = checks.run([check_cases.from_values("x", {"x": 1e20})]).results[0].rows[0].note
+    case = check_cases.from_values("x", {"x": 1e20}, settings={"eps": 1e-6})
+    note = checks.run([case]).results[0].rows[0].note
     assert note.endswith("; use a larger eps")
 
 
