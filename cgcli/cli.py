@@ -200,8 +200,6 @@ def _run(
             render.write_result(
                 result, format.value, sys.stdout, nodes, loaded.fused_from, explain, along
             )
-        if along is not None and format in (Format.tree, Format.plain):
-            render.write_directional(along, sys.stdout)
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
 

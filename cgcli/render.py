@@ -162,11 +162,14 @@ def _backend_of(result: Result):
     return scalar
 
 
-def write_plain(result: Result, out: IO[str]) -> None:
-    """The value, then one `name gradient` line per variable; shortest round-trip floats."""
-    lines = [shortest_float(result.value)] + [
-        f"{name} {shortest_float(g)}" for name, g in result.gradients.items()
-    ]
+def write_plain(result: Result, out: IO[str], along=None) -> None:
+    """`name value` lines for `while read -r name value`: `f VALUE` first, then one `NAME
+    GRADIENT` per variable, then `dir VALUE` (the directional derivative by forward mode) when
+    asked; shortest round-trip floats."""
+    lines = [f"f {shortest_float(result.value)}"]
+    lines += [f"{name} {shortest_float(g)}" for name, g in result.gradients.items()]
+    if along is not None:
+        lines.append(f"dir {shortest_float(along[1])}")
     out.write("\n".join(lines) + "\n")
 
 
@@ -518,15 +521,20 @@ def write_result(
     explain=False,
     along=None,
 ) -> None:
-    """A result of cg grad or cg eval as json, plain or a tree; with `explain`, the steps."""
+    """A result of cg grad or cg eval as json, plain or a tree; with `explain`, the steps; with
+    `along` (api.directional's), the directional derivative."""
     if format == "json":
         write_json(result, out, nodes, fused_from, explain=explain, directional=along)
-    elif explain:
+        return
+    if format == "plain":
+        write_plain(result, out, along)
+        return
+    if explain:
         write_explain(result, out)
-    elif format == "plain":
-        write_plain(result, out)
     else:
         write_tree(result, out, fused_from=fused_from)
+    if along is not None:
+        write_directional(along, out)
 
 
 def write_derivatives(order: int, derivatives: dict[str, str], out: IO[str]) -> None:

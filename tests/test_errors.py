@@ -352,7 +352,7 @@ def test_another_commands_option_is_named_as_such(cg, args, message):
     assert (code, out, err.splitlines()[0]) == (2, "", f"cg: error: {message}")
     assert cg(["eval", "wrt*2", "--wrt", "3", "--format", "plain"])[:2] == (
         0,
-        "6\n",
+        "f 6\n",
     )  # a variable of that name is fine
 
 
