@@ -30,7 +30,7 @@ from .cli_input import (
     read_source,
     wrt_names,
 )
-from .cli_output import NO_DIR_COLUMN, Format, exit_if_not_finite, warn, write_points
+from .cli_output import NO_DIR_COLUMN, Format, Shown, exit_if_not_finite, view, warn, write_points
 from .errors import (
     CgError,
 )
@@ -148,8 +148,19 @@ FileOpt = typer.Option(
 
 
 FormatOpt = typer.Option(
-    Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point)."
+    Format.human,
+    "--format",
+    help="Output: human (a tree; tree, table, text: the same), json, plain, or csv (one row per point).",
 )
+
+
+def shown_format(human: str) -> Shown:
+    """--format of a command without csv, whose human view is `human` (table, a program)."""
+    return typer.Option(
+        Shown.human,
+        "--format",
+        help=f"Output: human ({human}; tree, table, text: the same), json, or plain.",
+    )
 
 
 PointsOpt = typer.Option(
@@ -180,7 +191,7 @@ def _run(
         many = bool(first_with_many_points(loaded.env))
         conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
-        keep = output is None and (format is Format.tree or (format is Format.json and nodes))
+        keep = output is None and (view(format) == "human" or (format is Format.json and nodes))
         if with_grad:
             with wrt_named():
                 result = api.grad(loaded.graph, loaded.env, wrt_names(wrt), explain, keep)
@@ -198,7 +209,7 @@ def _run(
             write_points(result, loaded.env, output)
         else:
             render.write_result(
-                result, format.value, sys.stdout, nodes, loaded.fused_from, explain, along
+                result, view(format), sys.stdout, nodes, loaded.fused_from, explain, along
             )
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
@@ -336,7 +347,7 @@ def check(
         help="Also write a JUnit XML report.",
         show_default=False,
     ),
-    format: str = typer.Option("table", "--format", help="Output: table or json."),
+    format: Shown = shown_format("a table"),
 ) -> None:
     """Check gradients: backprop beside central finite differences, hand-written derivatives, expected numbers.
 
@@ -352,8 +363,6 @@ def check(
 
     with shown(ctx):
         line = line_of(ctx)
-        if format not in ("table", "json"):
-            raise CgError(f"--format {format}: cg check writes table or json")
         eps, rtol, atol = (
             constant_option(text, option)
             for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
@@ -391,8 +400,10 @@ def check(
             except OSError as e:
                 raise CgError(f"cannot write {junit}: {e.strerror}", file=str(junit)) from None
     warn(report.warnings)
-    if format == "json":
+    if view(format) == "json":
         reports.write_json(report, sys.stdout)
+    elif view(format) == "plain":
+        reports.write_plain(report, sys.stdout)
     else:
         reports.write_table(report, sys.stdout)
     raise typer.Exit(report.exit_code)
@@ -426,7 +437,7 @@ def diff(
     order: int = typer.Option(
         1, "--order", min=1, help="Differentiate this many times with respect to the same variable."
     ),
-    format: str = typer.Option("text", "--format", help="Output: text (a cg program) or json."),
+    format: Shown = shown_format("a program in cg's language"),
 ) -> None:
     """The derivative of EXPR as an expression in cg's language, tidied: paste it into `cg eval`.
 
@@ -438,8 +449,6 @@ def diff(
 
     with shown(ctx):
         line = line_of(ctx)
-        if format not in ("text", "json"):
-            raise CgError(f"--format {format}: cg diff writes text or json")
         no_values(line)
         graph = api.parse(read_source(line, file, ctx.info_name))
         fuse = line.optional.get("--fuse")
@@ -448,8 +457,10 @@ def diff(
         names, warnings = differentiate_by(graph, wrt)
         derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     warn(warnings)
-    if format == "json":
+    if view(format) == "json":
         render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
+    elif view(format) == "plain":
+        render.write_derivatives_plain(derivatives, sys.stdout)
     else:
         render.write_derivatives(order, derivatives, sys.stdout)
 
@@ -479,7 +490,7 @@ def hessian(
         show_default=False,
     ),
     points: str | None = PointsOpt,
-    format: str = typer.Option("table", "--format", help="Output: table, json, or plain."),
+    format: Shown = shown_format("a table"),
 ) -> None:
     """The matrix of second derivatives of EXPR at the point: backprop over each ∂f/∂x.
 
@@ -489,11 +500,10 @@ def hessian(
     from . import render
 
     with shown(ctx):
-        if format not in ("table", "json", "plain"):
-            raise CgError(f"--format {format}: cg hessian writes table, json or plain")
+        format = view(format)
         loaded = load(ctx, file, points)
         if format == "plain" and first_with_many_points(loaded.env):
-            raise CgError("--format plain is for one point: use --format json (or table) for many")
+            raise CgError("--format plain is for one point: use --format json (or human) for many")
         with wrt_named():
             result = api.hessian(loaded.graph, loaded.env, wrt_names(wrt))
     warn(result.warnings)

@@ -12,10 +12,36 @@ from .errors import EXIT_NOT_FINITE, CgError
 
 
 class Format(str, Enum):
-    tree = "tree"
+    """--format of cg grad and cg eval. `human`, every command's default, is the view for people:
+    a tree here, a table for cg check and cg hessian, a program for cg diff; tree, table and text
+    are other names for it, accepted by every command."""
+
+    human = "human"
     json = "json"
     plain = "plain"
     csv = "csv"
+    tree = "tree"
+    table = "table"
+    text = "text"
+
+
+class Shown(str, Enum):
+    """--format of the commands that write no file of points (cg check, cg diff, cg hessian)."""
+
+    human = "human"
+    json = "json"
+    plain = "plain"
+    tree = "tree"
+    table = "table"
+    text = "text"
+
+
+HUMAN = ("human", "tree", "table", "text")
+
+
+def view(format: Enum) -> str:
+    """The output a --format asks for: human (for any of its names), json, plain or csv."""
+    return "human" if format.value in HUMAN else format.value
 
 
 def write_line(text: str, stream=None) -> None:

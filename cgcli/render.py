@@ -549,6 +549,16 @@ def write_derivatives(order: int, derivatives: dict[str, str], out: IO[str]) -> 
     out.write(text + "\n")
 
 
+def write_derivatives_plain(derivatives: dict[str, str], out: IO[str]) -> None:
+    """`name derivative` lines, for `while read -r name value`: a derivative of several
+    statements is one line, its statements apart by '; ' (still a program cg eval reads)."""
+    lines = [
+        f"{name} " + "; ".join(line for line in text.splitlines() if line.strip())
+        for name, text in derivatives.items()
+    ]
+    out.write("\n".join(lines) + "\n")
+
+
 def write_derivatives_json(
     source: str, order: int, derivatives: dict[str, str], warnings: list[str], out: IO[str]
 ) -> None:

@@ -177,6 +177,24 @@ def write_table(report: Report, out: IO[str]) -> None:
     console.print(f"{n} case{'s' if n != 1 else ''}: {counts_text(ordered)}")
 
 
+def write_plain(report: Report, out: IO[str]) -> None:
+    """`name value` lines, for `while read -r name value`: a case file's cases as `case STATUS
+    NAME` (a case's name may hold spaces: it is the rest of the line), then the counts as
+    `STATUS N` (of checks for one expression, of cases for a file), then `status STATUS`, the
+    status the exit code says."""
+    if report.file is None:
+        counts = report.results[0].counts()
+        lines = []
+    else:
+        lines = [f"case {r.status} {r.case.name}" for r in report.results]
+        found = [r.status for r in report.results]
+        counts = {s: found.count(s) for s in STATUSES if s in found}
+    lines += [f"{status} {n}" for status, n in counts.items()]
+    lines.append(f"status {report.status}")
+    text = "\n".join(lines) + "\n"
+    out.write(as_ascii(text) if ascii_only(out) else text)
+
+
 def write_json(report: Report, out: IO[str]) -> None:
     """A report as one JSON object, every check at every point included."""
     cases = []

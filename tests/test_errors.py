@@ -268,7 +268,7 @@ def test_no_expression_names_the_command_that_needs_one(command, usage):
 USAGE_CASES = [
     (
         ["grad", "x", "--x", "1", "--format", "xml"],
-        "invalid value for '--format': 'xml' is not one of 'tree', 'json', 'plain', 'csv'",
+        "invalid value for '--format': 'xml' is not one of 'human', 'json', 'plain', 'csv', 'tree', 'table', 'text'",
         25,
     ),
     (["grad", "x", "--x", "1", "--format=xml"], "invalid value for '--format'", 25),
