@@ -46,7 +46,7 @@ Examples:
   echo "a = x*y; a + sin(a)" | cg grad - --x 1 --y pi/4 --format plain
 
 Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a
-printed gradient is not finite (the output is still printed).
+printed gradient is not finite (the output is still printed); 4 the output could not be written.
 """
 
 
@@ -284,7 +284,7 @@ Examples:
   cg check --cases checks.toml --junit report.xml
 
 Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input;
-3 a value or gradient is not finite (the report is still printed).
+3 a value or gradient is not finite (the report is still printed); 4 the output could not be written.
 """,
 )
 def check(
@@ -585,4 +585,6 @@ def run() -> None:
         # the reader went away (cg … | head -1): stop there, as other Unix tools do (the shell sees
         # 141), not a "cannot write" error or click's exit code 1 (cg's "a check failed")
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    app(prog_name="cg")
+    from .cli_output import writing_guarded
+
+    sys.exit(writing_guarded(lambda: app(prog_name="cg")))

@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FINITE = 3
+EXIT_CANNOT_WRITE = 4  # the output could not be written (a full disk, a closed reader)
 
 _WINDOW = 72  # characters of a long input line shown around the caret
 

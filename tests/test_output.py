@@ -67,3 +67,39 @@ def test_diff_plain_is_one_program_per_line_that_cg_eval_reads():
         code, value, err = run_bin(["eval", program, "--x", "0.5", "--y", "2", "--format", "plain"])
         assert code == 0, err
         assert math.isclose(float(value.split()[1]), want.gradients[name], rel_tol=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# writes that fail
+
+
+def _to_dev_full(args):
+    import subprocess
+
+    from conftest import cg_binary
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [cg_binary(), *args], stdout=full, stderr=subprocess.PIPE, timeout=120
+        )
+    return proc.returncode, proc.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        COMMANDS["grad"],
+        [*COMMANDS["grad"], "--format", "json"],
+        ["grad", "x", "--x", "1,2", "--format", "csv"],
+        COMMANDS["check"],
+        COMMANDS["diff"],
+        [*COMMANDS["hessian"], "--format", "plain"],
+        ["functions"],
+        ["--help"],
+        ["grad", "--help"],
+        ["--version"],
+    ],
+)
+def test_a_full_disk_is_one_line_and_exit_4(args):
+    code, err = _to_dev_full(args)
+    assert (code, err) == (4, "cg: error: cannot write standard output: No space left on device\n")
