@@ -4,6 +4,7 @@ renders the result. Reading the words is cli_args's; no math here."""
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -34,7 +35,7 @@ from .cli_output import NO_DIR_COLUMN, Format, Shown, exit_if_not_finite, view, 
 from .errors import (
     CgError,
 )
-from .text import U_ESCAPE, ascii_only
+from .text import U_ESCAPE, Terminal, ascii_only
 
 EPILOG = """\
 Examples:
@@ -110,17 +111,34 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 @app.callback()
 def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    color: Color = typer.Option(
+        Color.auto,
+        "--color",
+        help="Colours: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces them), always, never.",
+    ),
+    ascii: bool = typer.Option(
+        False,
+        "--ascii",
+        help="ASCII only: +-- guides, df/dx (the default on a terminal that is not UTF-8).",
+    ),
 ) -> None:
     """cg: gradients of expressions by backprop over a computation graph."""
+    Terminal.color, Terminal.ascii = color.value, ascii
     for stream in (sys.stdout, sys.stderr):
         # a character the terminal cannot show is written as \u03b8, never a crash, never dropped
         if ascii_only(stream) and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors=U_ESCAPE)
+            stream.reconfigure(encoding="ascii", errors=U_ESCAPE)
 
 
 # EXPR and -v NAME=VALUE are declared for click's help; cli_args reads their words (Line.exprs,

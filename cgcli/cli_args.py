@@ -137,11 +137,16 @@ def elsewhere(option: str, command: str, commands: dict) -> str:
 
 def read_group(group, words: list[str]) -> None:
     """The words before the command's name: cg's own options, then a command that exists."""
-    declared = {*Options.of(group).by_word, HELP}
+    options = Options.of(group)
+    declared = {*options.by_word, HELP}
+    value_next = False  # the word after `--color` is its value, not a command
     for at, word in enumerate(words):
-        if word[:1] == "-" and word != "-":
+        if value_next:
+            value_next = False
+        elif word[:1] == "-" and word != "-":
             if word.partition("=")[0] not in declared:
                 raise WordError(f"no such option: {word}", at)
+            value_next = word in options.takes_value
         elif word in group.commands:
             return
         else:

@@ -7,22 +7,29 @@ from typing import IO
 
 from .api import Result
 from .engine import local_values
-from .text import as_ascii, ascii_only, escaped, json_number, shortest_float
+from .text import as_ascii, ascii_only, color_on, json_number, plain_signs, shortest_float
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
 
 
 def rich_console(out, table: bool = False):
-    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting).
-    A `table` of numbers is as wide as it needs when piped, so that no number is split."""
+    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting),
+    in colour when color_on says so (--color, NO_COLOR, FORCE_COLOR), with ASCII boxes and guides
+    on a stream that takes ASCII only. A `table` of numbers is as wide as it needs when piped, so
+    that no number is split."""
     from rich.console import Console
 
+    color, tty = color_on(out), out.isatty()
     return Console(
         file=out,
         highlight=False,
         markup=False,
-        width=None if not table or out.isatty() else 1_000_000,
+        width=None if not table or tty else 1_000_000,
+        force_terminal=color or None,
+        no_color=not color,
+        color_system=("auto" if tty else "standard") if color else None,
+        legacy_windows=False,
     )
 
 
@@ -271,7 +278,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         tail.append([f"fused: {fused_from} nodes {'->' if ascii else '→'} {len(nodes)} nodes"])
     for name, g in result.gradients.items():
         tail.append([f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"])
-    if out.isatty():
+    if color_on(out):
         _rich_tree(rows, tail, out)
     else:
         _plain_tree(rows, tail, out, ascii)
@@ -334,7 +341,7 @@ def write_functions(out: IO[str]) -> None:
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         if op.symbolic:  # what cg diff and cg hessian differentiate further
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
-        table.add_row(call, op.doc, grads, op.at_kinks)
+        table.add_row(*_signs_for(out, call, op.doc, grads, op.at_kinks))
     console = rich_console(out)  # 80 columns when piped; long words fold, never cut
     console.print(table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
@@ -355,8 +362,13 @@ def write_fusions(out: IO[str]) -> None:
     for call, shapes in GATES.items():
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
-        table.add_row(call, "\n".join(shapes), op.doc, grads)
+        table.add_row(*_signs_for(out, call, "\n".join(shapes), op.doc, grads))
     rich_console(out).print(table)
+
+
+def _signs_for(out, *cells: str) -> list[str]:
+    """The cells as the stream takes them: ∂ as d, × as x on an ASCII-only stream."""
+    return [plain_signs(c) for c in cells] if ascii_only(out) else list(cells)
 
 
 def explain_data(result: Result) -> dict:
@@ -420,22 +432,23 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 )
         lines += [f"∂f/∂{name} = {shortest_float(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
-        if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
-            text = escaped(text.replace("∂", "d").replace("×", "x"))
+        if ascii_only(out):
+            text = plain_signs(text)
         out.write(text)
         return
 
     from rich.table import Table
 
     console = rich_console(out)
+    sign = plain_signs if ascii_only(out) else str  # ∂ and × as d and x where only ASCII goes
     table = Table(title="forward pass, in the order it runs")
     for column in ("node", "op", "source", "computes"):
         table.add_column(column)
     for s in forward:
         table.add_row(f"#{s.node}", s.op, s.text, computed(s))
     console.print(table)
-    table = Table(title="backward pass, in the order it runs (∂f/∂f = 1)")
-    for column in ("gate", "source", "upstream", "× local", "= contribution", "to input"):
+    table = Table(title=sign("backward pass, in the order it runs (∂f/∂f = 1)"))
+    for column in ("gate", "source", "upstream", sign("× local"), "= contribution", "to input"):
         table.add_column(column)
     for s in backward:
         if isinstance(s, ForkStep):
@@ -459,7 +472,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
             )
     console.print(table)
     for name, g in result.gradients.items():
-        console.print(f"∂f/∂{name} = {shortest_float(g)}")
+        console.print(sign(f"∂f/∂{name} = {shortest_float(g)}"))
 
 
 # ---------------------------------------------------------------------------

@@ -103,3 +103,103 @@ def _to_dev_full(args):
 def test_a_full_disk_is_one_line_and_exit_4(args):
     code, err = _to_dev_full(args)
     assert (code, err) == (4, "cg: error: cannot write standard output: No space left on device\n")
+
+
+# ---------------------------------------------------------------------------
+# terminals: colours and characters
+
+
+def run_tty(args, env=None, columns=100):
+    """The installed cg with its standard output on a pseudo-terminal of `columns` columns:
+    (exit code, what the terminal got, stderr)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    from conftest import cg_binary
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full_env.update({"TERM": "xterm", "LANG": "C.UTF-8", "COLUMNS": str(columns)}, **(env or {}))
+    for name in [k for k, v in full_env.items() if v is None]:
+        del full_env[name]
+    proc = subprocess.Popen(
+        [cg_binary(), *args], stdout=child, stderr=subprocess.PIPE, env=full_env
+    )
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the child's end closed
+            break
+        if not data:
+            break
+        out += data
+    os.close(main)
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    return proc.returncode, out.decode().replace("\r\n", "\n"), err
+
+
+ESC = "\x1b["
+TREE = ["grad", "x*y", "--x", "1", "--y", "2"]
+CHECK = ["check", "x*y", "--x", "1", "--y", "2"]
+
+
+@pytest.mark.parametrize("args", [TREE, CHECK])
+def test_colours_follow_color_no_color_and_force_color_in_every_output(args):
+    assert ESC in run_tty(args)[1]  # a terminal gets colours
+    assert ESC not in run_tty(args, {"NO_COLOR": "1"})[1]
+    assert ESC not in run_tty(["--color", "never", *args])[1]
+    assert ESC not in run_tty(args, {"TERM": "dumb"})[1]
+    assert ESC not in run_bin(args)[1]  # a pipe gets none
+    assert ESC in run_bin(args, env={"FORCE_COLOR": "1"})[1]
+    assert ESC in run_bin(["--color", "always", *args])[1]
+    assert ESC in run_bin(["--color=always", *args], env={"NO_COLOR": "1"})[1]
+    assert ESC not in run_bin(["--color", "never", *args], env={"FORCE_COLOR": "1"})[1]
+
+
+def test_colours_off_leave_the_same_text():
+    plain = run_bin(TREE)[1]
+    coloured = run_bin(["--color", "always", *TREE])[1]
+    import re
+
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+@pytest.mark.parametrize(
+    "env", [{"LANG": "C"}, {"LC_ALL": "POSIX"}, {"LANG": None}, {"TERM": "dumb"}]
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        TREE,
+        [*TREE, "--explain"],
+        CHECK,
+        ["hessian", "x*y", "--x", "1", "--y", "2"],
+        ["functions"],
+        ["fusions"],
+    ],
+)
+def test_a_terminal_that_is_not_utf8_gets_ascii(env, args):
+    code, out, err = run_tty(args, env)
+    assert (code, err) == (0, "")
+    assert out.isascii(), out
+    import re
+
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # colours, which a terminal that is not UTF-8 keeps
+    assert ("dout/dx" if args[0] in ("functions", "fusions") else "df/dx") in out
+
+
+def test_a_utf8_terminal_gets_guides_and_the_partial_sign_and_ascii_forces_ascii():
+    code, out, err = run_tty(["--color", "never", *TREE], {"LANG": "en_US.UTF-8"})
+    assert "└── " in out and "∂f/∂x = 2" in out
+    code, out, err = run_tty(["--ascii", "--color", "never", *TREE])
+    assert out.isascii() and "`-- " in out and "df/dx = 2" in out
+    code, out, err = run_bin(["--ascii", "grad", "θ*2", "--θ", "1"])
+    assert out.isascii() and "df/d\\u03b8 = 2" in out
