@@ -33,6 +33,31 @@ def rich_console(out, table: bool = False):
     )
 
 
+def print_table(console, table) -> None:
+    """A Rich table, or, on a terminal too narrow for it without splitting a word or a number
+    (`0.78|6447`, `chec|k`), one block per row: a `column: value` line per cell, the blocks apart
+    by a blank line. The narrowest the table can be is its longest words side by side."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    unbounded = console.options.update_width(1_000_000)  # else the measure stops at the width
+    if Measurement.get(console, unbounded, table).minimum <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title)
+    for i in range(table.row_count):
+        if i:
+            console.print()
+        for column in table.columns:
+            cell = column._cells[i]
+            text = cell.plain if isinstance(cell, Text) else str(cell)
+            header = column.header.plain if isinstance(column.header, Text) else str(column.header)
+            lines = text.split("\n") or [""]
+            first = f"{header}: {lines[0]}" if header else lines[0]
+            console.print(Text("\n".join([first, *("  " + line for line in lines[1:])])))
+
+
 def _points(n: int) -> str:
     return "1 point" if n == 1 else f"{n} points"
 
@@ -343,7 +368,7 @@ def write_functions(out: IO[str]) -> None:
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
         table.add_row(*_signs_for(out, call, op.doc, grads, op.at_kinks))
     console = rich_console(out)  # 80 columns when piped; long words fold, never cut
-    console.print(table)
+    print_table(console, table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
 
@@ -363,7 +388,7 @@ def write_fusions(out: IO[str]) -> None:
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
         table.add_row(*_signs_for(out, call, "\n".join(shapes), op.doc, grads))
-    rich_console(out).print(table)
+    print_table(rich_console(out), table)
 
 
 def _signs_for(out, *cells: str) -> list[str]:
@@ -446,7 +471,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
         table.add_column(column)
     for s in forward:
         table.add_row(f"#{s.node}", s.op, s.text, computed(s))
-    console.print(table)
+    print_table(console, table)
     table = Table(title=sign("backward pass, in the order it runs (∂f/∂f = 1)"))
     for column in ("gate", "source", "upstream", sign("× local"), "= contribution", "to input"):
         table.add_column(column)
@@ -470,7 +495,7 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 shortest_float(s.contribution),
                 f"#{s.to} {s.to_text}",
             )
-    console.print(table)
+    print_table(console, table)
     for name, g in result.gradients.items():
         console.print(sign(f"∂f/∂{name} = {shortest_float(g)}"))
 
@@ -498,7 +523,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
         table.add_column(Text(clean(name)), overflow="fold")
     for name, row in zip(h.names, h.matrix):
         table.add_row(Text(clean(name)), *(show(v) for v in row))
-    console.print(table)
+    print_table(console, table)
     console.print(Text(f"f = {show(h.value)}"))
     for name, g in h.gradients.items():
         console.print(Text(clean(f"∂f/∂{name} = {show(g)}")))

@@ -6,7 +6,7 @@ import json
 from typing import IO
 
 from .check import FAIL, KINK, NONFINITE, PASS, STATUSES, CaseResult, Point, Report, Row
-from .render import rich_console
+from .render import print_table, rich_console
 from .text import as_ascii, ascii_only, elide_middle, json_number, shortest_float
 
 # ---------------------------------------------------------------------------
@@ -131,10 +131,11 @@ def write_table(report: Report, out: IO[str]) -> None:
             if result.points[row.point].origin == "bound" or row.status != PASS
         ]
         if rows:
-            console.print(
+            print_table(
+                console,
                 checks_table(
                     result, rows, any(result.points[row.point].origin == "random" for row in rows)
-                )
+                ),
             )
         console.print(checks_line(result))
         return
@@ -156,7 +157,7 @@ def write_table(report: Report, out: IO[str]) -> None:
             counts_text(result),
             status(result.status),
         )
-    console.print(table)
+    print_table(console, table)
     for result in report.results:
         rows = [row for row in result.rows if row.status != PASS]
         if rows:
@@ -167,7 +168,7 @@ def write_table(report: Report, out: IO[str]) -> None:
                     f": {clean(result.case.source, 120)}",
                 )
             )
-            console.print(checks_table(result, rows, with_point=True))
+            print_table(console, checks_table(result, rows, with_point=True))
             console.print(checks_line(result))
     counts: dict[str, int] = {}
     for result in report.results:

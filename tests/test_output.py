@@ -203,3 +203,34 @@ def test_a_utf8_terminal_gets_guides_and_the_partial_sign_and_ascii_forces_ascii
     assert out.isascii() and "`-- " in out and "df/dx = 2" in out
     code, out, err = run_bin(["--ascii", "grad", "θ*2", "--θ", "1"])
     assert out.isascii() and "df/d\\u03b8 = 2" in out
+
+
+# ---------------------------------------------------------------------------
+# narrow terminals
+
+
+@pytest.mark.parametrize("columns", [60, 40])
+def test_a_narrow_terminal_splits_no_number_and_no_word(columns):
+    args = ["check", "(x+y)**2", "--x", "1", "--y", "2", "--expect", "9"]
+    code, out, err = run_tty(["--color", "never", *args], columns=columns)
+    assert (code, err) == (0, "")
+    assert all(len(line) <= columns for line in out.splitlines())
+    # the central difference of ∂f/∂x, whole on its line (a table split it: 6.0000|000009|99201)
+    numeric = json.loads(run_bin([*args, "--format", "json"])[1])["cases"][0]["checks"][0]
+    assert f"reference: {numeric['reference']!r}" in out.splitlines()
+    assert "check: numeric" in out.splitlines()  # not chec|k
+    code, out, err = run_tty(
+        ["--color", "never", "hessian", "x*y*zeta_long_name", "--x", "0.123456789012345"]
+        + ["--y", "2", "--zeta_long_name", "3"],
+        columns=columns,
+    )
+    assert "zeta_long_name: 0.123456789012345" in out.splitlines()
+    code, out, err = run_tty(["--color", "never", "functions"], columns=columns)
+    assert "function: pow(x, y)" in out.splitlines()
+
+
+def test_a_wide_terminal_keeps_the_table():
+    code, out, err = run_tty(
+        ["--color", "never", "check", "(x+y)**2", "--x", "1", "--y", "2"], columns=120
+    )
+    assert out.splitlines()[0].startswith("┏") and "│ numeric │ ∂f/∂x │ 6  │" in out
