@@ -42,6 +42,7 @@ def print_table(console, table) -> None:
 
     unbounded = console.options.update_width(1_000_000)  # else the measure stops at the width
     if Measurement.get(console, unbounded, table).minimum <= console.width:
+        _fit_columns(console, table)
         console.print(table)
         return
     if table.title:
@@ -56,6 +57,22 @@ def print_table(console, table) -> None:
             lines = text.split("\n") or [""]
             first = f"{header}: {lines[0]}" if header else lines[0]
             console.print(Text("\n".join([first, *("  " + line for line in lines[1:])])))
+
+
+def _fit_columns(console, table) -> None:
+    """Column widths for a table that fits only by wrapping: each column its longest word, and
+    the room left shared in proportion to how much more each would take. (Rich left to itself
+    narrows the widest columns first, below their longest word: `upstre…`, `contrib…`.)"""
+    unbounded = console.options.update_width(1_000_000)
+    ranges = [table._measure_column(console, unbounded, column) for column in table.columns]
+    natural = sum(r.maximum for r in ranges) + table._extra_width
+    if natural <= console.width:
+        return
+    room = console.width - sum(r.minimum for r in ranges) - table._extra_width
+    wants = [r.maximum - r.minimum for r in ranges]
+    for column, r, want in zip(table.columns, ranges, wants):
+        share = room * want // max(sum(wants), 1)
+        column.width = r.minimum + share - table._get_padding_width(column._index)
 
 
 def _points(n: int) -> str:

@@ -229,6 +229,12 @@ def test_a_narrow_terminal_splits_no_number_and_no_word(columns):
     assert "function: pow(x, y)" in out.splitlines()
 
 
+def test_a_table_that_fits_by_wrapping_keeps_every_header_whole():
+    code, out, err = run_tty(["--color", "never", *TREE, "--explain"], columns=60)
+    assert all(len(line) <= 60 for line in out.splitlines())
+    assert "…" not in out and "upstream" in out and "contribution" in out  # not upstre…
+
+
 def test_a_wide_terminal_keeps_the_table():
     code, out, err = run_tty(
         ["--color", "never", "check", "(x+y)**2", "--x", "1", "--y", "2"], columns=120
