@@ -227,8 +227,10 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
 
     A node reached again through another path (shared in the DAG) is drawn
     once, then as a reference to its id. The walk is an explicit stack. On a
-    terminal Rich draws the tree in colour; piped, the same lines are written
-    as plain text, without importing Rich (a third of a one-shot run's time).
+    terminal Rich draws the tree, in colour as color_on says, a long label
+    wrapped between words; piped, the same lines are written as plain text,
+    without importing Rich (a third of a one-shot run's time), unless colours
+    are asked for.
     """
     ascii = ascii_only(out)
     d, up, arrow = ("d", "^", "<-") if ascii else ("∂", "↑", "←")
@@ -320,7 +322,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         tail.append([f"fused: {fused_from} nodes {'->' if ascii else '→'} {len(nodes)} nodes"])
     for name, g in result.gradients.items():
         tail.append([f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"])
-    if color_on(out):
+    if color_on(out) or out.isatty():  # a terminal: Rich wraps long labels between words
         _rich_tree(rows, tail, out)
     else:
         _plain_tree(rows, tail, out, ascii)
@@ -349,7 +351,7 @@ def _rich_tree(rows, tail, out) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    console = rich_console(out)  # honours NO_COLOR
+    console = rich_console(out, table=True)  # piped (--color always): lines as long as they are
     tree = None
     branches = []
     for depth, _, parts in rows:

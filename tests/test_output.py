@@ -240,3 +240,19 @@ def test_a_wide_terminal_keeps_the_table():
         ["--color", "never", "check", "(x+y)**2", "--x", "1", "--y", "2"], columns=120
     )
     assert out.splitlines()[0].startswith("┏") and "│ numeric │ ∂f/∂x │ 6  │" in out
+
+
+def test_the_tree_on_a_narrow_terminal_wraps_long_labels_between_words():
+    expr = "sigmoid(w0*x0 + w1*x1 + w2) * tanh(w0*x0 - w1*x1)"
+    point = {"w0": 0.3, "x0": 1.5, "w1": -2, "x1": 0.7, "w2": 1}
+    args = [f"--{name}={value}" for name, value in point.items()]
+    for color in ("never", "always"):
+        code, out, err = run_tty(["--color", color, "grad", expr, *args], columns=60)
+        import re
+
+        out = re.sub(r"\x1b\[[0-9;]*m", "", out)
+        assert all(len(line) <= 60 for line in out.splitlines())
+        words = out.split()
+        r = grad(expr, point)
+        for g in r.gradients.values():
+            assert repr(g) in words  # each number whole, on one line
