@@ -65,9 +65,10 @@ def _fit_columns(console, table) -> None:
     narrows the widest columns first, below their longest word: `upstre…`, `contrib…`.)"""
     unbounded = console.options.update_width(1_000_000)
     ranges = [table._measure_column(console, unbounded, column) for column in table.columns]
-    natural = sum(r.maximum for r in ranges) + table._extra_width
-    if natural <= console.width:
-        return
+    inside = console.options.update_width(console.width - table._extra_width)  # as Rich lays out
+    widths = table._calculate_column_widths(console, inside)
+    if all(width >= r.minimum for width, r in zip(widths, ranges)):
+        return  # Rich's own layout splits no word
     room = console.width - sum(r.minimum for r in ranges) - table._extra_width
     wants = [r.maximum - r.minimum for r in ranges]
     for column, r, want in zip(table.columns, ranges, wants):
