@@ -4,6 +4,7 @@ renders the result. Reading the words is cli_args's; no math here."""
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -32,11 +33,11 @@ from .cli_input import (
     read_source,
     wrt_names,
 )
-from .cli_output import NO_DIR_COLUMN, Format, exit_if_not_finite, warn, write_points
+from .cli_output import NO_DIR_COLUMN, Format, Shown, exit_if_not_finite, view, warn, write_points
 from .errors import (
     CgError,
 )
-from .text import U_ESCAPE, ascii_only, did_you_mean
+from .text import U_ESCAPE, Terminal, ascii_only, did_you_mean
 
 EPILOG = cli_help.epilog(
     [
@@ -46,7 +47,8 @@ EPILOG = cli_help.epilog(
         "cg help grad",
     ],
     "Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a "
-    "printed gradient is not finite (the output is still printed).",
+    "printed gradient is not finite (the output is still printed); 5 the output could not be "
+    "written.",
 )
 
 
@@ -144,17 +146,34 @@ def _version(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit()
 
 
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 @app.callback()
 def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    color: Color = typer.Option(
+        Color.auto,
+        "--color",
+        help="Colours: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces them), always, never.",
+    ),
+    ascii: bool = typer.Option(
+        False,
+        "--ascii",
+        help="ASCII only: +-- guides, df/dx (the default on a terminal that is not UTF-8).",
+    ),
 ) -> None:
     """cg: gradients of expressions by backprop over a computation graph."""
+    Terminal.color, Terminal.ascii = color.value, ascii
     for stream in (sys.stdout, sys.stderr):
         # a character the terminal cannot show is written as \u03b8, never a crash, never dropped
         if ascii_only(stream) and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors=U_ESCAPE)
+            stream.reconfigure(encoding="ascii", errors=U_ESCAPE)
 
 
 # EXPR and -v NAME=VALUE are declared for click's help; cli_args reads their words (Line.exprs,
@@ -182,8 +201,19 @@ FileOpt = typer.Option(
 
 
 FormatOpt = typer.Option(
-    Format.tree, "--format", help="Output: tree, json, plain, or csv (one row per point)."
+    Format.human,
+    "--format",
+    help="Output: human (a tree; tree, table, text: the same), json, plain, or csv (one row per point).",
 )
+
+
+def shown_format(human: str) -> Shown:
+    """--format of a command without csv, whose human view is `human` (table, a program)."""
+    return typer.Option(
+        Shown.human,
+        "--format",
+        help=f"Output: human ({human}; tree, table, text: the same), json, or plain.",
+    )
 
 
 PointsOpt = typer.Option(
@@ -214,7 +244,7 @@ def _run(
         many = bool(first_with_many_points(loaded.env))
         conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
-        keep = output is None and (format is Format.tree or (format is Format.json and nodes))
+        keep = output is None and (view(format) == "human" or (format is Format.json and nodes))
         if with_grad:
             with wrt_named():
                 result = api.grad(loaded.graph, loaded.env, wrt_names(wrt), explain, keep)
@@ -232,10 +262,8 @@ def _run(
             write_points(result, loaded.env, output)
         else:
             render.write_result(
-                result, format.value, sys.stdout, nodes, loaded.fused_from, explain, along
+                result, view(format), sys.stdout, nodes, loaded.fused_from, explain, along
             )
-        if along is not None and format in (Format.tree, Format.plain):
-            render.write_directional(along, sys.stdout)
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
 
 
@@ -335,7 +363,7 @@ def functions(
         ],
         "Exit codes: 0 every check passed; 1 a check failed; 2 bad usage or input; 3 a value "
         "or gradient is not finite (the report is still printed); 4 no check failed, but some "
-        "are inconclusive (rounding noise swamps the reference).",
+        "are inconclusive (rounding noise swamps the reference); 5 the output could not be written.",
     ),
 )
 def check(
@@ -407,7 +435,7 @@ def check(
         help="Also write a JUnit XML report.",
         show_default=False,
     ),
-    format: str = typer.Option("table", "--format", help="Output: table or json."),
+    format: Shown = shown_format("a table"),
 ) -> None:
     """Check gradients: backprop beside central finite differences, hand-written derivatives, expected numbers.
 
@@ -424,8 +452,6 @@ def check(
 
     with shown(ctx):
         line = line_of(ctx)
-        if format not in ("table", "json"):
-            raise CgError(f"--format {format}: cg check writes table or json")
         eps, rtol, atol = (
             constant_option(text, option)
             for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
@@ -465,8 +491,10 @@ def check(
             except OSError as e:
                 raise CgError(f"cannot write {junit}: {e.strerror}", file=str(junit)) from None
     warn(report.warnings)
-    if format == "json":
+    if view(format) == "json":
         reports.write_json(report, sys.stdout)
+    elif view(format) == "plain":
+        reports.write_plain(report, sys.stdout)
     else:
         reports.write_table(report, sys.stdout)
     raise typer.Exit(report.exit_code)
@@ -498,7 +526,7 @@ def diff(
     order: int = typer.Option(
         1, "--order", min=1, help="Differentiate this many times with respect to the same variable."
     ),
-    format: str = typer.Option("text", "--format", help="Output: text (a cg program) or json."),
+    format: Shown = shown_format("a program in cg's language"),
 ) -> None:
     """The derivative of EXPR as an expression in cg's language, tidied: paste it into `cg eval`.
 
@@ -509,8 +537,6 @@ def diff(
 
     with shown(ctx):
         line = line_of(ctx)
-        if format not in ("text", "json"):
-            raise CgError(f"--format {format}: cg diff writes text or json")
         no_values(line)
         graph = api.parse(read_source(line, file, ctx.info_name))
         fuse = line.optional.get("--fuse")
@@ -519,8 +545,10 @@ def diff(
         names, warnings = differentiate_by(graph, wrt)
         derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     warn(warnings)
-    if format == "json":
+    if view(format) == "json":
         render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
+    elif view(format) == "plain":
+        render.write_derivatives_plain(derivatives, sys.stdout)
     else:
         render.write_derivatives(order, derivatives, sys.stdout)
 
@@ -548,7 +576,7 @@ def hessian(
         show_default=False,
     ),
     points: str | None = PointsOpt,
-    format: str = typer.Option("table", "--format", help="Output: table, json, or plain."),
+    format: Shown = shown_format("a table"),
 ) -> None:
     """The matrix of second derivatives of EXPR at the point: backprop over each ∂f/∂x.
 
@@ -557,11 +585,10 @@ def hessian(
     from . import render
 
     with shown(ctx):
-        if format not in ("table", "json", "plain"):
-            raise CgError(f"--format {format}: cg hessian writes table, json or plain")
+        format = view(format)
         loaded = load(ctx, file, points)
         if format == "plain" and first_with_many_points(loaded.env):
-            raise CgError("--format plain is for one point: use --format json (or table) for many")
+            raise CgError("--format plain is for one point: use --format json (or human) for many")
         with wrt_named():
             result = api.hessian(loaded.graph, loaded.env, wrt_names(wrt))
     warn(result.warnings)
@@ -676,4 +703,6 @@ def run() -> None:
         # the reader went away (cg … | head -1): stop there, as other Unix tools do (the shell sees
         # 141), not a "cannot write" error or click's exit code 1 (cg's "a check failed")
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    app(prog_name="cg")
+    from .cli_output import writing_guarded
+
+    sys.exit(writing_guarded(lambda: app(prog_name="cg")))

@@ -8,14 +8,77 @@ from enum import Enum
 
 import typer
 
-from .errors import EXIT_NOT_FINITE, CgError
+from .errors import EXIT_CANNOT_WRITE, EXIT_NOT_FINITE, CgError
 
 
 class Format(str, Enum):
-    tree = "tree"
+    """--format of cg grad and cg eval. `human`, every command's default, is the view for people:
+    a tree here, a table for cg check and cg hessian, a program for cg diff; tree, table and text
+    are other names for it, accepted by every command."""
+
+    human = "human"
     json = "json"
     plain = "plain"
     csv = "csv"
+    tree = "tree"
+    table = "table"
+    text = "text"
+
+
+class Shown(str, Enum):
+    """--format of the commands that write no file of points (cg check, cg diff, cg hessian)."""
+
+    human = "human"
+    json = "json"
+    plain = "plain"
+    tree = "tree"
+    table = "table"
+    text = "text"
+
+
+HUMAN = ("human", "tree", "table", "text")
+
+
+def view(format: Enum) -> str:
+    """The output a --format asks for: human (for any of its names), json, plain or csv."""
+    return "human" if format.value in HUMAN else format.value
+
+
+def writing_guarded(main) -> int:
+    """Run `main` (the whole command line, help included) and flush standard output inside, so
+    that a write that fails (`cg … > /dev/full`) is said as one line on stderr with exit code 5,
+    not a traceback: the exit code `main` gave otherwise."""
+    try:
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        sys.stdout.flush()
+    except OSError as e:
+        if e.filename is not None:  # a file's own error that nothing said: not standard output's
+            raise
+        _stdout_lost(e)
+        return EXIT_CANNOT_WRITE
+    return code
+
+
+def _stdout_lost(error: OSError) -> None:
+    """Say that standard output cannot be written, then point it at /dev/null: what is left in
+    its buffer goes there at exit, not into a second error ("Exception ignored …")."""
+    import os
+
+    reason = error.strerror or str(error) or type(error).__name__
+    try:
+        write_line(f"cg: error: cannot write standard output: {reason}", sys.stderr)
+    except OSError:
+        pass  # stderr is gone too: the exit code says it
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def write_line(text: str, stream=None) -> None:
@@ -56,10 +119,11 @@ def write_points(result, env: dict, output: str | None) -> None:
     from . import pointsio
 
     cols = pointsio.columns(as_batch(result), list(result.graph.variables), env)
+    if output is None:  # a write to standard output that fails is said by writing_guarded
+        pointsio.write_csv(cols, sys.stdout)
+        return
     try:
-        if output is None:
-            pointsio.write_csv(cols, sys.stdout)
-        elif output.lower().endswith(".npz"):
+        if output.lower().endswith(".npz"):
             pointsio.write_npz(cols, output)
         else:
             with open(output, "w", encoding="utf-8") as f:

@@ -10,6 +10,7 @@ EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FINITE = 3
 EXIT_INCONCLUSIVE = 4  # cg check: no check failed, and some could not tell
+EXIT_CANNOT_WRITE = 5  # the output could not be written (a full disk, a closed standard output)
 
 _WINDOW = 72  # characters of a long input line shown around the caret
 

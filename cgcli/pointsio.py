@@ -10,6 +10,7 @@ import numpy as np
 
 from . import files
 from .errors import CgError, text_of
+from .text import shortest_float
 
 
 def read_points(path: str) -> dict[str, np.ndarray | float]:
@@ -249,7 +250,7 @@ CSV_ROWS = 65_536  # rows formatted at a time: the memory of a chunk, not of the
 
 
 def write_csv(cols: dict[str, np.ndarray], out) -> None:
-    """One row per point, full precision (shortest repr that reads back the same), to a text
+    """One row per point, full precision (the shortest text that reads back the same), to a text
     stream or, given a path, to that file, replaced whole or not at all (files.replaced).
     Rows are formatted a chunk at a time: 10^7 points never exist as 10^7 Python rows."""
     if isinstance(out, (str, os.PathLike)):
@@ -272,11 +273,18 @@ def _write_csv_rows(cols: dict[str, np.ndarray], out) -> None:
 
 
 def _cells(values: np.ndarray):
-    """Each value's shortest repr; a column that is one value repeated (a variable bound to one
-    number, broadcast to every point: stride 0) is formatted once."""
+    """Each value as --format plain writes it (shortest_float: '9', not '9.0'); a column that is
+    one value repeated (a variable bound to one number, broadcast to every point: stride 0) is
+    formatted once."""
     if values.strides == (0,):
-        return itertools.repeat(repr(float(values[0])), len(values))
-    return map(repr, values.tolist())
+        return itertools.repeat(shortest_float(float(values[0])), len(values))
+    return map(_shortest, values.tolist())
+
+
+def _shortest(v: float) -> str:
+    """shortest_float for a float of a column (repr writes nan, inf and -inf as cg does)."""
+    text = repr(v)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def write_npz(cols: dict[str, np.ndarray], path: str) -> None:

@@ -7,23 +7,73 @@ from typing import IO
 
 from .api import Result
 from .engine import local_values
-from .text import as_ascii, ascii_only, escaped, json_number, shortest_float
+from .text import as_ascii, ascii_only, color_on, json_number, plain_signs, shortest_float
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
 
 
 def rich_console(out, table: bool = False):
-    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting).
-    A `table` of numbers is as wide as it needs when piped, so that no number is split."""
+    """A Rich console for cg's output: user text is printed as typed (no markup, no highlighting),
+    in colour when color_on says so (--color, NO_COLOR, FORCE_COLOR), with ASCII boxes and guides
+    on a stream that takes ASCII only. A `table` of numbers is as wide as it needs when piped, so
+    that no number is split."""
     from rich.console import Console
 
+    color, tty = color_on(out), out.isatty()
     return Console(
         file=out,
         highlight=False,
         markup=False,
-        width=None if not table or out.isatty() else 1_000_000,
+        width=None if not table or tty else 1_000_000,
+        force_terminal=color or None,
+        no_color=not color,
+        color_system=("auto" if tty else "standard") if color else None,
+        legacy_windows=False,
     )
+
+
+def print_table(console, table) -> None:
+    """A Rich table, or, on a terminal too narrow for it without splitting a word or a number
+    (`0.78|6447`, `chec|k`), one block per row: a `column: value` line per cell, the blocks apart
+    by a blank line. The narrowest the table can be is its longest words side by side."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    unbounded = console.options.update_width(1_000_000)  # else the measure stops at the width
+    if Measurement.get(console, unbounded, table).minimum <= console.width:
+        _fit_columns(console, table)
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title)
+    for i in range(table.row_count):
+        if i:
+            console.print()
+        for column in table.columns:
+            cell = column._cells[i]
+            text = cell.plain if isinstance(cell, Text) else str(cell)
+            header = column.header.plain if isinstance(column.header, Text) else str(column.header)
+            lines = text.split("\n") or [""]
+            first = f"{header}: {lines[0]}" if header else lines[0]
+            console.print(Text("\n".join([first, *("  " + line for line in lines[1:])])))
+
+
+def _fit_columns(console, table) -> None:
+    """Column widths for a table that fits only by wrapping: each column its longest word, and
+    the room left shared in proportion to how much more each would take. (Rich left to itself
+    narrows the widest columns first, below their longest word: `upstre…`, `contrib…`.)"""
+    unbounded = console.options.update_width(1_000_000)
+    ranges = [table._measure_column(console, unbounded, column) for column in table.columns]
+    inside = console.options.update_width(console.width - table._extra_width)  # as Rich lays out
+    widths = table._calculate_column_widths(console, inside)
+    if all(width >= r.minimum for width, r in zip(widths, ranges)):
+        return  # Rich's own layout splits no word
+    room = console.width - sum(r.minimum for r in ranges) - table._extra_width
+    wants = [r.maximum - r.minimum for r in ranges]
+    for column, r, want in zip(table.columns, ranges, wants):
+        share = room * want // max(sum(wants), 1)
+        column.width = r.minimum + share - table._get_padding_width(column._index)
 
 
 def _points(n: int) -> str:
@@ -162,11 +212,14 @@ def _backend_of(result: Result):
     return scalar
 
 
-def write_plain(result: Result, out: IO[str]) -> None:
-    """The value, then one `name gradient` line per variable; shortest round-trip floats."""
-    lines = [shortest_float(result.value)] + [
-        f"{name} {shortest_float(g)}" for name, g in result.gradients.items()
-    ]
+def write_plain(result: Result, out: IO[str], along=None) -> None:
+    """`name value` lines for `while read -r name value`: `f VALUE` first, then one `NAME
+    GRADIENT` per variable, then `dir VALUE` (the directional derivative by forward mode) when
+    asked; shortest round-trip floats."""
+    lines = [f"f {shortest_float(result.value)}"]
+    lines += [f"{name} {shortest_float(g)}" for name, g in result.gradients.items()]
+    if along is not None:
+        lines.append(f"dir {shortest_float(along[1])}")
     out.write("\n".join(lines) + "\n")
 
 
@@ -175,8 +228,10 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
 
     A node reached again through another path (shared in the DAG) is drawn
     once, then as a reference to its id. The walk is an explicit stack. On a
-    terminal Rich draws the tree in colour; piped, the same lines are written
-    as plain text, without importing Rich (a third of a one-shot run's time).
+    terminal Rich draws the tree, in colour as color_on says, a long label
+    wrapped between words; piped, the same lines are written as plain text,
+    without importing Rich (a third of a one-shot run's time), unless colours
+    are asked for.
     """
     ascii = ascii_only(out)
     d, up, arrow = ("d", "^", "<-") if ascii else ("∂", "↑", "←")
@@ -268,7 +323,7 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         tail.append([f"fused: {fused_from} nodes {'->' if ascii else '→'} {len(nodes)} nodes"])
     for name, g in result.gradients.items():
         tail.append([f"{d}f/{d}", (clean(name), "bold green"), f" = {show(g)}"])
-    if out.isatty():
+    if color_on(out) or out.isatty():  # a terminal: Rich wraps long labels between words
         _rich_tree(rows, tail, out)
     else:
         _plain_tree(rows, tail, out, ascii)
@@ -297,7 +352,7 @@ def _rich_tree(rows, tail, out) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    console = rich_console(out)  # honours NO_COLOR
+    console = rich_console(out, table=True)  # piped (--color always): lines as long as they are
     tree = None
     branches = []
     for depth, _, parts in rows:
@@ -332,9 +387,9 @@ def write_functions(out: IO[str], ops=None) -> None:
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         if op.symbolic:  # what cg diff and cg hessian differentiate further
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
-        table.add_row(call, op.doc, grads, op.at_kinks)
+        table.add_row(*_signs_for(out, call, op.doc, grads, op.at_kinks))
     console = rich_console(out)  # 80 columns when piped; long words fold, never cut
-    console.print(table)
+    print_table(console, table)
     console.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
 
@@ -353,8 +408,13 @@ def write_fusions(out: IO[str]) -> None:
     for call, shapes in GATES.items():
         op = OPS[call.split("(")[0]]
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
-        table.add_row(call, "\n".join(shapes), op.doc, grads)
-    rich_console(out).print(table)
+        table.add_row(*_signs_for(out, call, "\n".join(shapes), op.doc, grads))
+    print_table(rich_console(out), table)
+
+
+def _signs_for(out, *cells: str) -> list[str]:
+    """The cells as the stream takes them: ∂ as d, × as x on an ASCII-only stream."""
+    return [plain_signs(c) for c in cells] if ascii_only(out) else list(cells)
 
 
 def explain_data(result: Result) -> dict:
@@ -418,22 +478,23 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 )
         lines += [f"∂f/∂{name} = {shortest_float(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
-        if not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf"):
-            text = escaped(text.replace("∂", "d").replace("×", "x"))
+        if ascii_only(out):
+            text = plain_signs(text)
         out.write(text)
         return
 
     from rich.table import Table
 
     console = rich_console(out)
+    sign = plain_signs if ascii_only(out) else str  # ∂ and × as d and x where only ASCII goes
     table = Table(title="forward pass, in the order it runs")
     for column in ("node", "op", "source", "computes"):
         table.add_column(column)
     for s in forward:
         table.add_row(f"#{s.node}", s.op, s.text, computed(s))
-    console.print(table)
-    table = Table(title="backward pass, in the order it runs (∂f/∂f = 1)")
-    for column in ("gate", "source", "upstream", "× local", "= contribution", "to input"):
+    print_table(console, table)
+    table = Table(title=sign("backward pass, in the order it runs (∂f/∂f = 1)"))
+    for column in ("gate", "source", "upstream", sign("× local"), "= contribution", "to input"):
         table.add_column(column)
     for s in backward:
         if isinstance(s, ForkStep):
@@ -455,9 +516,9 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 shortest_float(s.contribution),
                 f"#{s.to} {s.to_text}",
             )
-    console.print(table)
+    print_table(console, table)
     for name, g in result.gradients.items():
-        console.print(f"∂f/∂{name} = {shortest_float(g)}")
+        console.print(sign(f"∂f/∂{name} = {shortest_float(g)}"))
 
 
 # ---------------------------------------------------------------------------
@@ -483,7 +544,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
         table.add_column(Text(clean(name)), overflow="fold")
     for name, row in zip(h.names, h.matrix):
         table.add_row(Text(clean(name)), *(show(v) for v in row))
-    console.print(table)
+    print_table(console, table)
     console.print(Text(f"f = {show(h.value)}"))
     for name, g in h.gradients.items():
         console.print(Text(clean(f"∂f/∂{name} = {show(g)}")))
@@ -519,15 +580,20 @@ def write_result(
     explain=False,
     along=None,
 ) -> None:
-    """A result of cg grad or cg eval as json, plain or a tree; with `explain`, the steps."""
+    """A result of cg grad or cg eval as json, plain or a tree; with `explain`, the steps; with
+    `along` (api.directional's), the directional derivative."""
     if format == "json":
         write_json(result, out, nodes, fused_from, explain=explain, directional=along)
-    elif explain:
+        return
+    if format == "plain":
+        write_plain(result, out, along)
+        return
+    if explain:
         write_explain(result, out)
-    elif format == "plain":
-        write_plain(result, out)
     else:
         write_tree(result, out, fused_from=fused_from)
+    if along is not None:
+        write_directional(along, out)
 
 
 def write_derivatives(order: int, derivatives: dict[str, str], out: IO[str]) -> None:
@@ -540,6 +606,16 @@ def write_derivatives(order: int, derivatives: dict[str, str], out: IO[str]) -> 
         blocks = [f"# d{power}f/d{name}{power}\n{text}" for name, text in derivatives.items()]
         text = "\n\n".join(blocks)
     out.write(text + "\n")
+
+
+def write_derivatives_plain(derivatives: dict[str, str], out: IO[str]) -> None:
+    """`name derivative` lines, for `while read -r name value`: a derivative of several
+    statements is one line, its statements apart by '; ' (still a program cg eval reads)."""
+    lines = [
+        f"{name} " + "; ".join(line for line in text.splitlines() if line.strip())
+        for name, text in derivatives.items()
+    ]
+    out.write("\n".join(lines) + "\n")
 
 
 def write_derivatives_json(

@@ -17,7 +17,7 @@ from .check import (
     Report,
     Row,
 )
-from .render import rich_console
+from .render import print_table, rich_console
 from .text import as_ascii, ascii_only, elide_middle, json_number, shortest_float
 
 # ---------------------------------------------------------------------------
@@ -153,10 +153,11 @@ def write_table(report: Report, out: IO[str]) -> None:
             if result.points[row.point].origin == "bound" or row.status != PASS
         ]
         if rows:
-            console.print(
+            print_table(
+                console,
                 checks_table(
                     result, rows, any(result.points[row.point].origin == "random" for row in rows)
-                )
+                ),
             )
         console.print(checks_line(result))
         return
@@ -179,7 +180,7 @@ def write_table(report: Report, out: IO[str]) -> None:
             counts_text(result),
             status(result.status),
         )
-    console.print(table)
+    print_table(console, table)
     for result in report.results:
         rows = [row for row in result.rows if row.status != PASS]
         if rows:
@@ -190,7 +191,7 @@ def write_table(report: Report, out: IO[str]) -> None:
                     f": {clean(result.case.source, 120)}",
                 )
             )
-            console.print(checks_table(result, rows, with_point=True))
+            print_table(console, checks_table(result, rows, with_point=True))
             console.print(checks_line(result))
     counts: dict[str, int] = {}
     for result in report.results:
@@ -198,6 +199,24 @@ def write_table(report: Report, out: IO[str]) -> None:
     ordered = {s: counts[s] for s in STATUSES if s in counts}
     n = len(report.results)
     console.print(f"{n} case{'s' if n != 1 else ''}: {counts_text(ordered)}")
+
+
+def write_plain(report: Report, out: IO[str]) -> None:
+    """`name value` lines, for `while read -r name value`: a case file's cases as `case STATUS
+    NAME` (a case's name may hold spaces: it is the rest of the line), then the counts as
+    `STATUS N` (of checks for one expression, of cases for a file), then `status STATUS`, the
+    status the exit code says."""
+    if report.file is None:
+        counts = report.results[0].counts()
+        lines = []
+    else:
+        lines = [f"case {r.status} {r.case.name}" for r in report.results]
+        found = [r.status for r in report.results]
+        counts = {s: found.count(s) for s in STATUSES if s in found}
+    lines += [f"{status} {n}" for status, n in counts.items()]
+    lines.append(f"status {report.status}")
+    text = "\n".join(lines) + "\n"
+    out.write(as_ascii(text) if ascii_only(out) else text)
 
 
 def write_json(report: Report, out: IO[str]) -> None:

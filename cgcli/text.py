@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import os
 
 # ---------------------------------------------------------------------------
 # numbers
@@ -79,13 +80,89 @@ def did_you_mean(word: str, known) -> str:
 
 
 # ---------------------------------------------------------------------------
-# streams that take ASCII only
+# streams: colours, and streams that take ASCII only
+
+
+class Terminal:
+    """cg's options for what it writes: --color auto|always|never, --ascii (the command line
+    sets them before each command)."""
+
+    color = "auto"
+    ascii = False
+
+
+def color_on(stream) -> bool:
+    """Whether to write colours to `stream`: --color always or never; else NO_COLOR (set and not
+    empty) turns them off, FORCE_COLOR turns them on, and otherwise a terminal gets them (not
+    TERM=dumb). The same rule for every output, as https://no-color.org asks."""
+    if Terminal.color != "auto":
+        return Terminal.color == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return _isatty(stream) and os.environ.get("TERM") != "dumb"
 
 
 def ascii_only(stream) -> bool:
-    """The stream cannot take every character (an ASCII-only terminal, PYTHONIOENCODING=ascii)."""
+    """The stream takes ASCII only: --ascii; an encoding that is not UTF-8
+    (PYTHONIOENCODING=ascii); or a terminal whose locale is not UTF-8 (LANG=C, LC_ALL=POSIX,
+    no locale set) or that is TERM=dumb. Python writes UTF-8 under the C locale anyway (its UTF-8
+    mode), which such a terminal shows as mojibake; piped output follows the encoding only."""
+    if Terminal.ascii:
+        return True
     encoding = getattr(stream, "encoding", None) or "utf-8"
-    return not encoding.lower().replace("-", "").startswith("utf")
+    if not encoding.lower().replace("-", "").startswith("utf"):
+        return True
+    return _real_terminal(stream) and not _utf8_terminal()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _real_terminal(stream) -> bool:
+    """A terminal device (not a buffer that says it is one, as a notebook's)."""
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _utf8_terminal() -> bool:
+    """The terminal's locale, as the user set it, names UTF-8 (and TERM is not dumb)."""
+    if os.environ.get("TERM") == "dumb":
+        return False
+    for variable in ("LC_ALL", "LC_CTYPE", "LANG"):
+        name = os.environ.get(variable, "")
+        if variable == "LC_CTYPE" and _coerced(name):
+            continue  # Python set it for the C locale (PEP 538): the user's is LANG's, or none
+        if name:
+            return "utf8" in name.lower().replace("-", "")
+    return False  # no locale: C
+
+
+def _coerced(name: str) -> bool:
+    """LC_CTYPE was set by Python itself, coercing a C locale to UTF-8 (it then runs in UTF-8
+    mode without being asked to)."""
+    import sys
+
+    asked = os.environ.get("PYTHONUTF8") == "1" or "utf8" in getattr(sys, "_xoptions", {})
+    return sys.flags.utf8_mode and not asked and name in ("C.UTF-8", "C.utf8", "UTF-8")
+
+
+_FOR_ASCII = {"∂²": "d2", "∂": "d", "×": "x", "·": ".", "…": "...", "←": "<-", "→": "->", "↑": "^"}
+
+
+def plain_signs(text: str) -> str:
+    """`text` for an ASCII-only stream: ∂ as d, × as x, arrows as -> and the like, every other
+    character that is not ASCII as a \\u escape."""
+    for sign, ascii in _FOR_ASCII.items():
+        text = text.replace(sign, ascii)
+    return escaped(text)
 
 
 def _u_escape(error: UnicodeEncodeError) -> tuple[str, int]:

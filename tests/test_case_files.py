@@ -139,9 +139,7 @@ def test_junit_counts_classnames_and_messages_as_a_ci_reader_sees_them(checks):
         ],
         ("checks/a.toml", "kink"): [],
         ("checks/b.toml", "square"): [],
-        ("checks/b.toml", "pole"): [
-            ("error", "∂f/∂x at x=0: cg -inf, central difference nan")
-        ],
+        ("checks/b.toml", "pole"): [("error", "∂f/∂x at x=0: cg -inf, central difference nan")],
         ("checks/more/c.toml", "sine"): [
             (
                 "failure",

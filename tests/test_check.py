@@ -514,10 +514,6 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
             "cg: error: --eps must be a finite number > 0, got 0.0\n",
         ),
         (
-            ["x", "--x", "1", "--format", "plain"],
-            "cg: error: --format plain: cg check writes table or json\n",
-        ),
-        (
             ["x*y", "--random", "2", "--expect", "3"],
             "cg: error: --expect needs the bound point: bind every variable\n",
         ),
@@ -593,6 +589,16 @@ def test_a_case_file_with_a_failing_case_is_exit_1_and_its_junit_names_it(cg, tm
         r"│ sigmoid, derivative written wrong +│ sigmoid\(z\) +│ bound +│ 1 pass, 1 fail +│ fail +│",
         summary[1],
     )
+
+    code, out, err = cg(["check", "--cases", str(cases), "--format", "plain"])
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "case pass seed example",
+        "case fail sigmoid, derivative written wrong",
+        "pass 1",
+        "fail 1",
+        "status fail",
+    ]
 
     root = ET.parse(junit).getroot()
     suite = root.find("testsuite")

@@ -71,7 +71,10 @@ def test_the_bash_script_registers_its_function_with_file_names_as_the_fallback(
         (["cg", "gr"], ["grad", "graph", "grammar"]),
         (["cg", "grad", "--fo"], ["--format"]),
         (["cg", "check", "x", "--x", "1", "--exp"], ["--expect", "--expect-grad"]),
-        (["cg", "grad", "x", "--x", "1", "--format", ""], ["tree", "json", "plain", "csv"]),
+        (
+            ["cg", "grad", "x", "--x", "1", "--format", ""],
+            ["human", "json", "plain", "csv", "tree", "table", "text"],
+        ),
         (["cg", "eval", "--format=j"], ["json"]),
         (["cg", "grad", "--fuse", "s"], ["sigmoid", "softplus"]),
         (["cg", "grad", "--fuse", "sigmoid,s"], ["sigmoid,softplus"]),
@@ -110,7 +113,10 @@ def test_fish_completes_with_the_script(tmp_path):
         ["fish", "--no-config", "-c", program], capture_output=True, env=env_with_cg(), cwd=tmp_path
     )
     offered = [line.split("\t")[0] for line in proc.stdout.decode().splitlines()]
-    assert offered == ["grad", "grammar", "graph", "csv", "json", "plain", "tree"]  # fish sorts
+    assert offered == [  # fish sorts
+        *("grad", "grammar", "graph"),
+        *("csv", "human", "json", "plain", "table", "text", "tree"),
+    ]
     assert subprocess.run(["fish", "--no-execute", tmp_path / "cg.fish"]).returncode == 0
 
 

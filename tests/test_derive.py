@@ -403,7 +403,10 @@ def _bindings(point: dict) -> list[str]:
 
 
 def _plain(out: str) -> float:
-    return float(out.split()[0])
+    """The value of `f VALUE`, the first line of --format plain."""
+    name, value = out.splitlines()[0].split(" ")
+    assert name == "f"
+    return float(value)
 
 
 @pytest.mark.parametrize("expr, point", ROUND_TRIP)
@@ -427,7 +430,7 @@ def test_eval_of_diff_through_a_real_shell():
     script = f'"{cg}" eval "$("{cg}" diff "x**3*sin(y)" --wrt x)" --x 2 --y 0.5 --format plain'
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert math.isclose(float(proc.stdout), 3 * 4 * math.sin(0.5), rel_tol=1e-15)
+    assert math.isclose(_plain(proc.stdout), 3 * 4 * math.sin(0.5), rel_tol=1e-15)
 
 
 def test_order_two_is_diff_piped_into_diff_and_pipes_give_mixed_derivatives(cg):

@@ -175,7 +175,7 @@ def test_cli_json_marks_fused_nodes(cg):
 )
 def test_cli_fuse_spellings(args):
     code, out, err = run_cli(args + ["--format", "plain"])
-    assert (code, out) == (0, "0.7310585786300049\nz 0.19661193324148185\n"), err
+    assert (code, out) == (0, "f 0.7310585786300049\nz 0.19661193324148185\n"), err
 
 
 def test_cli_unknown_gate_is_an_error(cg):

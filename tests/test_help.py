@@ -46,10 +46,10 @@ def test_h_is_help_whatever_else_is_on_the_line():
 def test_a_variable_named_h_is_bound_with_double_dash_h_or_v():
     for binding in (["--h", "3"], ["-v", "h=3"]):
         code, out, err = run_bin(["grad", "h*h", *binding, "--format", "plain"])
-        assert (code, out, err) == (0, "9\nh 6\n", "")
+        assert (code, out, err) == (0, "f 9\nh 6\n", "")
     # after --, -h is the expression
     code, out, err = run_bin(["eval", "--format", "plain", "--h", "3", "--", "-h"])
-    assert (code, out) == (0, "-3\n"), err
+    assert (code, out) == (0, "f -3\n"), err
 
 
 def test_cg_help_of_a_command_that_does_not_exist():
@@ -237,7 +237,7 @@ def test_a_format_as_an_option_suggests_format(word):
     assert error_of("grad", word, "x", "--x", "1") == said
     # a variable of that name is still bound by --json VALUE
     code, out, err = run_bin(["eval", f"{name}*2", word, "3", "--format", "plain"])
-    assert (code, out) == (0, "6\n"), err
+    assert (code, out) == (0, "f 6\n"), err
 
 
 def test_cg_functions_shows_the_rows_named():

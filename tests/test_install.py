@@ -39,7 +39,7 @@ def test_installed_cg_runs_from_another_directory(tmp_path):
     code, out, err = run_bin(
         ["grad", "(x+y)**2", "--x", "1", "--y", "2", "--format", "plain"], cwd=tmp_path
     )
-    assert (code, out, err) == (0, "9\nx 6\ny 6\n", "")
+    assert (code, out, err) == (0, "f 9\nx 6\ny 6\n", "")
     code, out, err = run_bin(["grammar"], cwd=tmp_path)
     assert code == 0 and out == (REPO / "grammar" / "cg.lark").read_text(encoding="utf-8")
 

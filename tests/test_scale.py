@@ -75,7 +75,7 @@ def test_huge_and_deep_through_the_installed_cg():
     assert '"grad": {"x": ' in out
     deep = "(" * 10_000 + "x" + ")+1" * 10_000
     code, out, err = run_bin(["grad", deep, "--x", "1", "--format", "plain"])
-    assert (code, out) == (0, "10001\nx 1\n"), err
+    assert (code, out) == (0, "f 10001\nx 1\n"), err
 
 
 def test_deep_tree_output_is_cut_not_crashed():
