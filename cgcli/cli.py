@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, api, cli_args
+from . import __version__, api, cli_args, files
 from .cli_args import WordError
 from .cli_errors import LINE, TYPED, about, shown, wrt_named
 from .cli_input import (
@@ -79,6 +79,7 @@ class _Command(TyperCommand):
                 bindings=self.bindings,
             )
             ctx.meta[LINE] = line
+            cli_args.whole_numbers(self, line)
             try:
                 return super().parse_args(ctx, line.for_click)
             except typer.BadParameter as e:  # a value click could not convert (--format xml)
@@ -389,7 +390,7 @@ def check(
         report = checks.run(specs, cases)
         if junit is not None:
             try:
-                junit.write_bytes(reports.junit_xml(report))
+                files.write_bytes(junit, reports.junit_xml(report))
             except OSError as e:
                 raise CgError(f"cannot write {junit}: {e.strerror}", file=str(junit)) from None
     warn(report.warnings)
@@ -562,7 +563,7 @@ def graph(
         result = api.grad(loaded.graph, loaded.env, trace=True)
         data = picture.draw(result, kind, digits)
         try:
-            output.write_bytes(data)
+            files.write_bytes(output, data)
         except OSError as e:
             raise CgError(f"cannot write {output}: {e.strerror}", file=str(output)) from None
     warn(result.warnings)
@@ -577,4 +578,11 @@ def run() -> None:
         # the reader went away (cg … | head -1): stop there, as other Unix tools do (the shell sees
         # 141), not a "cannot write" error or click's exit code 1 (cg's "a check failed")
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    app(prog_name="cg")
+    from .cli_errors import closed_stdout_said, memory_said_at_top
+
+    if sys.stdout is None:  # cg … >&-: Python leaves no stream to write the results to
+        closed_stdout_said()
+    try:
+        app(prog_name="cg")
+    except MemoryError:  # raised outside a command's `shown`, while its output is rendered
+        memory_said_at_top()

@@ -3,10 +3,9 @@ shape the request, each checked; a mistake is a CgError about the word that made
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from . import api, cli_args
+from . import api, cli_args, files
 from .cli_args import WordError
 from .cli_errors import LINE, about
 from .cli_output import Format, warn
@@ -44,13 +43,13 @@ def read_source(line: cli_args.Line, file: Path | None, command: str) -> str:
     """The expression: its word, standard input ('-'), or the file -f names."""
     if file is None:
         word = cli_args.expression_word(line, "" if command == "diff" else " [--x VALUE ...]")
-        return text_of(sys.stdin.buffer.read(), "the input") if word == "-" else word
+        return text_of(files.read_capped("-", "the input"), "the input") if word == "-" else word
     if line.exprs:
         word, at = line.exprs[0]
         message = f"give the expression either as an argument or with -f, not both (got {word!r})"
         raise WordError(message, at)
     try:
-        data = sys.stdin.buffer.read() if str(file) == "-" else Path(file).read_bytes()
+        data = files.read_capped(str(file), "the input" if str(file) == "-" else str(file))
     except OSError as e:
         raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
     return text_of(data, "the input")
@@ -85,9 +84,11 @@ def fused(graph, fuse: cli_args.Given):
 
 
 def wrt_names(wrt: str | None) -> list[str] | None:
-    """The names --wrt gives, or None."""
-    if not wrt:
+    """The names --wrt gives, or None when it is not given (--wrt '' names none: an error)."""
+    if wrt is None:
         return None
+    if not wrt.strip():
+        raise CgError("--wrt: no variable named; give --wrt X,Y, or leave --wrt out for all")
     with about("--wrt"):
         return api.names(wrt)
 

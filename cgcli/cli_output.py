@@ -8,7 +8,7 @@ from enum import Enum
 
 import typer
 
-from .errors import EXIT_NOT_FINITE, CgError
+from .errors import EXIT_NOT_FINITE
 
 
 class Format(str, Enum):
@@ -56,16 +56,12 @@ def write_points(result, env: dict, output: str | None) -> None:
     from . import pointsio
 
     cols = pointsio.columns(as_batch(result), list(result.graph.variables), env)
-    try:
-        if output is None:
-            pointsio.write_csv(cols, sys.stdout)
-        elif output.lower().endswith(".npz"):
-            pointsio.write_npz(cols, output)
-        else:
-            with open(output, "w", encoding="utf-8") as f:
-                pointsio.write_csv(cols, f)
-    except OSError as e:
-        raise CgError(f"cannot write {output}: {e.strerror or e}", file=str(output)) from None
+    if output is None:
+        pointsio.write_csv(cols, sys.stdout)
+    elif output.lower().endswith(".npz"):
+        pointsio.write_npz(cols, output)
+    else:  # replaced whole or not at all; a failure is a CgError naming the file
+        pointsio.write_csv(cols, output)
 
 
 def as_batch(result):

@@ -339,3 +339,135 @@ def test_out_of_memory_is_one_line():
         "cg: error: out of memory while reading the points: give fewer points or a smaller"
         " expression (the input's size limit is CG_MAX_INPUT_BYTES)"
     )
+
+
+# ---------------------------------------------------------------------------
+# the command line: capped reads, atomic writes, whole numbers, closed streams
+
+
+def test_an_endless_expression_file_stops_at_the_cap():
+    code, out, err = run_limited(["grad", "-f", "/dev/zero"], timeout=60)
+    assert code == 2 and out == ""
+    assert err.startswith("cg: error: /dev/zero is larger than 64 MiB; set CG_MAX_INPUT_BYTES")
+    assert "Traceback" not in err
+
+
+def test_an_endless_expression_on_standard_input_stops_at_the_cap():
+    for command in (["grad", "-"], ["diff", "-"], ["check", "-"], ["hessian", "-"]):
+        with open("/dev/zero", "rb") as zero:
+            code, _, err = run_limited(command, stdin=zero, timeout=60)
+        assert code == 2, command
+        assert "the input is larger than 64 MiB" in err and "Traceback" not in err
+
+
+def test_an_endless_case_file_stops_at_the_cap(tmp_path):
+    (tmp_path / "c.toml").symlink_to("/dev/zero")
+    code, _, err = run_limited(["check", "--cases", "c.toml"], cwd=tmp_path, timeout=60)
+    assert code == 2 and "is larger than 64 MiB" in err and "Traceback" not in err
+
+
+def test_csv_junit_and_picture_outputs_are_replaced_atomically(tmp_path, monkeypatch):
+    seen = []
+    real = files.replaced
+
+    def watched(path, *args, **kwargs):
+        seen.append(os.path.basename(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "replaced", watched)
+    code, _, err = run_cli(
+        ["grad", "x*y", "--x", "1:3:3", "--y", "2", "-o", str(tmp_path / "o.csv")]
+    )
+    assert code == 0, err
+    code, _, err = run_cli(["check", "x*x", "--x", "1", "--junit", str(tmp_path / "r.xml")])
+    assert code == 0, err
+    code, _, err = run_cli(["graph", "x*x", "--x", "1", "-o", str(tmp_path / "g.dot")])
+    assert code == 0, err
+    assert seen == ["o.csv", "r.xml", "g.dot"]
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", ["２", "1_0", "١٠", "1٣", "+", "2.0"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["diff", "x", "--order"],
+        ["check", "x", "--x", "1", "--random"],
+        ["check", "x", "--x", "1", "--seed"],
+        ["graph", "x", "--x", "1", "-o", "g.dot", "--digits"],
+    ],
+)
+def test_integer_options_take_ascii_digits_only(tmp_path, command, value):
+    code, out, err = run_bin([*command, value], cwd=tmp_path)
+    assert code == 2 and out == "", err
+    assert err.startswith(f"cg: error: invalid value for '{command[-1]}': ")
+    assert err.count("\n") == 3 and err.rstrip().endswith("^")
+    if not value.isascii():
+        assert "is not an ASCII digit: write" in err
+    assert not (tmp_path / "g.dot").exists()
+
+
+def test_integer_options_still_say_click_s_range():
+    code, _, err = run_bin(["diff", "x", "--order", "0"])
+    assert code == 2 and "0 is not in the range x>=1" in err
+    code, out, err = run_bin(["diff", "x*x*x", "--order", " 2"])
+    assert code == 0 and out.strip() == "6*x", err
+
+
+@pytest.mark.parametrize("name", ["x²", "x١", "x₂", "²"])
+def test_a_name_that_the_grammar_refuses_is_not_a_variable_name(name):
+    from cgcli.syntax import NAME
+
+    assert not NAME.match(name)
+    assert NAME.match("x2") and NAME.match("θ_1") and NAME.match("é")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["grad", "x*y", "--x", "1", "--y", "2"],
+        ["diff", "x*y"],
+        ["hessian", "x*y", "--x", "1", "--y", "2"],
+    ],
+)
+@pytest.mark.parametrize("wrt", ["", " ", "--wrt="])
+def test_an_empty_wrt_is_an_error(command, wrt):
+    words = [*command, wrt] if wrt.startswith("--") else [*command, "--wrt", wrt]
+    code, out, err = run_bin(words)
+    assert code == 2 and out == ""
+    assert err.startswith("cg: error: --wrt: no variable named")
+    lines = err.splitlines()
+    assert lines[2].index("^") == lines[1].index("--wrt")
+
+
+def test_a_closed_standard_output_is_one_line_and_exit_2():
+    proc = subprocess.run(
+        [cg_binary(), "grad", "x", "--x", "1"],
+        stdout=None,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        pass_fds=(),
+        close_fds=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == "cg: error: standard output is closed: cg has nowhere to write\n"
+
+
+def test_a_memory_error_while_writing_the_output_is_one_line(tmp_path):
+    script = (
+        "import sys\n"
+        "from cgcli import render\n"
+        "def fail(*a, **k): raise MemoryError\n"
+        "render.write_hessian_table = fail  # called outside the command's error handling\n"
+        "from cgcli.cli import run\n"
+        "sys.argv = ['cg', 'hessian', 'x*x', '--x', '1']\n"
+        "run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == (
+        "cg: error: out of memory while writing the output: give fewer points or a smaller"
+        " expression (the input's size limit is CG_MAX_INPUT_BYTES)\n"
+    )
