@@ -210,6 +210,10 @@ def points(text: str, warnings: list | None = None):
             f"the ends of a range must be finite, got {which[0].strip()!r}", text, which[1]
         )
     count = int(count)
+    from .memory import check
+
+    # the range and the least computed from it: f, a gradient, and the column written out
+    check(count, 4 * 8, "the range and its results")
     if math.isfinite(stop - start):
         return np.linspace(start, stop, count)
     t = np.linspace(
@@ -353,7 +357,15 @@ def grad(
 def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n = _environment(graph, bindings)
     backend = _backend(n)
-    if n is not None and not keep_nodes and not trace and n > CHUNK:
+    chunked = n is not None and not keep_nodes and not trace and n > CHUNK
+    if n is not None:
+        from .memory import check
+
+        # the results (f, the gradients), the nodes' values and gradients when they are kept,
+        # and a column for each variable when the results are written out
+        kept = len(graph.nodes) * (1 + with_grad) if not chunked else 1 + len(wanted or [])
+        check(n, 8 * (kept + len(graph.variables)), "the values and gradients")
+    if chunked:
         return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings)
     fwd = engine.forward(graph, env, backend, save=with_grad)
     warnings += [w for w in (fwd.warning, fwd.later) if w]

@@ -25,12 +25,20 @@ from .cli_input import (
     load,
     names_gates,
     no_case_settings,
+    no_output_over_input,
     no_values,
     parses,
     read_source,
     wrt_names,
 )
-from .cli_output import NO_DIR_COLUMN, Format, exit_if_not_finite, warn, write_points
+from .cli_output import (
+    NO_DIR_COLUMN,
+    Format,
+    exit_if_not_finite,
+    printable,
+    warn,
+    write_points,
+)
 from .errors import (
     CgError,
 )
@@ -180,6 +188,7 @@ def _run(
         line, loaded = line_of(ctx), load(ctx, file, points)
         many = bool(first_with_many_points(loaded.env))
         conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
+        printable(loaded, format, output, nodes)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (format is Format.tree or (format is Format.json and nodes))
         if with_grad:
@@ -355,6 +364,7 @@ def check(
 
     with shown(ctx):
         line = line_of(ctx)
+        no_output_over_input(line)
         if format not in ("table", "json"):
             raise CgError(f"--format {format}: cg check writes table or json")
         eps, rtol, atol = (
@@ -561,7 +571,11 @@ def graph(
                 variable=many,
             )
         result = api.grad(loaded.graph, loaded.env, trace=True)
-        data = picture.draw(result, kind, digits)
+        try:
+            data = picture.draw(result, kind, digits)
+        except picture.GraphvizError as e:  # missing, too slow, or the graph too big for it
+            e.file = str(output)  # the caret under -o's file
+            raise
         try:
             files.write_bytes(output, data)
         except OSError as e:

@@ -480,8 +480,8 @@ def whole_numbers(command, line: Line) -> None:
         if "IntParamType" not in kinds:  # click's int and IntRange (typer has its own click)
             continue
         for given in line.given.get(param.name, []):
-            if given.value is None:
-                continue
+            if given.value is None or given.value.isascii() and "_" not in given.value:
+                continue  # what int() reads here is a whole number; click says the rest
             try:
                 whole_number(given.value)
             except CgError as e:

@@ -131,11 +131,35 @@ class Loaded:
         self.graph, self.fused_from, self.env = graph, fused_from, env
 
 
+OUTPUTS = ("output", "junit")  # the options that name a file cg writes, and those it reads
+INPUTS = ("file", "points", "cases")
+
+
+def no_output_over_input(line: cli_args.Line) -> None:
+    """An output file that is one of the command's inputs (-o data.csv --points data.csv, or
+    through another name: a link, ./data.csv) is an error before anything is read or written:
+    writing it would replace what the user gave, as a compiler refuses `-o` its source."""
+    for output in (g for param in OUTPUTS for g in line.given.get(param, [])):
+        if not output.value or output.value == "-":
+            continue
+        for given in (g for param in INPUTS for g in line.given.get(param, [])):
+            if given.value and given.value != "-" and files.same_file(output.value, given.value):
+                raise WordError(
+                    f"{output.option} {output.value} would overwrite the input"
+                    f" {given.option} {given.value}: write to another file",
+                    output.value_at,
+                    output.offset,
+                )
+
+
 def load(ctx, file, points_file=None) -> Loaded:
     line = line_of(ctx)
+    no_output_over_input(line)
     if points_file == "-" and ([w for w, _ in line.exprs] == ["-"] or str(file) == "-"):
-        raise CgError(
-            "standard input can hold the expression or the points, not both: put one of them in a file"
+        raise WordError(
+            "standard input can hold the expression or the points, not both: put one of them in a file",
+            line.given["points"][-1].value_at,
+            line.given["points"][-1].offset,
         )
     graph = api.parse(read_source(line, file, ctx.info_name))
     cli_args.no_mistyped_options(line, graph.variables)

@@ -73,3 +73,21 @@ def as_batch(result):
         result.values[result.graph.output] = np.atleast_1d(result.value)
         result.gradients = {k: np.atleast_1d(v) for k, v in result.gradients.items()}
     return result
+
+
+TEXT_BYTES = 64  # a number printed as tree or JSON: a Python float, its place in a list, its text
+
+
+def printable(loaded, format: Format, output, nodes: bool) -> None:
+    """Refuse, before computing, many points whose tree or JSON text would not fit in memory (a
+    file of points and CSV are written a chunk at a time and need no more than the arrays)."""
+    n = max((len(v) for v in loaded.env.values() if getattr(v, "ndim", 0)), default=0)
+    if not n or output is not None or format in (Format.csv, Format.plain):
+        return
+    from .memory import check
+
+    graph = loaded.graph
+    numbers = 1 + 2 * len(graph.variables)  # f, each variable and its gradient, at each point
+    if format is Format.tree or nodes:
+        numbers += 2 * len(graph.nodes)
+    check(n, numbers * TEXT_BYTES, f"--format {format.value}'s text")
