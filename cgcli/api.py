@@ -228,6 +228,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     Returns the environment, the warnings, and the number of points (None for scalars).
     """
     env, warnings, n, first = {}, list(graph.warnings), None, None
+    unused = 0  # bindings of names the expression does not have
     if bindings is not None and not isinstance(bindings, Mapping):
         raise CgError(
             f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}"
@@ -239,7 +240,9 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
                 variable=name,
             )
         if name not in graph.variables:
-            warnings.append(f"binding {name} is not used by the expression")
+            unused += 1
+            if unused <= 10:  # 100,000 lines of warnings would hide everything else
+                warnings.append(f"binding {name} is not used by the expression")
             continue
         if isinstance(value, str):
             value = points(value, warnings)
@@ -267,6 +270,8 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             if not math.isfinite(value):
                 warnings.append(f"variable {name} is {shortest_float(value)}")
         env[name] = value
+    if unused > 10:
+        warnings.append(f"and {unused - 10:,} more bindings are not used by the expression")
     for name, node in graph.variables.items():
         if name not in env:
             raise UnboundVariable(

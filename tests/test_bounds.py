@@ -663,3 +663,35 @@ def test_memory_check_estimates_and_says_how_many_points_fit(monkeypatch):
         "11 points need about 1.07 KiB of memory for the test (100 bytes a point), more than the"
         " 1000 bytes available: give at most about 10 points at a time"
     )
+
+
+# ---------------------------------------------------------------------------
+# many unused bindings: ten named, the rest counted
+
+
+def test_thousands_of_unused_bindings_are_summarised_beyond_ten(tmp_path):
+    words = ["eval", "x", "--x", "1"]
+    for k in range(5000):
+        words += [f"--u{k}", "1"]
+    code, out, err = run_bin(words)
+    assert code == 0 and out.startswith("f = 1"), err
+    lines = err.splitlines()
+    assert lines[:10] == [
+        f"cg: warning: binding u{k} is not used by the expression" for k in range(10)
+    ]
+    assert lines[10:] == ["cg: warning: and 4,990 more bindings are not used by the expression"]
+
+
+def test_a_npz_of_many_unused_arrays_is_summarised(tmp_path):
+    arrays = {f"a{k}": np.array([1.0]) for k in range(2000)}
+    np.savez(
+        tmp_path / "p.npz", x=np.array([1.0, 2.0]), **{k: np.array([0.0, 0.0]) for k in arrays}
+    )
+    code, out, err = run_bin(["grad", "2*x", "--points", "p.npz", "--format", "csv"], cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines() == ["x,f,grad_x", "1.0,2.0,2.0", "2.0,4.0,2.0"]
+    assert len(err.splitlines()) == 11
+    assert (
+        err.splitlines()[-1]
+        == "cg: warning: and 1,990 more bindings are not used by the expression"
+    )
