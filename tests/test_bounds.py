@@ -695,3 +695,46 @@ def test_a_npz_of_many_unused_arrays_is_summarised(tmp_path):
         err.splitlines()[-1]
         == "cg: warning: and 1,990 more bindings are not used by the expression"
     )
+
+
+# ---------------------------------------------------------------------------
+# cg check --format json written as it goes
+
+
+class _Counted:
+    """A text stream that keeps only how much was written to it."""
+
+    def __init__(self):
+        self.size = 0
+
+    def write(self, text):
+        self.size += len(text)
+
+    def isatty(self):
+        return False
+
+
+def test_check_json_is_json_dumps_text_and_takes_little_memory_beyond_the_report():
+    import json
+    import tracemalloc
+
+    from cgcli import api, report
+    from cgcli import cases as check_cases
+    from cgcli import check as checks
+
+    settings = dict(eps=None, rtol=None, atol=None, random=20000, seed=1, box=[], fuse=None)
+    spec = check_cases.from_values(
+        api.parse("sin(x)*y"), {"x": 1.0, "y": 2.0}, None, [], ["x=cos(x)*y"], settings, str
+    )
+    result = checks.run([spec], None)
+    text = io.StringIO()
+    report.write_json(result, text)
+    assert text.getvalue() == json.dumps(json.loads(text.getvalue()), ensure_ascii=False) + "\n"
+    assert len(json.loads(text.getvalue())["cases"][0]["checks"]) > 40000
+    counted = _Counted()
+    tracemalloc.start()
+    report.write_json(result, counted)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert counted.size == len(text.getvalue())
+    assert peak < counted.size / 2  # whole, the dicts and text took several times the text
