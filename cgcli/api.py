@@ -210,6 +210,10 @@ def points(text: str, warnings: list | None = None):
             f"the ends of a range must be finite, got {which[0].strip()!r}", text, which[1]
         )
     count = int(count)
+    from .memory import check
+
+    # the range and the least computed from it: f, a gradient, and the column written out
+    check(count, 4 * 8, "the range and its results")
     if math.isfinite(stop - start):
         return np.linspace(start, stop, count)
     t = np.linspace(
@@ -224,6 +228,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
     Returns the environment, the warnings, and the number of points (None for scalars).
     """
     env, warnings, n, first = {}, list(graph.warnings), None, None
+    unused = 0  # bindings of names the expression does not have
     if bindings is not None and not isinstance(bindings, Mapping):
         raise CgError(
             f"bindings map each variable's name to its value, such as {{'x': 1.0}}; got {type(bindings).__name__}"
@@ -235,7 +240,9 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
                 variable=name,
             )
         if name not in graph.variables:
-            warnings.append(f"binding {name} is not used by the expression")
+            unused += 1
+            if unused <= 10:  # 100,000 lines of warnings would hide everything else
+                warnings.append(f"binding {name} is not used by the expression")
             continue
         if isinstance(value, str):
             value = points(value, warnings)
@@ -263,6 +270,8 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             if not math.isfinite(value):
                 warnings.append(f"variable {name} is {shortest_float(value)}")
         env[name] = value
+    if unused > 10:
+        warnings.append(f"and {unused - 10:,} more bindings are not used by the expression")
     for name, node in graph.variables.items():
         if name not in env:
             from .characters import lookalike_hint  # an error's path: not loaded at start-up
@@ -355,7 +364,15 @@ def grad(
 def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n = _environment(graph, bindings)
     backend = _backend(n)
-    if n is not None and not keep_nodes and not trace and n > CHUNK:
+    chunked = n is not None and not keep_nodes and not trace and n > CHUNK
+    if n is not None:
+        from .memory import check
+
+        # the results (f, the gradients), the nodes' values and gradients when they are kept,
+        # and a column for each variable when the results are written out
+        kept = len(graph.nodes) * (1 + with_grad) if not chunked else 1 + len(wanted or [])
+        check(n, 8 * (kept + len(graph.variables)), "the values and gradients")
+    if chunked:
         return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings)
     fwd = engine.forward(graph, env, backend, save=with_grad)
     warnings += [w for w in (fwd.warning, fwd.later) if w]

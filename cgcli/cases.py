@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import api
+from . import api, files
 from .errors import CgError, text_of
 from .graph import Graph
 from .syntax import NAME
@@ -426,7 +426,7 @@ def load(
     settings = settings or {}
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = files.read_capped(path, f"the case file {path}")
     except OSError as e:
         raise CgError(f"cannot read {path}: {e.strerror}", file=str(path)) from None
     text = text_of(data, f"the case file {path}")

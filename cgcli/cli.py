@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, api, cli_args, cli_completion, cli_help
+from . import __version__, api, cli_args, cli_completion, cli_help, files
 from .cli_args import WordError
 from .cli_errors import LINE, TYPED, about, shown, wrt_named
 from .cli_input import (
@@ -28,12 +28,22 @@ from .cli_input import (
     load,
     names_gates,
     no_case_settings,
+    no_output_over_input,
     no_values,
     parses,
     read_source,
     wrt_names,
 )
-from .cli_output import NO_DIR_COLUMN, Format, Shown, exit_if_not_finite, view, warn, write_points
+from .cli_output import (
+    NO_DIR_COLUMN,
+    Format,
+    Shown,
+    exit_if_not_finite,
+    printable,
+    view,
+    warn,
+    write_points,
+)
 from .errors import (
     CgError,
 )
@@ -98,6 +108,7 @@ class _Command(TyperCommand):
         with shown(ctx):
             line = self._read(ctx, args)
             ctx.meta[LINE] = line
+            cli_args.whole_numbers(self, line)
             try:
                 return super().parse_args(ctx, line.for_click)
             except typer.BadParameter as e:  # a value click could not convert (--format xml)
@@ -243,6 +254,7 @@ def _run(
         line, loaded = line_of(ctx), load(ctx, file, points)
         many = bool(first_with_many_points(loaded.env))
         conflict(Request(format, "format" in line.given, output, nodes, explain, many), line)
+        printable(loaded, format, output, nodes)
         # per-node values are needed only to show the nodes; without them a batch runs in chunks
         keep = output is None and (view(format) == "human" or (format is Format.json and nodes))
         if with_grad:
@@ -452,6 +464,7 @@ def check(
 
     with shown(ctx):
         line = line_of(ctx)
+        no_output_over_input(line)
         eps, rtol, atol = (
             constant_option(text, option)
             for text, option in ((eps, "--eps"), (rtol, "--rtol"), (atol, "--atol"))
@@ -467,10 +480,14 @@ def check(
             box=box,
             fuse=None if fuse is None else fuse.value or "all",
         )
-        files = case_files(line, cases)
-        if files:
-            no_case_settings(line, file, ", ".join(files))
-            specs = [spec for f in files for spec in check_cases.load(f, settings, option_name)]
+        case_paths = case_files(line, cases)
+        if case_paths:
+            no_case_settings(line, file, ", ".join(case_paths))
+            specs = [
+                spec
+                for path in case_paths
+                for spec in check_cases.load(path, settings, option_name)
+            ]
         else:
             if not line.exprs and file is None:
                 raise WordError(
@@ -484,10 +501,10 @@ def check(
                     graph, bind(line), expect, expect_grad, against, settings, option_name
                 )
             ]
-        report = checks.run(specs, ", ".join(files) or None)
+        report = checks.run(specs, ", ".join(case_paths) or None)
         if junit is not None:
             try:
-                junit.write_bytes(reports.junit_xml(report))
+                files.write_bytes(junit, reports.junit_xml(report))
             except OSError as e:
                 raise CgError(f"cannot write {junit}: {e.strerror}", file=str(junit)) from None
     warn(report.warnings)
@@ -662,9 +679,13 @@ def graph(
                 variable=many,
             )
         result = api.grad(loaded.graph, loaded.env, trace=True)
-        data = picture.draw(result, kind, digits)
         try:
-            output.write_bytes(data)
+            data = picture.draw(result, kind, digits)
+        except picture.GraphvizError as e:  # missing, too slow, or the graph too big for it
+            e.file = str(output)  # the caret under -o's file
+            raise
+        try:
+            files.write_bytes(output, data)
         except OSError as e:
             raise CgError(f"cannot write {output}: {e.strerror}", file=str(output)) from None
     warn(result.warnings)
@@ -703,6 +724,16 @@ def run() -> None:
         # the reader went away (cg … | head -1): stop there, as other Unix tools do (the shell sees
         # 141), not a "cannot write" error or click's exit code 1 (cg's "a check failed")
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    from .cli_errors import closed_stdout_said, memory_said_at_top
     from .cli_output import writing_guarded
 
-    sys.exit(writing_guarded(lambda: app(prog_name="cg")))
+    if sys.stdout is None:  # cg … >&-: Python leaves no stream to write the results to
+        closed_stdout_said()
+
+    def command_line() -> None:
+        try:
+            app(prog_name="cg")
+        except MemoryError:  # raised outside a command's `shown`, while its output is rendered
+            memory_said_at_top()
+
+    sys.exit(writing_guarded(command_line))

@@ -529,3 +529,30 @@ def file_word(line: Line, path: str) -> int | None:
         if given.value and str(Path(given.value)) == path:
             return given.value_at
     return None
+
+
+def whole_numbers(command, line: Line) -> None:
+    """The values of the command's integer options (--order, --random, --seed, --digits) written
+    with the ASCII digits 0-9 and a sign only: click reads them with int(), which also takes ２,
+    ١٠ and 1_0. A mistake is a WordError under the character; click still says what is out of
+    range, as it does for every option."""
+    from .characters import whole_number
+
+    for param in command.params:
+        kinds = {kind.__name__ for kind in type(param.type).__mro__}
+        if "IntParamType" not in kinds:  # click's int and IntRange (typer has its own click)
+            continue
+        for given in line.given.get(param.name, []):
+            if given.value is None or given.value.isascii() and "_" not in given.value:
+                continue  # what int() reads here is a whole number; click says the rest
+            try:
+                whole_number(given.value)
+            except CgError as e:
+                skipped = len(given.value) - len(given.value.lstrip())  # the check strips blanks
+                at = given.offset + skipped + (e.pos or 0)
+                message = (  # as cli_help says a value that is no number at all
+                    f"{given.option} takes a whole number, got {given.value!r}"
+                    if given.value.isascii()
+                    else f"{given.option}: {e.message}"
+                )
+                raise WordError(message, given.value_at, at) from None

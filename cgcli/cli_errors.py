@@ -11,7 +11,15 @@ import typer
 from . import cli_args
 from .cli_args import WordError
 from .cli_output import write_line
-from .errors import EXIT_BAD_INPUT, CgError, NotAVariable, UnboundVariable, UnknownGate
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CANNOT_WRITE,
+    CgError,
+    NotAVariable,
+    UnboundVariable,
+    UnknownGate,
+    out_of_memory,
+)
 from .text import ascii_only
 
 TYPED = "cg: the words as typed"  # ctx.meta keys (the meta dict is shared by nested contexts)
@@ -29,11 +37,13 @@ def shown(ctx):
         write_line(shown.render(ascii_only(sys.stderr)), sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except MemoryError:
-        message = (
-            "not enough memory: use fewer points, or -o FILE.npz (which keeps no per-node arrays)"
-        )
-        write_line(CgError(message).render(), sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        out_of_memory_said()
+
+
+def out_of_memory_said(doing: str = "computing"):
+    """A MemoryError said in one line, exit code 2: never a traceback."""
+    write_line(out_of_memory(doing).render(ascii_only(sys.stderr)), sys.stderr)
+    raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def on_command_line(error: CgError, line: cli_args.Line | None, typed: list[str]) -> CgError:
@@ -91,3 +101,19 @@ def wrt_named():
         yield
     except NotAVariable as e:
         raise e.prefixed(f"--wrt {e.variable}: ") from None
+
+
+def memory_said_at_top() -> None:
+    """A MemoryError that reached the entry point (cli.run), said as `shown` says one."""
+    try:
+        out_of_memory_said("writing the output")
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+
+
+def closed_stdout_said() -> None:
+    """cg run with its standard output closed (`>&-`): one line on stderr and the exit code of a
+    failed write, before any work whose results could not be shown."""
+    if sys.stderr is not None:
+        write_line("cg: error: cannot write standard output: it is closed", sys.stderr)
+    sys.exit(EXIT_CANNOT_WRITE)

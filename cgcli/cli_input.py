@@ -3,10 +3,9 @@ shape the request, each checked; a mistake is a CgError about the word that made
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from . import api, cli_args
+from . import api, cli_args, files
 from .cli_args import WordError
 from .cli_errors import LINE, about
 from .cli_output import Format, warn
@@ -44,13 +43,13 @@ def read_source(line: cli_args.Line, file: Path | None, command: str) -> str:
     """The expression: its word, standard input ('-'), or the file -f names."""
     if file is None:
         word = cli_args.expression_word(line, "" if command == "diff" else " [--x VALUE ...]")
-        return text_of(sys.stdin.buffer.read(), "the input") if word == "-" else word
+        return text_of(files.read_capped("-", "the input"), "the input") if word == "-" else word
     if line.exprs:
         word, at = line.exprs[0]
         message = f"give the expression either as an argument or with -f, not both (got {word!r})"
         raise WordError(message, at)
     try:
-        data = sys.stdin.buffer.read() if str(file) == "-" else Path(file).read_bytes()
+        data = files.read_capped(str(file), "the input" if str(file) == "-" else str(file))
     except OSError as e:
         raise CgError(f"cannot read {file}: {e.strerror}", file=str(file)) from None
     return text_of(data, "the input")
@@ -85,9 +84,11 @@ def fused(graph, fuse: cli_args.Given):
 
 
 def wrt_names(wrt: str | None) -> list[str] | None:
-    """The names --wrt gives, or None."""
-    if not wrt:
+    """The names --wrt gives, or None when it is not given (--wrt '' names none: an error)."""
+    if wrt is None:
         return None
+    if not wrt.strip():
+        raise CgError("--wrt: no variable named; give --wrt X,Y, or leave --wrt out for all")
     with about("--wrt"):
         return api.names(wrt)
 
@@ -130,11 +131,35 @@ class Loaded:
         self.graph, self.fused_from, self.env = graph, fused_from, env
 
 
+OUTPUTS = ("output", "junit")  # the options that name a file cg writes, and those it reads
+INPUTS = ("file", "points", "cases")
+
+
+def no_output_over_input(line: cli_args.Line) -> None:
+    """An output file that is one of the command's inputs (-o data.csv --points data.csv, or
+    through another name: a link, ./data.csv) is an error before anything is read or written:
+    writing it would replace what the user gave, as a compiler refuses `-o` its source."""
+    for output in (g for param in OUTPUTS for g in line.given.get(param, [])):
+        if not output.value or output.value == "-":
+            continue
+        for given in (g for param in INPUTS for g in line.given.get(param, [])):
+            if given.value and given.value != "-" and files.same_file(output.value, given.value):
+                raise WordError(
+                    f"{output.option} {output.value} would overwrite the input"
+                    f" {given.option} {given.value}: write to another file",
+                    output.value_at,
+                    output.offset,
+                )
+
+
 def load(ctx, file, points_file=None) -> Loaded:
     line = line_of(ctx)
+    no_output_over_input(line)
     if points_file == "-" and ([w for w, _ in line.exprs] == ["-"] or str(file) == "-"):
-        raise CgError(
-            "standard input can hold the expression or the points, not both: put one of them in a file"
+        raise WordError(
+            "standard input can hold the expression or the points, not both: put one of them in a file",
+            line.given["points"][-1].value_at,
+            line.given["points"][-1].offset,
         )
     graph = api.parse(read_source(line, file, ctx.info_name))
     cli_args.no_mistyped_options(line, graph.variables)

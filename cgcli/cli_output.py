@@ -8,7 +8,7 @@ from enum import Enum
 
 import typer
 
-from .errors import EXIT_CANNOT_WRITE, EXIT_NOT_FINITE, CgError
+from .errors import EXIT_CANNOT_WRITE, EXIT_NOT_FINITE
 
 
 class Format(str, Enum):
@@ -121,15 +121,10 @@ def write_points(result, env: dict, output: str | None) -> None:
     cols = pointsio.columns(as_batch(result), list(result.graph.variables), env)
     if output is None:  # a write to standard output that fails is said by writing_guarded
         pointsio.write_csv(cols, sys.stdout)
-        return
-    try:
-        if output.lower().endswith(".npz"):
-            pointsio.write_npz(cols, output)
-        else:
-            with open(output, "w", encoding="utf-8") as f:
-                pointsio.write_csv(cols, f)
-    except OSError as e:
-        raise CgError(f"cannot write {output}: {e.strerror or e}", file=str(output)) from None
+    elif output.lower().endswith(".npz"):
+        pointsio.write_npz(cols, output)
+    else:  # replaced whole or not at all; a failure is a CgError naming the file
+        pointsio.write_csv(cols, output)
 
 
 def as_batch(result):
@@ -141,3 +136,21 @@ def as_batch(result):
         result.values[result.graph.output] = np.atleast_1d(result.value)
         result.gradients = {k: np.atleast_1d(v) for k, v in result.gradients.items()}
     return result
+
+
+TEXT_BYTES = 64  # a number printed as tree or JSON: a Python float, its place in a list, its text
+
+
+def printable(loaded, format: Format, output, nodes: bool) -> None:
+    """Refuse, before computing, many points whose tree or JSON text would not fit in memory (a
+    file of points and CSV are written a chunk at a time and need no more than the arrays)."""
+    n = max((len(v) for v in loaded.env.values() if getattr(v, "ndim", 0)), default=0)
+    if not n or output is not None or format in (Format.csv, Format.plain):
+        return
+    from .memory import check
+
+    graph = loaded.graph
+    numbers = 1 + 2 * len(graph.variables)  # f, each variable and its gradient, at each point
+    if format is Format.tree or nodes:
+        numbers += 2 * len(graph.nodes)
+    check(n, numbers * TEXT_BYTES, f"--format {format.value}'s text")

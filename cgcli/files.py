@@ -81,6 +81,15 @@ def _read_stream(stream, cap: int, what: str, word: str | None) -> bytes:
 # writing
 
 
+def same_file(a, b) -> bool:
+    """Whether two paths name one file: the same file when both exist (through links, hard
+    links, ./ or ..), else the same path once links and dots are resolved."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 @contextlib.contextmanager
 def replaced(path, mode: str = "wb", encoding: str | None = None):
     """A file object to write `path`'s new content to; `path` is replaced when the block ends

@@ -17,6 +17,7 @@ with every position fixed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -72,6 +73,11 @@ def draw(result: Result, kind: str, digits: int = 4) -> bytes:
     source = to_dot(result, digits)
     if kind == "dot":
         return source.encode()
+    if len(result.graph.nodes) > GRAPHVIZ_NODES:
+        raise GraphvizError(
+            f"the graph has {len(result.graph.nodes):,} nodes, more than the {GRAPHVIZ_NODES:,}"
+            f" Graphviz lays out in reasonable time: write a .dot file instead"
+        )
     return render_with_graphviz(source, kind)
 
 
@@ -177,17 +183,65 @@ def to_mermaid(result: Result, digits: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
+class GraphvizError(CgError):
+    """Graphviz is missing, fails, takes too long, or is given a graph too big for it."""
+
+
+GRAPHVIZ_NODES = 2_000  # more and dot's layout takes minutes (a 400-node graph can take one)
+GRAPHVIZ_SECONDS = 60  # each of dot and neato: stopped beyond, with the advice to write .dot
+
+
 def _graphviz(program: str, args: list[str], source: str, fmt_name: str) -> bytes:
+    """What Graphviz's `program` writes for `source`. It runs at most GRAPHVIZ_SECONDS, and ends
+    with cg: Ctrl-C, SIGTERM or an error here stop it (it would go on computing a layout for
+    minutes that nobody reads)."""
     found = shutil.which(program)
     if found is None:
-        raise CgError(
+        raise GraphvizError(
             f"drawing .{fmt_name} needs Graphviz's `{program}`: install it (Debian/Ubuntu: apt-get install graphviz; "
             "macOS: brew install graphviz); .dot and .mmd files work without it"
         )
-    proc = subprocess.run([found, *args], input=source.encode(), capture_output=True)
+    proc = subprocess.Popen(
+        [found, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        with _ended_on_sigterm(proc):
+            out, err = proc.communicate(source.encode(), timeout=GRAPHVIZ_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise GraphvizError(
+            f"Graphviz's {program} took more than {GRAPHVIZ_SECONDS} s to draw .{fmt_name}:"
+            " write a .dot file instead and draw it with Graphviz yourself"
+        ) from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     if proc.returncode != 0:
-        raise CgError(f"{program} failed: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout
+        raise GraphvizError(f"{program} failed: {err.decode(errors='replace').strip()}")
+    return out
+
+
+@contextlib.contextmanager
+def _ended_on_sigterm(proc):
+    """While `proc` runs, a SIGTERM to cg ends it first, then cg as SIGTERM would have. (Ctrl-C
+    reaches it anyway: it is in cg's process group.)"""
+    import os
+    import signal
+
+    def ended(signum, frame):
+        proc.kill()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    try:
+        before = signal.signal(signal.SIGTERM, ended)
+    except ValueError:  # not the main thread (cg used as a library): no handler to set
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def render_with_graphviz(dot_source: str, fmt_name: str, file_kind: str | None = None) -> bytes:

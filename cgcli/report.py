@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import IO
 
@@ -220,64 +221,129 @@ def write_plain(report: Report, out: IO[str]) -> None:
 
 
 def write_json(report: Report, out: IO[str]) -> None:
-    """A report as one JSON object, every check at every point included."""
-    cases = []
-    for result in report.results:
-        case, s = result.case, result.case.settings
-        rows = []
-        for row in result.rows:
-            entry = {
-                "point": row.point,
-                "check": row.check,
-                "wrt": row.wrt,
-                "cg": json_number(row.cg),
-                "reference": json_number(row.reference),
-                "abs_err": json_number(row.abs_err),
-                "rel_err": json_number(row.rel_err),
-                "status": row.status,
-                "tolerance": json_number(row.tolerance),
-                "note": row.note,
-            }
-            if row.step is not None:
-                entry["step"] = json_number(row.step)
-            if row.left is not None:
-                entry["left"], entry["right"] = json_number(row.left), json_number(row.right)
-            rows.append(entry)
-        cases.append(
-            {
-                "name": case.name,
-                "file": case.file,
-                "expression": case.source,
-                "status": result.status,
-                "counts": result.counts(),
-                "settings": {
-                    "method": s.method,
-                    "eps": s.eps,
-                    "rtol": s.rtol,
-                    "atol": s.atol,
-                    "random": s.random,
-                    "seed": s.seed,
-                    "box": {var: list(span) for var, span in s.box.items()},
-                    "fuse": (s.gates or "all") if s.fuse else None,
-                },
-                "points": [
-                    {
-                        "origin": p.origin,
-                        "bindings": {k: json_number(v) for k, v in p.bindings.items()},
-                    }
-                    for p in result.points
-                ],
-                "checks": rows,
-                "warnings": case.warnings,
-            }
-        )
+    """A report as one JSON object, every check at every point included. Written as it goes:
+    each point and each check is made a dict and turned to text one at a time, so that a million
+    random points take no more memory than the report itself (json.dumps of the whole took
+    three times as much)."""
+    cases = [
+        {
+            "name": result.case.name,
+            "file": result.case.file,
+            "expression": result.case.source,
+            "status": result.status,
+            "counts": result.counts(),
+            "settings": _settings_json(result.case.settings),
+            "points": _Each(_point_json(p) for p in result.points),
+            "checks": _Each(_row_json(row) for row in result.rows),
+            "warnings": result.case.warnings,
+        }
+        for result in report.results
+    ]
     data = {
         "status": report.status,
         "exit_code": report.exit_code,
         "file": report.file,
-        "cases": cases,
+        "cases": _Each(cases),
     }
-    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
+    writer = _JsonWriter(out)
+    writer.value(data)
+    writer.text("\n")
+    writer.flush()
+
+
+def _settings_json(s) -> dict:
+    return {
+        "method": s.method,
+        "eps": s.eps,
+        "rtol": s.rtol,
+        "atol": s.atol,
+        "random": s.random,
+        "seed": s.seed,
+        "box": {var: list(span) for var, span in s.box.items()},
+        "fuse": (s.gates or "all") if s.fuse else None,
+    }
+
+
+def _point_json(p: Point) -> dict:
+    return {"origin": p.origin, "bindings": {k: json_number(v) for k, v in p.bindings.items()}}
+
+
+def _row_json(row: Row) -> dict:
+    entry = {
+        "point": row.point,
+        "check": row.check,
+        "wrt": row.wrt,
+        "cg": json_number(row.cg),
+        "reference": json_number(row.reference),
+        "abs_err": json_number(row.abs_err),
+        "rel_err": json_number(row.rel_err),
+        "status": row.status,
+        "tolerance": json_number(row.tolerance),
+        "note": row.note,
+    }
+    if row.step is not None:
+        entry["step"] = json_number(row.step)
+    if row.left is not None:
+        entry["left"], entry["right"] = json_number(row.left), json_number(row.right)
+    return entry
+
+
+class _Each:
+    """A JSON list whose items are made one at a time, as it is written."""
+
+    def __init__(self, items):
+        self.items = items
+
+
+def _holds_each(value) -> bool:
+    return isinstance(value, dict) and any(isinstance(v, _Each) for v in value.values())
+
+
+class _JsonWriter:
+    """json.dumps's text (its default separators), written a piece at a time: a dict or list
+    holding an _Each is written key by key, the _Each item by item; the rest by json.dumps."""
+
+    def __init__(self, out: IO[str]):
+        self.out, self.pieces, self.size = out, [], 0
+        self.ascii = ascii_only(out)
+
+    def text(self, piece: str) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size > 2**20:  # a megabyte of text at a time
+            self.flush()
+
+    def flush(self) -> None:
+        self.out.write("".join(self.pieces))
+        self.pieces, self.size = [], 0
+
+    def value(self, value) -> None:
+        # a fixed nesting (report, case, list): not the depth of anything the user wrote
+        if isinstance(value, _Each):
+            self.text("[")
+            items, first = iter(value.items), True
+            while batch := list(itertools.islice(items, 4096)):
+                if not first:
+                    self.text(", ")
+                first = False
+                if any(_holds_each(item) for item in batch):
+                    for k, item in enumerate(batch):
+                        self.text(", " if k else "")
+                        self.value(item)
+                else:  # a run of plain items in one json.dumps: its "[...]" less the brackets
+                    self.text(self.dumps(batch)[1:-1])
+            self.text("]")
+        elif _holds_each(value):
+            self.text("{")
+            for k, (key, item) in enumerate(value.items()):
+                self.text((", " if k else "") + self.dumps(key) + ": ")
+                self.value(item)
+            self.text("}")
+        else:
+            self.text(self.dumps(value))
+
+    def dumps(self, value) -> str:
+        return json.dumps(value, ensure_ascii=self.ascii, allow_nan=False)
 
 
 # ---------------------------------------------------------------------------

@@ -28,10 +28,10 @@ _SHOWN = {
     "$END": "end of input",
     "_NL": "a new line",
 }
-NAME = re.compile(
-    r"[^\W\d]\w*\Z"
-)  # a whole text that is one NAME of grammar/cg.lark: a variable's name
 _TOKEN = re.compile(_tables.TOKEN_RE)
+# a whole text that is one NAME of grammar/cg.lark, a variable's name: the token's own pattern
+# (no superscript ², no digit other than 0-9), the first alternative of the tokenizer's
+NAME = re.compile(_tables.TOKEN_RE.partition("(?P<NAME>)")[0] + r"\Z")
 _SKIP = re.compile(_tables.SKIP_RE)  # blanks and comments, which each token swallows after itself
 # Kinds of token are small numbers: the parser's action for (state, kind) is actions[state][kind].
 KINDS = sorted(
