@@ -195,9 +195,13 @@ TABLE = [
     # hyperbolic functions
     _op("sinh", ieee(math.sinh), "numpy.sinh", "cosh(x)", "hyperbolic sine"),
     _op("cosh", ieee(math.cosh, overflow=inf), "numpy.cosh", "sinh(x)", "hyperbolic cosine"),
-    # not 1-out**2, which is 0 once out rounds to ±1 (|x| > 19); its derivative is the tidy one
-    _op("tanh", math.tanh, "numpy.tanh", "(1/cosh(x))**2", "hyperbolic tangent",
-        symbolic="1-out**2"),
+    # 1-out**2 where |out| < 2/3, else (1/cosh(x))**2: 1-out**2 is 0 once out rounds to ±1
+    # (|x| > 19) and loses digits as |out| nears 1, while 1/cosh(x) squared is off by 2-3 ulps
+    # everywhere; their error bounds cross near |out| = 2/3. The branch is a product by w or
+    # 1-w, each exactly 0 or 1 (sign is exact); the derivative printer takes the tidy form.
+    _op("tanh", math.tanh, "numpy.tanh",
+        "(1-out**2)*((1-sign(abs(out)-2/3))/2) + (1/cosh(x))**2*((1+sign(abs(out)-2/3))/2)",
+        "hyperbolic tangent", symbolic="1-out**2"),
     _op("asinh", math.asinh, "numpy.arcsinh", "1/hypot(x,1)", "inverse hyperbolic sine"),
     _op("acosh", ieee(math.acosh), "numpy.arccosh", "1/(sqrt(x-1)*sqrt(x+1))",
         "inverse hyperbolic cosine; nan below 1"),

@@ -341,7 +341,7 @@ def write_fusions(out: IO[str]) -> None:
     """The fusion table: each gate, the shapes it replaces, its forward and local gradients."""
     from rich.table import Table
 
-    from .fusion import GATES
+    from .fusion import GATES, gate_name, gate_op
     from .ops import INPUT_NAMES, OPS
 
     table = Table(
@@ -349,10 +349,14 @@ def write_fusions(out: IO[str]) -> None:
     )
     for column in ("gate", "replaces", "computes", "local gradient (x, y: the gate's inputs)"):
         table.add_column(column, overflow="fold")
-    for call, shapes in GATES.items():
-        op = OPS[call.split("(")[0]]
-        grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
-        table.add_row(call, "\n".join(shapes), op.doc, grads)
+    for becomes, shapes in GATES.items():
+        op = gate_op(becomes)
+        if op is None:  # a few ops: each has its own local gradients
+            doc, grads = f"{gate_name(becomes)}: {becomes}", "those of its ops"
+        else:
+            doc = OPS[op].doc
+            grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, OPS[op].grads))
+        table.add_row(becomes, "\n".join(shapes), doc, grads)
     rich_console(out).print(table)
 
 
