@@ -38,6 +38,28 @@ function erfSmall(x) {
   return 1.1283791670955126 * expMinusSquare(Math.abs(x)) * sum;
 }
 
+// The largest of xs, exp(x - largest) for each x, and the sum of all terms but the largest's
+// (exactly 1); null for a nan or a largest input of ±Infinity.
+function shifted(xs) {
+  let m = -Infinity;
+  for (const x of xs) {
+    if (x !== x) return null;
+    if (x > m) m = x;
+  }
+  if (!Number.isFinite(m)) return null;
+  const terms = xs.map((x) => Math.exp(x - m));
+  let rest = 0, skipped = false;
+  for (const t of terms) {
+    if (t === 1 && !skipped) skipped = true;
+    else rest += t;
+  }
+  return { m, terms, rest };
+}
+
+function largestOrNaN(xs) {
+  return xs.some((x) => x !== x) ? NaN : Math.max(...xs);
+}
+
 const B = {
   add(x, y) { return x + y; },
   sub(x, y) { return x - y; },
@@ -88,6 +110,19 @@ const B = {
     if (x === y) return x + LOG2; // also inf === inf, where x - y would be nan
     const big = x > y ? x : y;
     return big + Math.log1p(Math.exp(-(x > y ? x - y : y - x)));
+  },
+  // any number of inputs, shifted by the largest (as cgcli/scalar.py)
+  logsumexp(...xs) {
+    const s = shifted(xs);
+    return s === null ? largestOrNaN(xs) : s.m + Math.log1p(s.rest);
+  },
+  softmax(...xs) {
+    const s = shifted(xs);
+    return s === null ? NaN : s.terms[0] / (1 + s.rest);
+  },
+  logsoftmax(...xs) {
+    const s = shifted(xs);
+    return s === null ? NaN : (xs[0] - s.m) - Math.log1p(s.rest);
   },
   logsigmoid(x) { return -B.softplus(-x); },
   bce(x, y) { return (x > 0 ? x : 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))); },

@@ -61,6 +61,20 @@ NAMES = {
     "x/(sqrt(1+x)+1)": "sqrt1pm1",
 }
 
+# Gates of any number of inputs: a sum of any length is no fixed shape, so these are found by
+# code (_variadic) after the shapes, and listed here for `cg fusions`.
+VARIADIC_GATES = {
+    "logsumexp(a, b, ...)": (
+        "log(exp(a)+exp(b)+...)",  # three terms or more; two are logaddexp
+        "logaddexp(logaddexp(a, b), c)",  # nested, in any arrangement, with logsumexp too
+    ),
+    "softmax(a, b, ...)": ("exp(a)/(exp(a)+exp(b)+...)",),
+    "logsoftmax(a, b, ...)": ("a - logsumexp(a, b, ...)", "a - logaddexp(a, b)"),
+}
+# the shapes' texts, in the order _variadic names them
+VARIADIC_GATES_SHAPES = [text for texts in VARIADIC_GATES.values() for text in texts]
+_LOG_SUMS = ("logaddexp", "logsumexp")
+
 _COMMUTATIVE = {"add", "mul"}
 _NEGATIONS = (
     "neg",
@@ -86,7 +100,8 @@ def gate_name(becomes: str) -> str:
 
 
 def gate_names() -> list[str]:
-    return list(dict.fromkeys(gate_name(becomes) for becomes in GATES))
+    every = [gate_name(becomes) for becomes in GATES] + [g.split("(")[0] for g in VARIADIC_GATES]
+    return list(dict.fromkeys(every))
 
 
 def gate_op(becomes: str) -> str | None:
@@ -133,12 +148,75 @@ def fuse(graph: Graph, only: list[str] | None = None) -> Graph:
                     i = _instantiate(shape.becomes, binding, build, start, end)
                     build.graph.fused[i] = (shape.text, len(replaced))
                     break
+            else:
+                found = _variadic(build.graph, i, only)
+                if found is not None:
+                    gate, inputs, text, replaced = found
+                    i = build.apply(gate, inputs, start, end)
+                    build.graph.fused[i] = (text, replaced)
         if op != "var" and node in graph.name:
             build.label(i, graph.name[node])
         new_id.append(i)
     fused = build.finish(new_id[graph.output])
     fused.warnings = list(graph.warnings)
     return fused
+
+
+def _variadic(graph: Graph, root: int, only: list[str] | None):
+    """(gate, its inputs, the shape's text, how many nodes it covers) for a variadic gate at
+    root, or None: log of a sum of three or more exps, nested logaddexp and logsumexp
+    (flattened), exp(a) over a sum of exps that holds it, a minus the log-sum-exp of terms
+    that hold it. The walks go through sums and nested gates only (iterative, bounded by the
+    graph)."""
+    ops, inputs = graph.op, graph.inputs
+    wanted = lambda gate: only is None or gate in only  # noqa: E731
+    op = ops[root]
+    if op == "log" and wanted("logsumexp"):
+        terms, covered = _sum_terms(graph, inputs[root][0])
+        if len(terms) >= 3 and all(ops[t] == "exp" for t in terms):
+            exps = tuple(inputs[t][0] for t in terms)
+            return "logsumexp", exps, VARIADIC_GATES_SHAPES[0], covered + len(terms) + 1
+    if op in _LOG_SUMS and wanted("logsumexp"):
+        flat, covered, stack = [], 1, list(reversed(inputs[root]))
+        while stack:
+            i = stack.pop()
+            if ops[i] in _LOG_SUMS:
+                stack.extend(reversed(inputs[i]))
+                covered += 1
+            else:
+                flat.append(i)
+        if covered > 1:
+            return "logsumexp", tuple(flat), VARIADIC_GATES_SHAPES[1], covered
+    if op == "div" and wanted("softmax"):
+        top, bottom = inputs[root]
+        terms, covered = _sum_terms(graph, bottom)
+        if ops[top] == "exp" and len(terms) >= 2 and top in terms:
+            if all(ops[t] == "exp" for t in terms):
+                others = list(terms)
+                others.remove(top)
+                exps = (inputs[top][0], *(inputs[t][0] for t in others))
+                return "softmax", exps, VARIADIC_GATES_SHAPES[2], covered + len(terms) + 1
+    if op == "sub" and wanted("logsoftmax"):
+        a, total = inputs[root]
+        if ops[total] in _LOG_SUMS and a in inputs[total]:
+            others = list(inputs[total])
+            others.remove(a)
+            text = VARIADIC_GATES_SHAPES[3 if ops[total] == "logsumexp" else 4]
+            return "logsoftmax", (a, *others), text, 2
+    return None
+
+
+def _sum_terms(graph: Graph, top: int) -> tuple[list[int], int]:
+    """The terms of a sum written with + (in order), and how many + nodes hold them."""
+    terms, adds, stack = [], 0, [top]
+    while stack:
+        i = stack.pop()
+        if graph.op[i] == "add":
+            stack.extend(reversed(graph.inputs[i]))
+            adds += 1
+        else:
+            terms.append(i)
+    return terms, adds
 
 
 def _instantiate(becomes: Graph, binding: dict, build: GraphBuilder, start: int, end: int) -> int:

@@ -327,7 +327,7 @@ def write_functions(out: IO[str]) -> None:
         if op.symbol:
             call = f"{op.symbol}{args[0]}" if op.arity == 1 else f"{args[0]} {op.symbol} {args[1]}"
         else:
-            call = f"{op.name}({', '.join(args)})"
+            call = op.spelling
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         if op.symbolic:  # what cg diff and cg hessian differentiate further
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
@@ -341,7 +341,7 @@ def write_fusions(out: IO[str]) -> None:
     """The fusion table: each gate, the shapes it replaces, its forward and local gradients."""
     from rich.table import Table
 
-    from .fusion import GATES, gate_name, gate_op
+    from .fusion import GATES, VARIADIC_GATES, gate_name, gate_op
     from .ops import INPUT_NAMES, OPS
 
     table = Table(
@@ -357,6 +357,10 @@ def write_fusions(out: IO[str]) -> None:
             doc = OPS[op].doc
             grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, OPS[op].grads))
         table.add_row(becomes, "\n".join(shapes), doc, grads)
+    for call, shapes in VARIADIC_GATES.items():
+        op = OPS[call.split("(")[0]]
+        grads = f"∂out/∂a = {op.grads[0]}\n∂out/∂b, ... = {op.grads[1]}\n(computed shifted by the largest)"
+        table.add_row(call, "\n".join(shapes), op.doc, grads)
     rich_console(out).print(table)
 
 
