@@ -39,6 +39,8 @@ PAGES = [
     ("square", SQUARE, SQUARE_POINT),
     ("fork", FORK, FORK_POINT),
     ("nan", NAN, NAN_POINT),
+    # an op of three inputs whose local gradients come from all of them at once
+    ("softmax", "softmax(a, b, c)*tanh(b)", {"a": "2", "b": "-1", "c": "0.5"}),
 ]
 
 
