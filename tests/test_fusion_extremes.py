@@ -82,3 +82,16 @@ def test_fused_shape_is_exact_where_fine_grained_is_not(text, point, f):
 def test_tanh_local_gradient_within_two_ulps(x):
     truth = float(1 / mpmath.cosh(mp(x)) ** 2)
     assert close(grad("tanh(x)", {"x": x}).gradients["x"], truth, ulps=2)
+
+
+def test_tanh_gelu_gradient_where_tanh_local_gradient_used_to_cost_21_ulps():
+    # the GELU's derivative at -0.7 is a difference of two terms ten times larger than itself:
+    # tanh's local gradient's error is multiplied tenfold
+    c = float(mpmath.sqrt(2 / mpmath.pi))  # the float64 constant cg folds sqrt(2/pi) to
+    text = "0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3)))"
+
+    def gelu(x):
+        return mp("0.5") * x * (1 + mpmath.tanh(mp(c) * (x + mp(0.044715) * x**3)))
+
+    truth = float(mpmath.diff(gelu, mp(-0.7)))
+    assert close(grad(text, {"x": -0.7}).gradients["x"], truth, ulps=10)
