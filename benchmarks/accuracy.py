@@ -187,6 +187,10 @@ CORPUS: list[Case] = [
     Case("logsumexp of 3", "log(exp(a)+exp(b)+exp(c))", ABC, True),
     Case("softmax", "exp(a)/(exp(a)+exp(b)+exp(c))", ABC, True),
     Case("log softmax", "a - log(exp(a)+exp(b)+exp(c))", ABC),
+    Case("logsumexp", "logsumexp(a, b, c)", ABC),
+    Case("softmax by name", "softmax(a, b, c)", ABC),
+    Case("logsoftmax", "logsoftmax(a, b, c)", ABC),
+    Case("logsumexp of 4", "log(exp(a)+exp(b)+exp(c)+exp(d))", [p | {"d": -3.0} for p in ABC]),
     # tanh and GELU
     Case("tanh", "tanh(z)", along("z", LOGIT)),
     Case("tanh spelled", "(exp(z)-exp(-z))/(exp(z)+exp(-z))", along("z", LOGIT)),
@@ -289,6 +293,9 @@ def _sym_ops():
         "logsigmoid": lambda x: -softplus(-x),
         "bce": lambda x, y: softplus(x) - x * y,
         "logaddexp": lambda x, y: s.log(s.exp(x) + s.exp(y)),
+        "logsumexp": lambda *xs: s.log(sum(s.exp(x) for x in xs)),
+        "softmax": lambda *xs: s.exp(xs[0]) / sum(s.exp(x) for x in xs),
+        "logsoftmax": lambda *xs: xs[0] - s.log(sum(s.exp(x) for x in xs)),
         "hypot": lambda x, y: s.sqrt(x**2 + y**2),
         "abs": s.Abs,
         "relu": lambda x: s.Max(x, 0),
@@ -380,6 +387,9 @@ def torch_table(torch):
         "relu": torch.relu,
         "max": torch.maximum,
         "min": torch.minimum,
+        "logsumexp": lambda *xs: torch.logsumexp(torch.stack(xs), 0),
+        "softmax": lambda *xs: torch.softmax(torch.stack(xs), 0)[0],
+        "logsoftmax": lambda *xs: torch.log_softmax(torch.stack(xs), 0)[0],
     }
 
 
@@ -427,6 +437,9 @@ def jax_table(jax, jnp):
         "relu": nn.relu,
         "max": jnp.maximum,
         "min": jnp.minimum,
+        "logsumexp": lambda *xs: nn.logsumexp(jnp.stack(xs), axis=0),
+        "softmax": lambda *xs: nn.softmax(jnp.stack(xs), axis=0)[0],
+        "logsoftmax": lambda *xs: nn.log_softmax(jnp.stack(xs), axis=0)[0],
     }
 
 

@@ -57,16 +57,24 @@ def sigmoid(x):
 def _sigmoid_kernel(x):
     """sigmoid's value and its local gradient out*sigmoid(-x) (cgcli/ops.py) from one exp, not two.
 
-    With e = exp(-x): σ(x) = 1/(1+e) and σ(-x) = 1/(1+1/e), where 1/e is exp(x) within
-    an ulp; at e = inf or 0 (|x| > 745) these give 0 and 1, as they should. Between
-    x = 709.8 and 745, where σ(-x) is subnormal, 1/e overflows and the local gradient is
-    0 where the scalar path gives a subnormal below 1e-308.
+    With e = exp(-x) and d = 1+e: σ(x) = 1/d and σ(-x) = e/d, as cgcli/scalar.py computes
+    them: six passes over memory, as many as numpy's naive 1/(1+exp(-x)) with s*(1-s), which
+    loses σ(-x)'s digits where σ(x) nears 1. Below x = -709, where e overflows to inf and
+    inf/inf would be nan, σ(-x) is 1/(1+1/e) instead: 1/inf is 0, and
+    at e = inf or 0 (|x| > 745) these give 0 and 1, as they should. Between x = -709.8 and
+    -745, where σ(x) is subnormal, the local gradient is 0 where the scalar path gives a
+    subnormal below 1e-308.
     """
     if not np.ndim(x):
         out = scalar.sigmoid(x)
         return out, (out * scalar.sigmoid(-x),)
     e = np.negative(x)
     np.exp(e, out=e)
+    if x.size and x.min() >= -709.0:  # e is finite (a nan in x fails the test too)
+        d = e + 1.0
+        np.divide(e, d, out=e)  # σ(-x)
+        out = np.reciprocal(d, out=d)
+        return out, (np.multiply(e, out, out=e),)
     out = e + 1.0
     np.reciprocal(out, out=out)
     np.reciprocal(e, out=e)
@@ -94,6 +102,114 @@ def relu(x):
 
 def xlogy(x, y):
     return np.where((x == 0) & (y == y), 0.0, x * np.log(y))
+
+
+def tanh_grads(inputs, out):
+    """As scalar.tanh_grads: 1-out**2 where |out| < 2/3, else 1/cosh(x)²."""
+    (x,) = inputs
+    if not np.ndim(x):
+        return scalar.tanh_grads([float(x)], float(out))
+    sech = np.cosh(x)
+    np.reciprocal(sech, out=sech)
+    np.square(sech, out=sech)
+    near = np.abs(out) < 2 / 3
+    return [np.where(near, 1.0 - np.square(out), sech)]
+
+
+# Log-sum-exp, softmax and log-softmax of any number of inputs: as in cgcli/scalar.py, the
+# inputs shifted by the largest, m, and the largest's term (exactly 1) kept out of the sum
+# log1p takes. Where m is ±inf or an input is nan, the shifted terms are nan (inf - inf):
+# the values there are set as the scalar path gives them, and the local gradients are nan.
+
+
+def _shifted(xs):
+    """(m, exp(x - m) for each x, the sum of all terms but one that is 1) over arrays."""
+    xs = [np.asarray(x, dtype=np.float64) for x in xs]
+    m = xs[0]
+    for x in xs[1:]:
+        m = np.maximum(m, x)  # nan where any is nan
+    terms = [np.exp(x - m) for x in xs]
+    rest = np.zeros(np.shape(m))
+    seen = np.zeros(np.shape(m), dtype=bool)
+    for x, t in zip(xs, terms):
+        first = (x == m) & ~seen  # the largest input's term, once
+        rest += np.where(first, 0.0, t)
+        seen |= first
+    return m, terms, rest
+
+
+def _scalar_args(xs) -> bool:
+    return not any(np.ndim(x) for x in xs)
+
+
+def _as_one_point(xs, m, results, one_point):
+    """Where the largest input is ±inf or some input nan, results[k] as the one-point function
+    gives them (a point or two at the ends of a range: one at a time)."""
+    for p in np.flatnonzero(~np.isfinite(m)):
+        got = one_point(*[float(x[p]) if np.ndim(x) else float(x) for x in xs])
+        for r, g in zip(results, got if isinstance(got, list) else [got]):
+            r[p] = g
+    return results
+
+
+def logsumexp(*xs):
+    if _scalar_args(xs):
+        return scalar.logsumexp(*map(float, xs))
+    m, _, rest = _shifted(xs)
+    return _as_one_point(xs, m, [m + np.log1p(rest)], scalar.logsumexp)[0]
+
+
+def softmax(*xs):
+    if _scalar_args(xs):
+        return scalar.softmax(*map(float, xs))
+    m, terms, rest = _shifted(xs)
+    return _as_one_point(xs, m, [terms[0] / (1.0 + rest)], scalar.softmax)[0]
+
+
+def logsoftmax(*xs):
+    if _scalar_args(xs):
+        return scalar.logsoftmax(*map(float, xs))
+    m, _, rest = _shifted(xs)
+    return _as_one_point(xs, m, [(xs[0] - m) - np.log1p(rest)], scalar.logsoftmax)[0]
+
+
+def _grads_at_one_point(grads):
+    return lambda *xs: grads(list(xs), None)
+
+
+def logsumexp_grads(inputs, out):
+    if _scalar_args(inputs):
+        return scalar.logsumexp_grads([float(x) for x in inputs], float(out))
+    m, terms, rest = _shifted(inputs)
+    total = 1.0 + rest
+    found = [t / total for t in terms]
+    return _as_one_point(inputs, m, found, _grads_at_one_point(scalar.logsumexp_grads))
+
+
+def _others(terms, total):
+    others = terms[1].copy()
+    for t in terms[2:]:
+        others += t
+    return others / total
+
+
+def softmax_grads(inputs, out):
+    if _scalar_args(inputs):
+        return scalar.softmax_grads([float(x) for x in inputs], float(out))
+    m, terms, rest = _shifted(inputs)
+    total = 1.0 + rest
+    found = [out * _others(terms, total)] + [-out * (t / total) for t in terms[1:]]
+    one_point = lambda *xs: scalar.softmax_grads(list(xs), scalar.softmax(*xs))  # noqa: E731
+    return _as_one_point(inputs, m, found, one_point)
+
+
+def logsoftmax_grads(inputs, out):
+    if _scalar_args(inputs):
+        return scalar.logsoftmax_grads([float(x) for x in inputs], float(out))
+    m, terms, rest = _shifted(inputs)
+    total = 1.0 + rest
+    found = [_others(terms, total)] + [-(t / total) for t in terms[1:]]
+    return _as_one_point(inputs, m, found, _grads_at_one_point(scalar.logsoftmax_grads))
 
 
 # The error function. numpy has none: erf and erfc are made of three pieces, each accurate to

@@ -38,6 +38,65 @@ function erfSmall(x) {
   return 1.1283791670955126 * expMinusSquare(Math.abs(x)) * sum;
 }
 
+// The largest of xs, exp(x - largest) for each x, and the sum of all terms but the largest's
+// (exactly 1); null for a nan or a largest input of ±Infinity.
+function shifted(xs) {
+  let m = -Infinity;
+  for (const x of xs) {
+    if (x !== x) return null;
+    if (x > m) m = x;
+  }
+  if (m === -Infinity || (m === Infinity && xs.filter((x) => x === Infinity).length > 1)) {
+    return null;
+  }
+  const terms = xs.map((x) => (m === Infinity ? (x === Infinity ? 1 : 0) : Math.exp(x - m)));
+  const rest = [];
+  let skipped = false;
+  for (const t of terms) {
+    if (t === 1 && !skipped) skipped = true;
+    else rest.push(t);
+  }
+  return { m, terms, rest: fsum(rest) };
+}
+
+// The correctly rounded sum, as Python's math.fsum (Shewchuk's partials).
+function fsum(xs) {
+  let partials = [];
+  for (let x of xs) {
+    const next = [];
+    for (let y of partials) {
+      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
+      const hi = x + y;
+      const lo = y - (hi - x);
+      if (lo !== 0) next.push(lo);
+      x = hi;
+    }
+    next.push(x);
+    partials = next;
+  }
+  let hi = 0;
+  while (partials.length) {
+    const x = hi;
+    const y = partials.pop();
+    hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) {
+      // round half to even as fsum does, from the next partial's sign
+      if (partials.length && ((lo < 0 && partials[partials.length - 1] < 0) ||
+          (lo > 0 && partials[partials.length - 1] > 0))) {
+        const y2 = lo * 2, x2 = hi + y2;
+        if (y2 === x2 - hi) hi = x2;
+      }
+      break;
+    }
+  }
+  return hi;
+}
+
+function largestOrNaN(xs) {
+  return xs.some((x) => x !== x) ? NaN : Math.max(...xs);
+}
+
 const B = {
   add(x, y) { return x + y; },
   sub(x, y) { return x - y; },
@@ -88,6 +147,41 @@ const B = {
     if (x === y) return x + LOG2; // also inf === inf, where x - y would be nan
     const big = x > y ? x : y;
     return big + Math.log1p(Math.exp(-(x > y ? x - y : y - x)));
+  },
+  // any number of inputs, shifted by the largest (as cgcli/scalar.py)
+  logsumexp(...xs) {
+    const s = shifted(xs);
+    return s === null ? largestOrNaN(xs) : s.m + Math.log1p(s.rest);
+  },
+  softmax(...xs) {
+    const s = shifted(xs);
+    return s === null ? NaN : s.terms[0] / (1 + s.rest);
+  },
+  logsoftmax(...xs) {
+    const s = shifted(xs);
+    return s === null ? NaN : (xs[0] === s.m ? 0 : xs[0] - s.m) - Math.log1p(s.rest);
+  },
+  // every local gradient at once, from all inputs (the table's `local`, as cgcli/scalar.py)
+  logsumexp_grads(inputs, out) {
+    const s = shifted(inputs);
+    return s === null ? inputs.map(() => NaN) : s.terms.map((t) => t / (1 + s.rest));
+  },
+  softmax_grads(inputs, out) {
+    const s = shifted(inputs);
+    if (s === null) return inputs.map(() => NaN);
+    const total = 1 + s.rest;
+    return [out * (fsum(s.terms.slice(1)) / total), ...s.terms.slice(1).map((t) => -out * (t / total))];
+  },
+  logsoftmax_grads(inputs, out) {
+    const s = shifted(inputs);
+    if (s === null) return inputs.map(() => NaN);
+    const total = 1 + s.rest;
+    return [fsum(s.terms.slice(1)) / total, ...s.terms.slice(1).map((t) => -(t / total))];
+  },
+  tanh_grads(inputs, out) {
+    if (Math.abs(out) < 2 / 3) return [1 - out * out];
+    const c = 1 / Math.cosh(inputs[0]);
+    return [c * c];
   },
   logsigmoid(x) { return -B.softplus(-x); },
   bce(x, y) { return (x > 0 ? x : 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))); },

@@ -76,8 +76,12 @@
       if (step.fork !== undefined) continue;
       const inputs = nodes[step.gate].inputs;
       const upstream = grads[step.gate];
-      const local = OPS[nodes[step.gate].op].grads[step.k](
-        values[inputs[0]], values[inputs[1]], values[step.gate]);
+      const op = OPS[nodes[step.gate].op];
+      // an op with `local` (tanh, logsumexp of any number of inputs) computes its local
+      // gradients from all its inputs at once
+      const local = op.local
+        ? op.local(inputs.map((j) => values[j]), values[step.gate])[step.k]
+        : op.grads[step.k](values[inputs[0]], values[inputs[1]], values[step.gate]);
       const contribution = upstream * local;
       grads[step.to] = grads[step.to] === null ? contribution : grads[step.to] + contribution;
       trace.push([upstream, local, contribution]);

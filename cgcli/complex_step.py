@@ -71,6 +71,14 @@ def _logaddexp(x, y):
     return larger + np.log1p(np.exp(smaller - larger))
 
 
+def _logsumexp(*xs):
+    # shifted by the largest real part, whose imaginary part is carried in the shift
+    m = xs[0]
+    for x in xs[1:]:
+        m = np.where(x.real > m.real, x, m)
+    return m + np.log(sum(np.exp(x - m) for x in xs))
+
+
 def _xlogy(x, y):
     return np.where(x == 0, 0, x * np.log(y))
 
@@ -124,6 +132,9 @@ COMPLEX = {
     "softplus": _softplus,
     "logsigmoid": lambda z: -_softplus(-z),
     "logaddexp": _logaddexp,
+    "logsumexp": _logsumexp,
+    "logsoftmax": lambda *xs: xs[0] - _logsumexp(*xs),
+    "softmax": lambda *xs: np.exp(xs[0] - _logsumexp(*xs)),
     "bce": lambda x, t: _softplus(x) - x * t,
     "hypot": _hypot,
 }

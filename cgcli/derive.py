@@ -52,10 +52,15 @@ def derivative_graph(graph: Graph, wrt: str) -> Graph:
         upstream = _total(build, contributions.pop(node.id, None))
         if upstream is None:
             continue
-        formulas = engine.local_gradients(node.op, symbolic=True)
-        at = {name: new[i] for name, i in zip(INPUT_NAMES, node.inputs)} | {"out": new[node.id]}
+        formulas = engine.local_gradients(node.op, symbolic=True, n=len(node.inputs))
         for i, formula in zip(node.inputs, formulas):
             if depends[i]:
+                # x, y: the inputs the formula names (for a variadic op, y is input i's place)
+                at = {
+                    name: new[node.inputs[k]]
+                    for name, k in formula.positions.items()
+                    if name in INPUT_NAMES and k < len(node.inputs)
+                } | {"out": new[node.id]}
                 local = instantiate(formula.graph, at, build)
                 contributions.setdefault(i, []).append(build.mul(upstream, local))
     var = graph.variables.get(wrt)

@@ -19,7 +19,7 @@ from functools import partial
 
 from . import scalar
 from .graph import Graph
-from .ops import INPUT_NAMES, OPS
+from .ops import ALL_AT_ONCE, INPUT_NAMES, OPS
 from .syntax import parse
 from .text import shortest_float
 
@@ -30,10 +30,19 @@ class Formula:
     Most formulas are a bare number (add's 1), a bare input (mul's y), the
     output (exp's out), or one op over those (sin's cos(x), abs's sign(x)):
     those are answered without running the graph.
+
+    `positions`: where x and y come from among the gate's inputs (x: 0, y: 1; for a variadic
+    op, y is the input k the gradient is for). `exact`: an op whose numbers come from its
+    function of all inputs at once (ops.Op.local): the k-th of them.
     """
 
-    def __init__(self, text: str, graph: Graph):
+    def __init__(
+        self, text: str, graph: Graph, positions: dict | None = None, exact=None, k: int = 0
+    ):
         self.text, self.graph = text, graph
+        self.positions = positions or _POSITIONS
+        self.exact, self.k = exact, k
+        _position = self.positions.get
         nodes = graph.nodes
         self.constant = None  # the value of a bare number, e.g. add's 1 and sub's -1
         self.input = None  # the position of a bare input (x: 0, y: 1), or "out"
@@ -68,6 +77,9 @@ class Formula:
 
     def bind(self, backend):
         """This formula as a function of (inputs, out) on one backend; the common shapes skip the graph."""
+        if self.exact is not None:
+            every, k = self.exact.local_gradients(backend), self.k
+            return lambda inputs, out: every(inputs, out)[k]
         if self.constant is not None:
             constant = self.constant
             return lambda inputs, out: constant
@@ -84,16 +96,16 @@ class Formula:
                 (i,) = where
                 return lambda inputs, out: f(inputs[i])
             return lambda inputs, out: f(*[out if i == "out" else inputs[i] for i in where])
-        return _straight_line(self.graph, backend)
+        return _straight_line(self.graph, backend, self.positions)
 
 
-def _straight_line(graph: Graph, backend):
+def _straight_line(graph: Graph, backend, positions: dict):
     """A formula's graph as a function of (inputs, out): its gates in order, nothing else. The
     checks forward makes are left to the backward step that asked for the local gradient."""
     start = [None] * len(graph.op)
     for i, v in graph.value.items():
         start[i] = v
-    slots = [(i, _position(name)) for name, i in graph.variables.items()]
+    slots = [(i, positions.get(name, name)) for name, i in graph.variables.items()]
     gates = [
         (i, OPS[graph.op[i]].forward(backend), inputs)
         for i, inputs in enumerate(graph.inputs)
@@ -112,22 +124,33 @@ def _straight_line(graph: Graph, backend):
     return local_gradient
 
 
-def _position(name: str):
-    """Where a formula's variable comes from: an input's position (x: 0, y: 1), or "out"."""
-    return "out" if name == "out" else INPUT_NAMES.index(name)
+# where a formula's variables come from: an input's position (x: 0, y: 1), or "out"
+_POSITIONS = {name: k for k, name in enumerate(INPUT_NAMES)} | {"out": "out"}
+
+_formulas: dict[tuple[str, bool, int], tuple[Formula, ...]] = {}
 
 
-_formulas: dict[tuple[str, bool], tuple[Formula, ...]] = {}
-
-
-def local_gradients(op: str, symbolic: bool = False) -> tuple[Formula, ...]:
+def local_gradients(op: str, symbolic: bool = False, n: int = 0) -> tuple[Formula, ...]:
     """The op's local gradient for each input, compiled on first use. `symbolic`: the forms
-    derivative expressions are built from (ops.Op.symbolic)."""
-    found = _formulas.get((op, symbolic))
+    derivative expressions are built from (ops.Op.symbolic). `n`: a variadic op's number of
+    inputs (its fewest if not given)."""
+    row = OPS[op]
+    n = n if row.variadic else 0
+    found = _formulas.get((op, symbolic, n))
     if found is None:
-        texts = OPS[op].symbolic_grads if symbolic else OPS[op].grads
-        found = tuple(Formula(text, parse(text)) for text in texts)
-        _formulas[op, symbolic] = found
+        texts = row.symbolic_grads if symbolic else row.grads
+        exact = row if row.local and not symbolic else None
+        if row.variadic:
+            first, later = (parse(text) for text in texts)
+            found = (Formula(texts[0], first, {"x": 0, "out": "out"}, exact),) + tuple(
+                Formula(texts[1], later, {"x": 0, "y": k, "out": "out"}, exact, k)
+                for k in range(1, max(n, row.arity))
+            )
+        else:
+            found = tuple(
+                Formula(text, parse(text), None, exact, k) for k, text in enumerate(texts)
+            )
+        _formulas[op, symbolic, n] = found
     return found
 
 
@@ -270,17 +293,21 @@ def backward(
             if not inputs:
                 continue
             rules = rules_of.get(ops[node_id])
-            if rules is None:
+            if rules is None or len(rules) < len(inputs):  # a variadic op: more inputs than seen
                 rules = rules_of[ops[node_id]] = [
                     (
                         f.constant if f.constant in (1, -1) else 0,
                         f.input is not None,
                         f.bound(backend),
                     )
-                    for f in local_gradients(ops[node_id])
+                    for f in local_gradients(ops[node_id], n=len(inputs))
                 ]
             args = None
             from_kernel = saved.pop(node_id, None) if saved else None
+            if from_kernel is None and ops[node_id] in ALL_AT_ONCE:  # every local gradient at once
+                row = OPS[ops[node_id]]
+                args = [values[j] for j in inputs]
+                from_kernel = row.local_gradients(backend)(args, values[node_id])
             for k, i in enumerate(inputs):
                 if not needs[i]:
                     continue
@@ -373,6 +400,10 @@ class Lifetimes:
         for g, inputs in enumerate(inputs_of):
             if not backprop or not inputs or not needs[g] or ops[g] in kernels:
                 continue
+            if ops[g] in ALL_AT_ONCE:  # its local gradients read every input and out
+                for j in (*inputs, g):
+                    last_read[j] = min(last_read[j], g)
+                continue
             for k, formula in enumerate(local_gradients(ops[g])):
                 if needs[inputs[k]]:
                     for where in formula.reads:
@@ -402,5 +433,6 @@ def local_values(graph: Graph, values: list, node_id: int, backend=scalar) -> li
     args = [values[i] for i in graph.inputs[node_id]]
     with backend.watching():  # numpy's floating-point events go to cg, not to stderr
         return [
-            local(args, values[node_id], backend) for local in local_gradients(graph.op[node_id])
+            local(args, values[node_id], backend)
+            for local in local_gradients(graph.op[node_id], n=len(args))
         ]

@@ -62,7 +62,7 @@ def _push_tangents(
         args = [values[i] for i in node.inputs]
         out = values[node.id] = OPS[node.op].forward(backend)(*args)
         total = None
-        for i, local in zip(node.inputs, engine.local_gradients(node.op)):
+        for i, local in zip(node.inputs, engine.local_gradients(node.op, n=len(node.inputs))):
             t = carried[i]
             if t is None:
                 continue

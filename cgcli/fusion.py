@@ -9,8 +9,11 @@ gate's argument names (z, a, b, t) stand for any subexpression; + and *
 match in either order; a negation -z also matches 0-z, -1*z and (-1)*z;
 ^ is **. Shapes may use other gates (tanh's 2*sigmoid(2*z)-1): gates are
 fused inputs first, so the inner sigmoid is already one gate when the
-outer shape is tried. Adding a gate is adding one entry here and its op in
-cgcli/ops.py.
+outer shape is tried. What a shape becomes is an expression too: mostly one
+op over the argument names (sigmoid(z)), sometimes a few (sigmoid(-z), or
+2*log(abs(s)) for log(s**2)); it is built with the matched subexpressions
+in place of the names. Adding a gate is adding one entry here and, for a new
+op, its row in cgcli/ops.py.
 """
 
 from __future__ import annotations
@@ -19,19 +22,58 @@ from dataclasses import dataclass
 
 from .graph import Graph, GraphBuilder
 
-# gate             shapes it replaces
+# what a match becomes    the shapes it replaces, tried in this order (the first match wins)
 GATES = {
     "sigmoid(z)": ("1/(1+exp(-z))", "exp(z)/(1+exp(z))", "(1+exp(-z))**-1"),
-    "tanh(z)": ("(exp(z)-exp(-z))/(exp(z)+exp(-z))", "2*sigmoid(2*z)-1"),
+    # 1 - sigmoid(30) has lost all but 3 digits of sigmoid(-30)
+    "sigmoid(-z)": ("1/(1+exp(z))", "1-sigmoid(z)"),
+    "x*sigmoid(x)": ("x/(1+exp(-x))",),  # swish (SiLU): exp(750) is inf where x*sigmoid(x) is 0
+    "tanh(z)": (
+        "(exp(z)-exp(-z))/(exp(z)+exp(-z))",
+        "2*sigmoid(2*z)-1",
+        "2/(1+exp(-2*z))-1",
+    ),
     "softplus(z)": ("log(1+exp(z))",),
     "logaddexp(a, b)": ("log(exp(a)+exp(b))",),
     "hypot(a, b)": ("sqrt(a**2+b**2)", "sqrt(a*a+b*b)"),
+    "hypot(x, 1)": ("sqrt(x**2+1)", "sqrt(x*x+1)"),
+    "asinh(x)": ("log(x+hypot(x, 1))",),
     "logsigmoid(z)": ("log(sigmoid(z))", "-softplus(-z)"),
+    # log(1 - sigmoid(z)) is log(sigmoid(-z)) once its inner shape is fused
     "bce(z, t)": (
-        "-(t*logsigmoid(z) + (1-t)*log(1-sigmoid(z)))",
-        "-t*logsigmoid(z) - (1-t)*log(1-sigmoid(z))",
+        "-(t*logsigmoid(z) + (1-t)*logsigmoid(-z))",
+        "-t*logsigmoid(z) - (1-t)*logsigmoid(-z)",
+        "t*(-logsigmoid(z)) + (1-t)*(-logsigmoid(-z))",
+        "softplus(z) - z*t",
     ),
+    # after softplus, which is log(1+exp(z)) with a better gradient
+    "log1p(x)": ("log(1+x)",),
+    "expm1(x)": ("exp(x)-1",),
+    "2*log(abs(s))": ("log(s**2)", "log(s*s)"),  # s**2 overflows past 1e154
+    "2*sin(x/2)**2": ("1-cos(x)",),  # cancels near x = 0
+    "x/(sqrt(1+x)+1)": ("sqrt(1+x)-1",),  # cancels near x = 0
 }
+# the name `--fuse NAME` knows a gate by where it is not the op it becomes
+NAMES = {
+    "x*sigmoid(x)": "swish",
+    "2*log(abs(s))": "logsquare",
+    "2*sin(x/2)**2": "versine",
+    "x/(sqrt(1+x)+1)": "sqrt1pm1",
+}
+
+# Gates of any number of inputs: a sum of any length is no fixed shape, so these are found by
+# code (_variadic) after the shapes, and listed here for `cg fusions`.
+VARIADIC_GATES = {
+    "logsumexp(a, b, ...)": (
+        "log(exp(a)+exp(b)+...)",  # three terms or more; two are logaddexp
+        "logaddexp(logaddexp(a, b), c)",  # nested, in any arrangement, with logsumexp too
+    ),
+    "softmax(a, b, ...)": ("exp(a)/(exp(a)+exp(b)+...)",),
+    "logsoftmax(a, b, ...)": ("a - logsumexp(a, b, ...)", "a - logaddexp(a, b)"),
+}
+# the shapes' texts, in the order _variadic names them
+VARIADIC_GATES_SHAPES = [text for texts in VARIADIC_GATES.values() for text in texts]
+_LOG_SUMS = ("logaddexp", "logsumexp")
 
 _COMMUTATIVE = {"add", "mul"}
 _NEGATIONS = (
@@ -43,8 +85,8 @@ _NEGATIONS = (
 
 @dataclass
 class Shape:
-    gate: str  # the op it becomes
-    args: tuple[str, ...]  # the gate's argument names, in order
+    gate: str  # the name of the gate it becomes (gate_name)
+    becomes: Graph  # what it becomes, over the shape's names
     text: str
     graph: Graph
 
@@ -52,8 +94,20 @@ class Shape:
 _shapes: list[Shape] | None = None
 
 
+def gate_name(becomes: str) -> str:
+    """sigmoid for sigmoid(z) and sigmoid(-z); swish for x*sigmoid(x)."""
+    return NAMES.get(becomes) or becomes.split("(")[0]
+
+
 def gate_names() -> list[str]:
-    return [call.split("(")[0] for call in GATES]
+    every = [gate_name(becomes) for becomes in GATES] + [g.split("(")[0] for g in VARIADIC_GATES]
+    return list(dict.fromkeys(every))
+
+
+def gate_op(becomes: str) -> str | None:
+    """The op a gate is, where it is one op over its names (sigmoid(z)); else None."""
+    name = becomes.split("(")[0]
+    return None if becomes in NAMES else name
 
 
 def shapes() -> list[Shape]:
@@ -63,10 +117,9 @@ def shapes() -> list[Shape]:
         from .syntax import parse
 
         _shapes = []
-        for call, texts in GATES.items():
-            gate, _, rest = call.partition("(")
-            args = tuple(a.strip() for a in rest.rstrip(")").split(","))
-            _shapes += [Shape(gate, args, text, parse(text)) for text in texts]
+        for becomes, texts in GATES.items():
+            built = parse(becomes)
+            _shapes += [Shape(gate_name(becomes), built, text, parse(text)) for text in texts]
     return _shapes
 
 
@@ -92,15 +145,95 @@ def fuse(graph: Graph, only: list[str] | None = None) -> Graph:
                 found = _match(shape, build.graph, i)
                 if found is not None:
                     binding, replaced = found
-                    i = build.apply(shape.gate, tuple(binding[a] for a in shape.args), start, end)
+                    i = _instantiate(shape.becomes, binding, build, start, end)
                     build.graph.fused[i] = (shape.text, len(replaced))
                     break
+            else:
+                found = _variadic(build.graph, i, only)
+                if found is not None:
+                    gate, inputs, text, replaced = found
+                    i = build.apply(gate, inputs, start, end)
+                    build.graph.fused[i] = (text, replaced)
         if op != "var" and node in graph.name:
             build.label(i, graph.name[node])
         new_id.append(i)
     fused = build.finish(new_id[graph.output])
     fused.warnings = list(graph.warnings)
     return fused
+
+
+def _variadic(graph: Graph, root: int, only: list[str] | None):
+    """(gate, its inputs, the shape's text, how many nodes it covers) for a variadic gate at
+    root, or None: log of a sum of three or more exps, nested logaddexp and logsumexp
+    (flattened), exp(a) over a sum of exps that holds it, a minus the log-sum-exp of terms
+    that hold it. The walks go through sums and nested gates only (iterative, bounded by the
+    graph)."""
+    ops, inputs = graph.op, graph.inputs
+    wanted = lambda gate: only is None or gate in only  # noqa: E731
+    op = ops[root]
+    if op == "log" and wanted("logsumexp"):
+        terms, covered = _sum_terms(graph, inputs[root][0])
+        if len(terms) >= 3 and all(ops[t] == "exp" for t in terms):
+            exps = tuple(inputs[t][0] for t in terms)
+            return "logsumexp", exps, VARIADIC_GATES_SHAPES[0], covered + len(terms) + 1
+    if op in _LOG_SUMS and wanted("logsumexp"):
+        flat, covered, stack = [], 1, list(reversed(inputs[root]))
+        while stack:
+            i = stack.pop()
+            if ops[i] in _LOG_SUMS:
+                stack.extend(reversed(inputs[i]))
+                covered += 1
+            else:
+                flat.append(i)
+        if covered > 1:
+            return "logsumexp", tuple(flat), VARIADIC_GATES_SHAPES[1], covered
+    if op == "div" and wanted("softmax"):
+        top, bottom = inputs[root]
+        terms, covered = _sum_terms(graph, bottom)
+        if ops[top] == "exp" and len(terms) >= 2 and top in terms:
+            if all(ops[t] == "exp" for t in terms):
+                others = list(terms)
+                others.remove(top)
+                exps = (inputs[top][0], *(inputs[t][0] for t in others))
+                return "softmax", exps, VARIADIC_GATES_SHAPES[2], covered + len(terms) + 1
+    if op == "sub" and wanted("logsoftmax"):
+        a, total = inputs[root]
+        if ops[total] in _LOG_SUMS and a in inputs[total]:
+            others = list(inputs[total])
+            others.remove(a)
+            text = VARIADIC_GATES_SHAPES[3 if ops[total] == "logsumexp" else 4]
+            return "logsoftmax", (a, *others), text, 2
+    return None
+
+
+def _sum_terms(graph: Graph, top: int) -> tuple[list[int], int]:
+    """The terms of a sum written with + (in order), and how many + nodes hold them."""
+    terms, adds, stack = [], 0, [top]
+    while stack:
+        i = stack.pop()
+        if graph.op[i] == "add":
+            stack.extend(reversed(graph.inputs[i]))
+            adds += 1
+        else:
+            terms.append(i)
+    return terms, adds
+
+
+def _instantiate(becomes: Graph, binding: dict, build: GraphBuilder, start: int, end: int) -> int:
+    """What a shape becomes, built with the matched subexpressions for its names: its root node."""
+    graph = build.graph
+    built: list[int] = []
+    for op, inputs, node in zip(becomes.op, becomes.inputs, range(len(becomes.op))):
+        if op == "var":
+            i = binding[becomes.name[node]]
+        elif op == "const":
+            i = build.const(becomes.value[node], start, end)
+        elif op == "neg" and graph.op[built[inputs[0]]] == "neg":  # -(-z) is z
+            i = graph.inputs[built[inputs[0]]][0]
+        else:
+            i = build.apply(op, tuple(built[j] for j in inputs), start, end)
+        built.append(i)
+    return built[becomes.output]
 
 
 def _match(shape: Shape, graph: Graph, root: int):

@@ -55,9 +55,16 @@ class Op:
     # a form careful in float64 can have a derivative that cancels (d/dx of (1-x)*(1+x) is
     # (1-x) - (1+x), 0 near x = 0), where the textbook form's is -2*x
     symbolic: tuple[str, ...] = ()
+    # any number of inputs from `arity` on (logsumexp(a, b, c)): `grads` gives the local
+    # gradient for the first input x and for each later one, y
+    variadic: bool = False
+    # where the numbers are not `grads`' own: the function, in cgcli/scalar.py and
+    # cgcli/arrays.py, that computes every local gradient at once from (inputs, out)
+    local: str = ""
 
     @property
     def arity(self) -> int:
+        """How many inputs; for a variadic op, the fewest."""
         return len(self.grads)
 
     @property
@@ -75,7 +82,11 @@ class Op:
         args = INPUT_NAMES[: self.arity]
         if self.symbol:
             return f"{self.symbol}{args[0]}" if self.arity == 1 else f" {self.symbol} ".join(args)
-        return f"{self.name}({', '.join(args)})"
+        return f"{self.name}({', '.join(args)}{', ...' * self.variadic})"
+
+    def local_gradients(self, backend) -> Callable:
+        """The function `local` names: (inputs, out) → a local gradient for each input."""
+        return getattr(backend, self.local)
 
     @cached_property
     def array_forward(self) -> Callable:
@@ -195,9 +206,12 @@ TABLE = [
     # hyperbolic functions
     _op("sinh", ieee(math.sinh), "numpy.sinh", "cosh(x)", "hyperbolic sine"),
     _op("cosh", ieee(math.cosh, overflow=inf), "numpy.cosh", "sinh(x)", "hyperbolic cosine"),
-    # not 1-out**2, which is 0 once out rounds to ±1 (|x| > 19); its derivative is the tidy one
-    _op("tanh", math.tanh, "numpy.tanh", "(1/cosh(x))**2", "hyperbolic tangent",
-        symbolic="1-out**2"),
+    # (1/cosh(x))**2 is off by 2-3 ulps everywhere; 1-out**2 is closer where |out| < 2/3 but
+    # loses digits as |out| nears 1 (0 once out rounds to ±1, |x| > 19): their error bounds
+    # cross near |out| = 2/3, and `local` picks the better (cgcli/scalar.py's tanh_grads)
+    _op("tanh", math.tanh, "numpy.tanh", "(1/cosh(x))**2",
+        "hyperbolic tangent; its local gradient is 1-out**2 where |out| < 2/3",
+        symbolic="1-out**2", local="tanh_grads"),
     _op("asinh", math.asinh, "numpy.arcsinh", "1/hypot(x,1)", "inverse hyperbolic sine"),
     _op("acosh", ieee(math.acosh), "numpy.arccosh", "1/(sqrt(x-1)*sqrt(x+1))",
         "inverse hyperbolic cosine; nan below 1"),
@@ -239,6 +253,16 @@ TABLE = [
         "log(exp(x) + exp(y)) (log-sum-exp of two), without overflow"),
     _op("logsigmoid", scalar.logsigmoid, "arrays.logsigmoid", "sigmoid(-x)",
         "log(sigmoid(x)), without overflow"),
+    # any number of inputs; y stands for each input after the first
+    _op("logsumexp", scalar.logsumexp, "arrays.logsumexp", ("exp(x-out)", "exp(y-out)"),
+        "log(exp(x) + exp(y) + ...) of any number of inputs, without overflow",
+        variadic=True, local="logsumexp_grads"),
+    _op("softmax", scalar.softmax, "arrays.softmax", ("out*(1-out)", "-out*exp(y-x)*out"),
+        "exp(x) / (exp(x) + exp(y) + ...): the softmax weight of the first input among all",
+        variadic=True, local="softmax_grads"),
+    _op("logsoftmax", scalar.logsoftmax, "arrays.logsoftmax", ("1-exp(out)", "-exp(y-x+out)"),
+        "x - logsumexp(x, y, ...): the log of softmax(x, y, ...)",
+        variadic=True, local="logsoftmax_grads"),
     # (1-y)*sigmoid(x) - y*sigmoid(-x) is sigmoid(x)-y without its cancellation at y = 1, x large
     _op("bce", scalar.bce, "arrays.bce", ("(1-y)*sigmoid(x)-y*sigmoid(-x)", "-x"),
         "binary cross-entropy of sigmoid(x) against target y: softplus(x) - x*y"),
@@ -251,6 +275,9 @@ OPS: dict[str, Op] = {op.name: op for op in TABLE}
 FUNCTIONS: dict[str, Op] = {op.name: op for op in TABLE if op.function}
 # Operators written between two operands, each the name of its grammar rule.
 BINARY_OPERATORS: dict[str, Op] = {op.name: op for op in TABLE if op.infix and op.arity == 2}
+VARIADIC = frozenset(op.name for op in TABLE if op.variadic)
+# Ops whose local gradients a backend function computes, all at once (Op.local).
+ALL_AT_ONCE = frozenset(op.name for op in TABLE if op.local)
 # Ops a step can cross a kink of (cg check looks at these nodes).
 KINK_OPS = frozenset(op.name for op in TABLE if op.crosses_kink)
 

@@ -32,7 +32,6 @@ SAME_FUNCTION = {
     "minimum": "min",
     "fmax": "max",
     "fmin": "min",
-    "logsumexp": "logaddexp",
 }
 
 # another name → how cg writes it

@@ -383,7 +383,7 @@ def write_functions(out: IO[str], ops=None) -> None:
         if op.symbol:
             call = f"{op.symbol}{args[0]}" if op.arity == 1 else f"{args[0]} {op.symbol} {args[1]}"
         else:
-            call = f"{op.name}({', '.join(args)})"
+            call = op.spelling
         grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(args, op.grads))
         if op.symbolic:  # what cg diff and cg hessian differentiate further
             grads += "\n(cg diff: " + ", ".join(op.symbolic) + ")"
@@ -397,7 +397,7 @@ def write_fusions(out: IO[str]) -> None:
     """The fusion table: each gate, the shapes it replaces, its forward and local gradients."""
     from rich.table import Table
 
-    from .fusion import GATES
+    from .fusion import GATES, VARIADIC_GATES, gate_name, gate_op
     from .ops import INPUT_NAMES, OPS
 
     table = Table(
@@ -405,9 +405,20 @@ def write_fusions(out: IO[str]) -> None:
     )
     for column in ("gate", "replaces", "computes", "local gradient (x, y: the gate's inputs)"):
         table.add_column(column, overflow="fold")
-    for call, shapes in GATES.items():
+    for becomes, shapes in GATES.items():
+        op = gate_op(becomes)
+        if op is None:  # a few ops: each has its own local gradients
+            doc, grads = f"{gate_name(becomes)}: {becomes}", "those of its ops"
+        else:
+            doc = OPS[op].doc
+            grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, OPS[op].grads))
+        table.add_row(*_signs_for(out, becomes, "\n".join(shapes), doc, grads))
+    for call, shapes in VARIADIC_GATES.items():
         op = OPS[call.split("(")[0]]
-        grads = "\n".join(f"∂out/∂{a} = {g}" for a, g in zip(INPUT_NAMES, op.grads))
+        grads = (
+            f"∂out/∂a = {op.grads[0]}\n∂out/∂b, ... = {op.grads[1]}\n"
+            "(computed shifted by the largest)"
+        )
         table.add_row(*_signs_for(out, call, "\n".join(shapes), op.doc, grads))
     print_table(rich_console(out), table)
 

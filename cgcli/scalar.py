@@ -11,12 +11,14 @@ more than the whole one-shot command, so single points are computed here.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
 import operator
 
 inf = math.inf
 nan = math.nan
+builtin_max = builtins.max  # max is the op's name below
 
 
 BATCH = False
@@ -157,5 +159,95 @@ def min(x, y):  # noqa: A001
 
 
 _log = ieee(math.log, pole={0.0: -inf})
+_cosh = ieee(math.cosh, overflow=inf)
 floor = _integral(math.floor)
 ceil = _integral(math.ceil)
+
+
+def tanh_grads(inputs, out):
+    """tanh's local gradient: 1-out**2 where it is the closer (|out| < 2/3), else 1/cosh(x)²."""
+    if abs(out) < 2 / 3:
+        return [1.0 - out * out]
+    c = _cosh(inputs[0])
+    return [(1.0 / c) ** 2]
+
+
+# Log-sum-exp, softmax and log-softmax of any number of inputs (variadic ops). Each shifts its
+# inputs by the largest, m: exp(x - m) is at most 1 and never overflows; the one term that is
+# exactly 1 stays out of the sum that log1p takes, so the small terms keep their digits. The
+# local gradients are those terms over their sum, never through the rounded output.
+
+
+def _shifted(xs) -> tuple[float, list[float], float] | None:
+    """(m, exp(x - m) for each x, the sum of all terms but one that is 1); None for a nan, for
+    inputs all -inf, or more than one +inf. With one +inf, its term is 1 and the others 0."""
+    m = -inf
+    for x in xs:
+        if x != x:
+            return None
+        m = x if x > m else m
+    if m == -inf or (m == inf and sum(x == inf for x in xs) > 1):
+        return None
+    terms = [1.0 if x == inf else 0.0 for x in xs] if m == inf else [math.exp(x - m) for x in xs]
+    rest = list(terms)
+    rest.remove(1.0)  # the largest input's term
+    return m, terms, math.fsum(rest)
+
+
+def _largest_or_nan(xs) -> float:
+    return nan if any(x != x for x in xs) else builtin_max(xs)
+
+
+def logsumexp(*xs):
+    found = _shifted(xs)
+    if found is None:
+        return _largest_or_nan(xs)  # inf if any is inf; -inf if all are
+    m, _, rest = found
+    return m + math.log1p(rest)
+
+
+def logsumexp_grads(inputs, out):
+    found = _shifted(inputs)
+    if found is None:
+        return [nan] * len(inputs)
+    _, terms, rest = found
+    total = 1.0 + rest
+    return [t / total for t in terms]
+
+
+def softmax(*xs):
+    """exp(x) / (exp(x) + exp(y1) + …) for xs = (x, y1, …)."""
+    found = _shifted(xs)
+    if found is None:
+        return nan
+    _, terms, rest = found
+    return terms[0] / (1.0 + rest)
+
+
+def softmax_grads(inputs, out):
+    # ∂/∂x = out·(1 - out) written as out·Σ s_j over the others: no cancellation near out = 1
+    found = _shifted(inputs)
+    if found is None:
+        return [nan] * len(inputs)
+    _, terms, rest = found
+    total = 1.0 + rest
+    others = math.fsum(terms[1:]) / total
+    return [out * others] + [-out * (t / total) for t in terms[1:]]
+
+
+def logsoftmax(*xs):
+    """x - logsumexp(x, y1, …) for xs = (x, y1, …)."""
+    found = _shifted(xs)
+    if found is None:
+        return nan
+    m, _, rest = found
+    return (0.0 if xs[0] == m else xs[0] - m) - math.log1p(rest)  # inf - inf is nan
+
+
+def logsoftmax_grads(inputs, out):
+    found = _shifted(inputs)
+    if found is None:
+        return [nan] * len(inputs)
+    _, terms, rest = found
+    total = 1.0 + rest
+    return [math.fsum(terms[1:]) / total] + [-(t / total) for t in terms[1:]]

@@ -305,9 +305,10 @@ class ParseCallbacks:
         op = FUNCTIONS.get(name)
         if op is None:
             raise CgError(_unknown_function(name), self.source, start)
-        if len(args) != op.arity:
+        if len(args) != op.arity and not (op.variadic and len(args) > op.arity):
+            more = " or more" if op.variadic else ""
             raise CgError(
-                f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, got {len(args)}",
+                f"{name}() takes {op.arity}{more} argument{'s' * (op.arity > 1)}, got {len(args)}",
                 self.source,
                 start,
             )

@@ -73,9 +73,12 @@ def ops_source() -> str:
     rows = []
     for op in TABLE:
         grads = ",\n      ".join(formula(text) for text in op.grads)
+        # where the numbers come from one function of every input (ops.Op.local), the page
+        # calls it; the formulas stay for reading
+        local = f"    local: B.{op.local},\n" if op.local else ""
         rows.append(
             f"  {json.dumps(op.name)}: {{\n    arity: {op.arity},\n    forward: B.{op.name},\n"
-            f"    grads: [\n      {grads},\n    ],\n  }},"
+            f"{local}    grads: [\n      {grads},\n    ],\n  }},"
         )
     return "const OPS = {\n" + "\n".join(rows) + "\n};\n"
 

@@ -33,6 +33,13 @@ checks each against mpmath at 50 digits. `cg diff` and `cg hessian` build
 derivative expressions from the textbook form where the careful one's own
 derivative would cancel (the `cg diff:` entries below): d/dx of `(1-x)*(1+x)`
 is `(1-x)-(1+x)`, 0 near x = 0, where the textbook's is `-2*x`.
+
+`logsumexp`, `softmax` and `logsoftmax` take any number of inputs, two or
+more: `y` stands for each input after the first. Their numbers, and tanh's,
+come from one function of all the inputs (`local` in the ops table): the terms
+exp(x - m) shifted by the largest input m, over their sum, never through the
+rounded output; tanh's is `1-out**2` where |out| < 2/3, else `(1/cosh(x))**2`.
+The formulas shown are what `cg diff` builds from, and what they compute.
 """
 
 

@@ -91,7 +91,7 @@ def test_the_failing_row_is_in_the_table(cg):
     assert code == 1
     line = next(line for line in out.splitlines() if "hand-written" in line)
     assert re.search(
-        r"│ hand-written │ ∂f/∂x │ 0\.7864477329659276 +│ 0\.5378828427399902 +│ 0\.25 +│ 0\.46 +│ fail +│",
+        r"│ hand-written │ ∂f/∂x │ 0\.7864477329659274 +│ 0\.5378828427399902 +│ 0\.25 +│ 0\.46 +│ fail +│",
         line,
     )
     assert out.endswith("2 checks at x=0.5: 1 pass, 1 fail\n")

@@ -144,7 +144,7 @@ def test_a_wrong_derivative_fails(expr, point, var, wrong):
 def test_a_wrong_local_gradient_fails_the_numeric_check(monkeypatch, op, formulas):
     """Backprop itself made wrong (an op's local gradient): the numeric check catches it."""
     wrong = tuple(engine.Formula(text, parse(text)) for text in formulas)
-    monkeypatch.setitem(engine._formulas, (op, False), wrong)
+    monkeypatch.setitem(engine._formulas, (op, False, 0), wrong)
     expr = {"sin": "sin(x)*y", "exp": "exp(x)*y", "pow": "x**3*y", "mul": "x*y**2"}.get(
         op, "sigmoid(x)*y"
     )
@@ -224,8 +224,8 @@ def test_each_complex_forward_is_the_op_and_its_derivative(op):
             args = [np.array([complex(v, h if i == k else 0.0)]) for i, v in enumerate(point)]
             z = complex_step.COMPLEX[op](*args)[0]
             assert z.real == pytest.approx(spec.scalar(*point), rel=1e-14, abs=1e-300)
-            mpmath.mp.dps = 30
-            exact = mpmath.diff(lambda t, point=point, k=k: _mp(op, point, k, t), point[k])
+            with mpmath.workdps(30):  # not set for the tests that run after this one
+                exact = mpmath.diff(lambda t, point=point, k=k: _mp(op, point, k, t), point[k])
             assert z.imag / h == pytest.approx(float(exact), rel=1e-12, abs=1e-300), (op, k)
 
 
@@ -273,6 +273,10 @@ def _mp(op, point, k, t):
         "logaddexp": lambda: mp.log(mp.exp(x) + mp.exp(y)),
         "bce": lambda: mp.log(1 + mp.exp(x)) - x * y,
         "hypot": lambda: mp.sqrt(x * x + y * y),
+        # the variadic ops at two inputs
+        "logsumexp": lambda: mp.log(mp.exp(x) + mp.exp(y)),
+        "softmax": lambda: mp.exp(x) / (mp.exp(x) + mp.exp(y)),
+        "logsoftmax": lambda: x - mp.log(mp.exp(x) + mp.exp(y)),
     }
     return table[op]()
 

@@ -39,6 +39,8 @@ PAGES = [
     ("square", SQUARE, SQUARE_POINT),
     ("fork", FORK, FORK_POINT),
     ("nan", NAN, NAN_POINT),
+    # an op of three inputs whose local gradients come from all of them at once
+    ("softmax", "softmax(a, b, c)*tanh(b)", {"a": "2", "b": "-1", "c": "0.5"}),
 ]
 
 
@@ -336,7 +338,10 @@ def test_the_page_computes_every_op_as_cg_does(backend_page):
         + ",".join(
             f"[OPS[{json.dumps(name)}].forward({', '.join(map(_js, args))}), "
             + ", ".join(
-                f"OPS[{json.dumps(name)}].grads[{k}]({', '.join(map(_js, (*args, None)[:2]))}, {_js(out)})"
+                # the page calls an op's `local` where it has one (all inputs at once)
+                f"OPS[{json.dumps(name)}].local([{', '.join(map(_js, args))}], {_js(out)})[{k}]"
+                if ops.OPS[name].local
+                else f"OPS[{json.dumps(name)}].grads[{k}]({', '.join(map(_js, (*args, None)[:2]))}, {_js(out)})"
                 for k in range(len(grads))
             )
             + "]"
@@ -360,6 +365,9 @@ def test_the_page_computes_every_op_as_cg_does(backend_page):
     "expression, want",
     [
         ("OPS.relu.grads[0](0, undefined, B.relu(0))", 0.0),  # relu'(0) = 0
+        # three inputs: the page's local gradients see all of them
+        ("OPS.logsumexp.local([1, 2, 3], B.logsumexp(1, 2, 3))[2]", 0.6652409557748218),
+        ("OPS.softmax.local([3, 2, 1], B.softmax(3, 2, 1))[0]", 0.22269542653462332),
         ("OPS.abs.grads[0](0, undefined, 0)", 0.0),  # abs'(0) = 0
         ("OPS.max.grads[0](2, 2, 2)", 0.5),  # a tie: each side gets 0.5
         ("OPS.max.grads[1](2, 2, 2)", 0.5),

@@ -670,7 +670,7 @@ def test_words_next_to_options_are_read_as_the_user_meant(cg, args, message):
     "expr, first_line",
     [
         ("-cos(x", "cg: error: missing ')' at the end of the input"),
-        ("-soft(x)", "cg: error: unknown function 'soft' (did you mean softplus?)"),
+        ("-softplu(x)", "cg: error: unknown function 'softplu' (did you mean softplus?)"),
     ],
 )
 def test_a_bad_expression_that_starts_with_minus_gets_the_parsers_error(cg, expr, first_line):

@@ -110,8 +110,13 @@ def test_every_function_parses_with_its_arity_and_computes_its_row():
         value = cgcli.evaluate(f"{name}({args})").value
         want = op.scalar(*[0.25] * op.arity)
         assert value == want or (math.isnan(value) and math.isnan(want)), name
+        wrong = op.arity - 1 if op.variadic else op.arity + 1  # a variadic op takes more
         with pytest.raises(cgcli.CgError, match="takes"):
-            parse(f"{name}({', '.join(['1'] * (op.arity + 1))})")
+            parse(f"{name}({', '.join(['1'] * wrong)})")
+        if op.variadic:
+            more = [0.25, -1.5, 3.0, 0.5][: op.arity + 2]
+            value = cgcli.evaluate(f"{name}({', '.join(map(str, more))})").value
+            assert value == op.scalar(*more), name
 
 
 def _grammar_operators() -> dict[str, tuple[str, int, tuple[int, ...]]]:

@@ -1,0 +1,97 @@
+"""Each fused shape against mpmath where the fine-grained graph rounds, cancels or overflows."""
+
+import math
+
+import mpmath
+import pytest
+
+from cgcli import fuse, grad, parse
+
+mpmath.mp.prec = 300
+mp = mpmath.mpf
+
+
+def sigmoid(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def softplus(z):
+    return mpmath.log(1 + mpmath.exp(z))
+
+
+# shape, point, the exact function in mpmath (over the same names)
+CASES = [
+    ("log(1-sigmoid(z))", {"z": 30.0}, lambda z: mpmath.log(1 - sigmoid(z))),
+    ("log(1/(1+exp(z)))", {"z": 800.0}, lambda z: -softplus(z)),
+    ("1/(1+exp(z))", {"z": 800.0}, lambda z: sigmoid(-z)),
+    ("x/(1+exp(-x))", {"x": -800.0}, lambda x: x * sigmoid(x)),
+    ("2/(1+exp(-2*z))-1", {"z": 1e-10}, lambda z: mpmath.tanh(z)),
+    ("sqrt(x**2+1)", {"x": 1e200}, lambda x: mpmath.sqrt(x**2 + 1)),
+    ("sqrt(1+x*x)", {"x": 1e200}, lambda x: mpmath.sqrt(x**2 + 1)),
+    ("log(x+sqrt(x**2+1))", {"x": -1e10}, lambda x: mpmath.asinh(x)),
+    ("log(1+x)", {"x": 1e-20}, lambda x: mpmath.log1p(x)),
+    ("exp(x)-1", {"x": 1e-20}, lambda x: mpmath.expm1(x)),
+    ("log(s**2)", {"s": 1e200}, lambda s: mpmath.log(s**2)),
+    ("log(s*s)", {"s": -1e-200}, lambda s: mpmath.log(s**2)),
+    ("1-cos(x)", {"x": 1e-10}, lambda x: 2 * mpmath.sin(x / 2) ** 2),
+    ("sqrt(1+x)-1", {"x": 1e-20}, lambda x: mpmath.sqrt(1 + x) - 1),
+    (
+        "-(t*log(sigmoid(z)) + (1-t)*log(1-sigmoid(z)))",
+        {"z": 40.0, "t": 1.0},
+        lambda z, t: softplus(z) - z * t,
+    ),
+    (
+        "s = sigmoid(z); t*(-log(s))+(1-t)*(-log(1-s))",
+        {"z": -40.0, "t": 0.0},
+        lambda z, t: softplus(z) - z * t,
+    ),
+    ("softplus(z)-z*t", {"z": 40.0, "t": 1.0}, lambda z, t: softplus(z) - z * t),
+]
+
+
+def exact(f, point):
+    """f's value and gradient at the point, in mpmath."""
+    args = [mp(v) for v in point.values()]
+    value = f(*args)
+    grads = {}
+    for k, name in enumerate(point):
+        step = abs(args[k]) * mp(2) ** -120 or mp(2) ** -120  # relative: x is 1e200 or 1e-20
+        grads[name] = mpmath.diff(lambda v, k=k: f(*args[:k], v, *args[k + 1 :]), args[k], h=step)
+    return float(value), {n: float(g) for n, g in grads.items()}
+
+
+def close(got, truth, ulps=4):
+    if truth == 0 or abs(truth) < 1e-300:
+        return abs(got) <= 1e-300
+    return math.isfinite(got) and abs(got - truth) <= ulps * math.ulp(truth)
+
+
+@pytest.mark.parametrize("text, point, f", CASES, ids=[c[0] for c in CASES])
+def test_fused_shape_is_exact_where_fine_grained_is_not(text, point, f):
+    value, grads = exact(f, point)
+    fine, fused = grad(parse(text), point), grad(fuse(parse(text)), point)
+    assert [n.op for n in fuse(parse(text)).nodes if n.fused], "no gate"
+    assert close(fused.value, value), (fused.value, value)
+    for name in point:
+        assert close(fused.gradients[name], grads[name]), (name, fused.gradients[name], grads[name])
+    fine_exact = close(fine.value, value) and all(close(fine.gradients[n], grads[n]) for n in point)
+    assert not fine_exact  # the shape is worth fusing at this point
+
+
+@pytest.mark.parametrize("x", [-0.7, -0.3, 0.1, 0.55, 0.8, 1.3, 4.0, 19.0, 25.0])
+def test_tanh_local_gradient_within_two_ulps(x):
+    truth = float(1 / mpmath.cosh(mp(x)) ** 2)
+    assert close(grad("tanh(x)", {"x": x}).gradients["x"], truth, ulps=2)
+
+
+def test_tanh_gelu_gradient_where_tanh_local_gradient_used_to_cost_21_ulps():
+    # the GELU's derivative at -0.7 is a difference of two terms ten times larger than itself:
+    # tanh's local gradient's error is multiplied tenfold
+    c = float(mpmath.sqrt(2 / mpmath.pi))  # the float64 constant cg folds sqrt(2/pi) to
+    text = "0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3)))"
+
+    def gelu(x):
+        return mp("0.5") * x * (1 + mpmath.tanh(mp(c) * (x + mp(0.044715) * x**3)))
+
+    truth = float(mpmath.diff(gelu, mp(-0.7)))
+    assert close(grad(text, {"x": -0.7}).gradients["x"], truth, ulps=10)
