@@ -24,7 +24,7 @@ by evaluating the text.
 
 Error in ulps: how many float64 values lie between the tool's output and
 the correctly rounded truth. An output is bad when it is nan or ±inf, or
-more than 1,000 ulps off, where the truth is finite. Targets (issue 19):
+more than 1,000 ulps off, where the truth is finite. Targets:
 cg --fuse never worse than the better of PyTorch and JAX on any output by
 more than 8 ulps and 4x; at most a fifth of their count of bad outputs.
 Every output missing the first target is listed.

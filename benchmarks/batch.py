@@ -1,4 +1,4 @@
-"""Many points at once (issue 5): value and both gradients of the reference expression
+"""Many points at once: value and both gradients of the reference expression
 
     f = sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))
 

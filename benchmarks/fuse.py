@@ -1,4 +1,4 @@
-"""--fuse against fine-grained (issue 3): forward + backward of a sum of K sigmoids
+"""--fuse against fine-grained: forward + backward of a sum of K sigmoids
 
     f = 1/(1+exp(-(w_1*x + b_1))) + ... + 1/(1+exp(-(w_K*x + b_K)))
 
@@ -14,7 +14,7 @@ hand-written local gradient.
    cg fine-grained and fused on the K-term sum, the same for a single
    1/(1+exp(-x)), and plain numpy for one sigmoid and its gradient, written
    op by op as the fine-grained graph computes it and written fused
-   (s = 1/(1+exp(-x)), s*(1-s)). The issue expects fused >= 2.5x faster on
+   (s = 1/(1+exp(-x)), s*(1-s)). The target: fused >= 2.5x faster on
    arrays (numpy: 9.9 ms against 3.5 ms for one sigmoid).
 
 Node counts before and after fusing, medians of wall and CPU time, and the
@@ -323,7 +323,7 @@ def bench_arrays(python: str, args) -> bool:
         print(f"  {base:<36} {wall:6.2f}x {cpu:6.2f}x   {note}")
     a, b = t["numpy, one sigmoid, op by op"], t["numpy, one sigmoid, fused"]
     print(f"  {'numpy, one sigmoid':<36} {ratio(median(a['wall']), median(b['wall'])):>7} {ratio(median(a['cpu']), median(b['cpu'])):>7}"
-          "   (the issue: 9.9 ms / 3.5 ms = 2.8x)")  # fmt: skip
+          "   (the target's reference: 9.9 ms / 3.5 ms = 2.8x)")  # fmt: skip
     # the fused gate against numpy's naive fused sigmoid, 1/(1+exp(-x)) and s*(1-s): the stable
     # kernel makes as many passes over memory; the rest is the engine's own work
     print(f"\n  {'/ numpy fused, one sigmoid':<36} {'wall':>7} {'CPU':>7}")

@@ -61,7 +61,7 @@ CORRECT = [
     ("relu(x)*x + abs(y)", {"x": 2.0, "y": -1e-9}),
 ]
 
-# the cases: these pass outright (not merely inconclusive)
+# the false alarms of gradcheck's fixed step: these pass outright (not merely inconclusive)
 MUST_PASS = {
     ("x**2", 1e8),
     ("x**2", 1e9),
