@@ -57,8 +57,8 @@ EPILOG = cli_help.epilog(
         "cg help grad",
     ],
     "Exit codes: 0 ok; 1 a check failed (cg check); 2 bad usage or input; 3 the value or a "
-    "printed gradient is not finite (the output is still printed); 5 the output could not be "
-    "written.",
+    "printed gradient is not finite (the output is still printed); 4 cg check could not tell "
+    "(inconclusive); 5 the output could not be written.",
 )
 
 
