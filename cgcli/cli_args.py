@@ -536,8 +536,6 @@ def whole_numbers(command, line: Line) -> None:
     with the ASCII digits 0-9 and a sign only: click reads them with int(), which also takes ２,
     ١٠ and 1_0. A mistake is a WordError under the character; click still says what is out of
     range, as it does for every option."""
-    from .characters import whole_number
-
     for param in command.params:
         kinds = {kind.__name__ for kind in type(param.type).__mro__}
         if "IntParamType" not in kinds:  # click's int and IntRange (typer has its own click)
@@ -545,6 +543,8 @@ def whole_numbers(command, line: Line) -> None:
         for given in line.given.get(param.name, []):
             if given.value is None or given.value.isascii() and "_" not in given.value:
                 continue  # what int() reads here is a whole number; click says the rest
+            from .characters import whole_number  # on this path only: it loads unicodedata
+
             try:
                 whole_number(given.value)
             except CgError as e:
