@@ -206,12 +206,20 @@ def logsumexp(*xs):
     return m + math.log1p(rest)
 
 
-def logsumexp_grads(inputs, out):
+def _terms_and_total(inputs):
+    """The shifted terms exp(x - m) and their sum, or None where _shifted has none."""
     found = _shifted(inputs)
     if found is None:
-        return [nan] * len(inputs)
+        return None
     _, terms, rest = found
-    total = 1.0 + rest
+    return terms, 1.0 + rest
+
+
+def logsumexp_grads(inputs, out):
+    found = _terms_and_total(inputs)
+    if found is None:
+        return [nan] * len(inputs)
+    terms, total = found
     return [t / total for t in terms]
 
 
@@ -226,11 +234,10 @@ def softmax(*xs):
 
 def softmax_grads(inputs, out):
     # ∂/∂x = out·(1 - out) written as out·Σ s_j over the others: no cancellation near out = 1
-    found = _shifted(inputs)
+    found = _terms_and_total(inputs)
     if found is None:
         return [nan] * len(inputs)
-    _, terms, rest = found
-    total = 1.0 + rest
+    terms, total = found
     others = math.fsum(terms[1:]) / total
     return [out * others] + [-out * (t / total) for t in terms[1:]]
 
@@ -245,9 +252,8 @@ def logsoftmax(*xs):
 
 
 def logsoftmax_grads(inputs, out):
-    found = _shifted(inputs)
+    found = _terms_and_total(inputs)
     if found is None:
         return [nan] * len(inputs)
-    _, terms, rest = found
-    total = 1.0 + rest
+    terms, total = found
     return [math.fsum(terms[1:]) / total] + [-(t / total) for t in terms[1:]]
