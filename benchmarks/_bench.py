@@ -145,12 +145,23 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:6.2f}x" if b > 0 else "     --"
 
 
-def in_worker(python: str, script: str, kind: str, args: list[str]) -> tuple[dict, Run]:
+# glibc's malloc gives a freed block of megabytes back to the system and asks for fresh pages,
+# which the kernel zeroes on first touch, the next time; whether a call pays for that (a few ms
+# at 10^6 points) depends on what ran before it, and swung ratios 2x from run to run. With
+# these tunables, freed memory stays with the process: every contender computes in warm pages.
+WARM_MALLOC = "glibc.malloc.trim_threshold=4294967296:glibc.malloc.mmap_threshold=33554432"
+
+
+def in_worker(
+    python: str, script: str, kind: str, args: list[str], warm_malloc: bool = False
+) -> tuple[dict, Run]:
     """Run `python script --worker kind ...args`; the JSON object on its last line of output, and the Run.
 
-    Exits with the child's error output if it fails (with a hint when it cannot import cgcli).
+    warm_malloc: run the child with WARM_MALLOC. Exits with the child's error output if it
+    fails (with a hint when it cannot import cgcli).
     """
-    r = run([python, script, "--worker", kind, *args])
+    env = child_env() | ({"GLIBC_TUNABLES": WARM_MALLOC} if warm_malloc else {})
+    r = run([python, script, "--worker", kind, *args], env=env)
     if r.returncode != 0:
         err = r.stderr.decode("utf-8", "replace")
         hint = (

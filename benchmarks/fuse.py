@@ -56,6 +56,7 @@ TARGET = 2.5  # fine / fused on arrays, at least
 NAIVE_TARGET = 1.3  # cg's fused sigmoid / numpy's naive fused one, at most
 TOL = 1e-12  # max |a - b| / max |b|
 SINGLE = "1/(1+exp(-x))"
+ONE_THREAD = "cg, one sigmoid, fused, 1 thread"  # as numpy computes it
 
 
 # ---------------------------------------------------------------------------
@@ -164,8 +165,9 @@ def numpy_fused(z):
 
 
 def kernel_alone(x):
-    """cg's fused sigmoid kernel (value and local gradient) over the chunks cg computes in, into
-    two result arrays: what the batch engine does for one sigmoid, without the engine."""
+    """cg's fused sigmoid kernel (value and local gradient) over the chunks cg computes in,
+    straight into two result arrays: what the batch engine does for f = sigmoid(x), without
+    the engine."""
     import numpy as np
 
     from cgcli import api, arrays
@@ -173,7 +175,7 @@ def kernel_alone(x):
     value, slope = np.empty_like(x), np.empty_like(x)
     for start in range(0, len(x), api.CHUNK):
         end = start + api.CHUNK
-        value[start:end], (slope[start:end],) = arrays.KERNELS["sigmoid"](x[start:end])
+        arrays.KERNELS["sigmoid"](x[start:end], out=(value[start:end], slope[start:end]))
     return value, slope
 
 
@@ -189,6 +191,7 @@ def worker_arrays(args) -> dict:
     import numpy as np
 
     import cgcli
+    from cgcli import api
 
     x = np.random.default_rng(SEED).uniform(-2.0, 2.0, args.points)
     graphs = {}
@@ -199,14 +202,19 @@ def worker_arrays(args) -> dict:
         graphs[f"{label}, fine"] = cgcli.parse(text)
         graphs[f"{label}, fused"] = cgcli.fuse(cgcli.parse(text))
 
-    def step(graph):
+    def step(graph, threads=None):
         def run():
-            r = cgcli.grad(graph, {"x": x}, keep_nodes=False)
+            kept, api.THREADS = api.THREADS, threads or api.THREADS
+            try:
+                r = cgcli.grad(graph, {"x": x}, keep_nodes=False)
+            finally:
+                api.THREADS = kept
             return r.value, r.gradients["x"]
 
         return run
 
     steps = {label: step(g) for label, g in graphs.items()}
+    steps[ONE_THREAD] = step(graphs["cg, one sigmoid, fused"], threads=1)
     steps["numpy, one sigmoid, op by op"] = lambda: numpy_fine(x)
     steps["numpy, one sigmoid, fused"] = lambda: numpy_fused(x)
     steps["cg's sigmoid kernel alone, chunked"] = lambda: kernel_alone(x)
@@ -224,7 +232,7 @@ def worker_arrays(args) -> dict:
         want = (value, slope) if "sigmoids" in label else one
         errors[label] = max(rel_err(v, want[0]), rel_err(g, want[1]))
     nodes = {label: len(g.nodes) for label, g in graphs.items()}
-    return {"times": times, "errors": errors, "nodes": nodes}
+    return {"times": times, "errors": errors, "nodes": nodes, "threads": api.THREADS}
 
 
 def worker_profile(args) -> None:
@@ -301,9 +309,11 @@ def bench_arrays(python: str, args) -> bool:
         "--warmup",
         str(args.warmup),
     ]
-    data, r = in_worker(python, __file__, "arrays", flags)
+    data, r = in_worker(python, __file__, "arrays", flags, warm_malloc=not args.system_malloc)
     print(f"\n== {args.points:,} points, batch engine (keep_nodes=False); "
-          f"{args.runs} rounds after {args.warmup} warm-up, the order rotates")  # fmt: skip
+          f"{args.runs} rounds after {args.warmup} warm-up, the order rotates; "
+          f"{data['threads']} threads for cg's chunks; "
+          + ("glibc's own malloc" if args.system_malloc else "freed memory kept (WARM_MALLOC)"))  # fmt: skip
     t, nodes, errors = data["times"], data["nodes"], data["errors"]
     print(
         f"  {'f and ∂f/∂x':<36} {'nodes':>6} {'wall median':>11} {'wall min':>10} {'CPU median':>11}  {'max rel err':>11}"
@@ -327,7 +337,7 @@ def bench_arrays(python: str, args) -> bool:
     # the fused gate against numpy's naive fused sigmoid, 1/(1+exp(-x)) and s*(1-s): the stable
     # kernel makes as many passes over memory; the rest is the engine's own work
     print(f"\n  {'/ numpy fused, one sigmoid':<36} {'wall':>7} {'CPU':>7}")
-    for label in ("cg, one sigmoid, fused", "cg's sigmoid kernel alone, chunked"):
+    for label in ("cg, one sigmoid, fused", ONE_THREAD, "cg's sigmoid kernel alone, chunked"):
         a, b = t[label], t["numpy, one sigmoid, fused"]
         wall, cpu = median(a["wall"]) / median(b["wall"]), median(a["cpu"]) / median(b["cpu"])
         met = {
@@ -352,6 +362,11 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=9, help="timed rounds (default 9)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: scalar,arrays")
+    ap.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="run the arrays worker with glibc's default malloc settings, not WARM_MALLOC",
+    )
     args = ap.parse_args(argv)
     if serve(args, WORKERS, worker_profile):
         return 0

@@ -13,6 +13,7 @@ they are reported in `warnings`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -222,12 +223,14 @@ def points(text: str, warnings: list | None = None):
     return start * (1.0 - t) + stop * t
 
 
-def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
+def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None, bool]:
     """Check the bindings against the graph's variables: every variable bound, no name unused.
 
-    Returns the environment, the warnings, and the number of points (None for scalars).
+    Returns the environment, the warnings, the number of points (None for scalars), and
+    whether every bound value is finite. An array is the caller's own when it is float64
+    already (not copied: see _compute).
     """
-    env, warnings, n, first = {}, list(graph.warnings), None, None
+    env, warnings, n, first, finite = {}, list(graph.warnings), None, None, True
     unused = 0  # bindings of names the expression does not have
     if bindings is not None and not isinstance(bindings, Mapping):
         raise CgError(
@@ -260,8 +263,12 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
                     variable=name,
                 )
             n, first = len(value), name
-            bad = np.flatnonzero(~np.isfinite(value))
-            if bad.size:
+            # a finite sum has no nan or inf in it (one pass, nothing allocated); an inf sum may
+            # be an overflow of finite values, and is looked at point by point
+            with np.errstate(all="ignore"):  # inf + -inf
+                total = np.add.reduce(value)
+            if not math.isfinite(total) and not np.isfinite(value).all():
+                bad, finite = np.flatnonzero(~np.isfinite(value)), False
                 warnings.append(
                     f"variable {name} is {shortest_float(value[bad[0]])} at point {bad[0]}"
                 )
@@ -269,6 +276,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
             value = as_float(value, name)
             if not math.isfinite(value):
                 warnings.append(f"variable {name} is {shortest_float(value)}")
+                finite = False
         env[name] = value
     if unused > 10:
         warnings.append(f"and {unused - 10:,} more bindings are not used by the expression")
@@ -282,7 +290,7 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None]:
                 graph.nodes[node].start,
                 lookalike_hint(name, bindings or {}),
             )
-    return env, warnings, n
+    return env, warnings, n, finite
 
 
 def _points_array(value, name: str):
@@ -306,7 +314,8 @@ def _points_array(value, name: str):
         )
     from .pointsio import column
 
-    return column(array, name)  # the checks a .npz member gets: real numbers, 1-D, exact
+    # the checks a .npz member gets: real numbers, 1-D, exact; float64 is read in place
+    return column(array, name, copy=False)
 
 
 def _backend(n: int | None):
@@ -362,7 +371,7 @@ def grad(
 
 @cycle_collector_paused()
 def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
-    env, warnings, n = _environment(graph, bindings)
+    env, warnings, n, finite = _environment(graph, bindings)
     backend = _backend(n)
     chunked = n is not None and not keep_nodes and not trace and n > CHUNK
     if n is not None:
@@ -372,8 +381,10 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
         # and a column for each variable when the results are written out
         kept = len(graph.nodes) * (1 + with_grad) if not chunked else 1 + len(wanted or [])
         check(n, 8 * (kept + len(graph.variables)), "the values and gradients")
-    if chunked:
-        return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings)
+    if chunked:  # every result is a new array: the caller's own arrays are read in place
+        return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings, finite)
+    if n is not None:  # a variable's kept value (or f = x) must not be the caller's own array
+        env = {name: v.copy() if hasattr(v, "copy") else v for name, v in env.items()}
     fwd = engine.forward(graph, env, backend, save=with_grad)
     warnings += [w for w in (fwd.warning, fwd.later) if w]
     values = fwd.values
@@ -390,7 +401,7 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     return result
 
 
-def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
+def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings, finite) -> Result:
     import numpy as np
 
     value = np.empty(n)
@@ -400,14 +411,22 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
     for op in {op for op, inputs in zip(graph.op, graph.inputs) if inputs}:
         engine.local_gradients(op)  # compiled once, before the threads start
     lifetimes = engine.Lifetimes(graph, arrays, with_grad)
+    direct = _gradients_from_the_kernel(graph, wanted) if with_grad else []
 
     def chunk(start: int) -> list:
         """Computes points start..start+CHUNK into value and gradients; the warnings found."""
         part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
+        ours = {name: g[start : start + CHUNK] for name, g in gradients.items()}
         fwd = engine.forward(
-            graph, part, arrays, first_point=start, save=with_grad, drop=lifetimes.forward
+            graph,
+            part,
+            arrays,
+            first_point=start,
+            save=with_grad,
+            drop=lifetimes.forward,
+            finite_inputs=finite,
+            into=(value[start : start + CHUNK], *[ours.get(name) for name in direct]),
         )
-        value[start : start + CHUNK] = fwd.values[graph.output]
         found = [("value", fwd.warning), ("nan after an inf", fwd.later)]
         if with_grad:
             bwd = engine.backward(
@@ -421,7 +440,8 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
             )
             for name in wanted:
                 g = bwd.values[graph.variables[name]]
-                gradients[name][start : start + CHUNK] = 0.0 if g is None else g
+                if g is not ours[name]:  # not computed there by the kernel
+                    ours[name][...] = 0.0 if g is None else g
             found.append(("gradient", bwd.warning))
         return found
 
@@ -444,6 +464,20 @@ def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings) -> Result:
     values = [None] * len(graph.nodes)
     values[graph.output] = value
     return Result(graph, values, None, gradients, warnings, points=n)
+
+
+def _gradients_from_the_kernel(graph: Graph, wanted: list[str]) -> list[str | None]:
+    """For each input of f's gate: the variable whose whole gradient is that input's local
+    gradient, where f's gate has a kernel (arrays.KERNELS), so that the kernel computes it
+    straight into the result: the variable is wanted and feeds nothing else. None elsewhere."""
+    from .arrays import KERNELS
+
+    inputs = graph.inputs[graph.output]
+    if graph.op[graph.output] not in KERNELS:
+        return [None] * len(inputs)
+    readers = Counter(i for gate_inputs in graph.inputs for i in gate_inputs)
+    name_of = {node: name for name, node in graph.variables.items() if name in wanted}
+    return [name_of.get(i) if readers[i] == 1 else None for i in inputs]
 
 
 def _threads() -> int:
@@ -510,7 +544,7 @@ def directional(
     if not isinstance(direction, Mapping):
         raise CgError(f"a direction maps variable names to numbers, got {type(direction).__name__}")
     unit = unit_vector(graph, {k: as_float(v, f"direction {k}") for k, v in direction.items()})
-    env, _, n = _environment(graph, bindings)
+    env, _, n, _ = _environment(graph, bindings)
     _, along = forward_mode(graph, env, unit, _backend(n))
     gradients = grad(graph, bindings).gradients
     dot = sum((gradients[name] * u for name, u in unit.items() if u != 0), 0.0)

@@ -51,36 +51,37 @@ def sigmoid(x):
     t = np.negative(x)
     np.exp(t, out=t)
     t += 1.0
-    return np.reciprocal(t, out=t)
+    return np.divide(1.0, t, out=t)
 
 
-def _sigmoid_kernel(x):
+def _sigmoid_kernel(x, out=(None, None)):
     """sigmoid's value and its local gradient out*sigmoid(-x) (cgcli/ops.py) from one exp, not two.
 
-    With e = exp(-x) and d = 1+e: σ(x) = 1/d and σ(-x) = e/d, as cgcli/scalar.py computes
-    them: six passes over memory, as many as numpy's naive 1/(1+exp(-x)) with s*(1-s), which
-    loses σ(-x)'s digits where σ(x) nears 1. Below x = -709, where e overflows to inf and
-    inf/inf would be nan, σ(-x) is 1/(1+1/e) instead: 1/inf is 0, and
-    at e = inf or 0 (|x| > 745) these give 0 and 1, as they should. Between x = -709.8 and
-    -745, where σ(x) is subnormal, the local gradient is 0 where the scalar path gives a
-    subnormal below 1e-308.
+    With e = exp(x) and d = 1+e: σ(x) = e/d and σ(-x) = 1/d, each correctly rounded from e and
+    d (scalar.sigmoid's formula for x < 0; for x >= 0 it differs from 1/(1+exp(-x)) by an ulp
+    or two). Five passes over memory, one fewer than numpy's naive 1/(1+exp(-x)) with
+    s*(1-s), which loses σ(-x)'s digits where σ(x) nears 1. Above x = 709, where e overflows
+    to inf and inf/inf would be nan, σ(x) is 1/(1+1/e) instead: 1/inf is 0, and at e = inf or 0
+    (|x| > 745) these give 1 and 0, as they should. `out`: arrays the value and the local
+    gradient go into (a chunk's slices of the results), or None. 1/d is np.divide(1.0, d):
+    np.reciprocal has no SIMD loop for float64 and takes twice as long.
     """
     if not np.ndim(x):
-        out = scalar.sigmoid(x)
-        return out, (out * scalar.sigmoid(-x),)
-    e = np.negative(x)
-    np.exp(e, out=e)
-    if x.size and x.min() >= -709.0:  # e is finite (a nan in x fails the test too)
+        value = scalar.sigmoid(x)
+        return value, (value * scalar.sigmoid(-x),)
+    into, slope = out
+    e = np.exp(x)
+    if x.size and x.max() <= 709.0:  # e is finite (a nan in x fails the test too)
         d = e + 1.0
-        np.divide(e, d, out=e)  # σ(-x)
-        out = np.reciprocal(d, out=d)
-        return out, (np.multiply(e, out, out=e),)
-    out = e + 1.0
-    np.reciprocal(out, out=out)
-    np.reciprocal(e, out=e)
-    e += 1.0
-    np.reciprocal(e, out=e)  # σ(-x)
-    return out, (np.multiply(out, e, out=e),)
+        value = np.divide(e, d, out=into)
+        np.divide(1.0, d, out=d)  # σ(-x)
+    else:
+        value = np.divide(1.0, e, out=into)
+        value += 1.0
+        np.divide(1.0, value, out=value)
+        e += 1.0
+        d = np.divide(1.0, e, out=e)  # σ(-x)
+    return value, (np.multiply(value, d, out=d if slope is None else slope),)
 
 
 def softplus(x):
@@ -110,7 +111,7 @@ def tanh_grads(inputs, out):
     if not np.ndim(x):
         return scalar.tanh_grads([float(x)], float(out))
     sech = np.cosh(x)
-    np.reciprocal(sech, out=sech)
+    np.divide(1.0, sech, out=sech)
     np.square(sech, out=sech)
     near = np.abs(out) < 2 / 3
     return [np.where(near, 1.0 - np.square(out), sech)]
@@ -325,6 +326,7 @@ def erfc(x):
 # Kernels: an op's value and its local gradients computed together, sharing the work that
 # evaluating the forward function and then the ops table's formulas would repeat. The
 # numbers are the formulas' own; tests/test_batch.py checks that they are the same.
+# kernel(*inputs, out=(value, local gradient for input 0, ...)): arrays to write into, or None.
 KERNELS = {"sigmoid": _sigmoid_kernel}
 
 BATCH = True

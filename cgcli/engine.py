@@ -178,12 +178,18 @@ def forward(
     first_point: int = 0,
     save: bool = False,
     drop: list | None = None,
+    finite_inputs: bool | None = None,
+    into=None,
 ) -> Pass:
     """Every node's value, in topological order. `env` maps each variable to its value.
 
     With save=True, a gate whose op has a kernel in the backend (value and local gradients
     computed together, sharing work) keeps its local gradients in Pass.saved for backward.
-    `drop` (Lifetimes.forward): values to let go of after each gate.
+    `drop` (Lifetimes.forward): values to let go of after each gate. `finite_inputs`: whether
+    every value in env is finite, when the caller knows (a chunk of points): else it is looked at.
+    `into`: arrays for f's gate to write into (a chunk's slices of the results): its value, then
+    its local gradient for each input (None where not wanted). A kernel computes them there;
+    any other gate's value is copied, and its local gradients are not.
     """
     values: list = [None] * len(graph.op)
     warning = None
@@ -209,7 +215,11 @@ def forward(
                 if f is None:
                     f = functions[op] = OPS[op].forward(backend)
                 if op in kernels and graph.needs_grad[node_id]:
-                    v, saved[node_id] = kernels[op](*[values[i] for i in inputs])
+                    args = [values[i] for i in inputs]
+                    if into is not None and node_id == graph.output:
+                        v, saved[node_id] = kernels[op](*args, out=into)
+                    else:
+                        v, saved[node_id] = kernels[op](*args)
                 elif len(inputs) == 2:
                     v = f(values[inputs[0]], values[inputs[1]])
                 elif len(inputs) == 1:
@@ -241,7 +251,11 @@ def forward(
     if too_large is not None and (warning is None or too_large < warned_at):
         v = values[too_large]
         warning = f"value {shortest_float(v)} first appears at node #{too_large} (const) '{graph.text(too_large)}': too large for float64"
-    clean = warning is None and all(backend.all_finite(env[name]) for name in graph.variables)
+    if into is not None and values[graph.output] is not into[0]:
+        into[0][...] = values[graph.output]
+    if finite_inputs is None:
+        finite_inputs = all(backend.all_finite(env[name]) for name in graph.variables)
+    clean = warning is None and finite_inputs
     return Pass(values, warning, saved, clean, later)
 
 

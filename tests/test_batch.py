@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import run_bin, run_cli
 
-from cgcli import api, fuse, grad, parse
+from cgcli import api, arrays, fuse, grad, parse
 
 EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
 
@@ -35,16 +35,16 @@ def test_batch_equals_point_by_point(keep_nodes, fused, monkeypatch):
         np.testing.assert_allclose(r.gradients[name], gradients[name], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("past_709", [True, False])  # the kernel's two paths: exp(z) inf or not
 @pytest.mark.parametrize(
     "expr", ["sigmoid(z)", "1/(1+exp(-z))", "sigmoid(z)*z + sigmoid(z)", "sigmoid(sigmoid(z)*3)"]
 )
-def test_sigmoid_kernel_gives_the_formulas_numbers(expr):
+def test_sigmoid_kernel_gives_the_formulas_numbers(expr, past_709):
     """arrays.KERNELS computes sigmoid's value and local gradient with one exp; the scalar
     engine evaluates the ops table's formula out*sigmoid(-x). Same numbers, also where
-    exp(-z) overflows or underflows, and the kernel's array is not reused for a fork's sum."""
-    zs = np.array(
-        [-800, -709.5, -40, -3, -1e-300, 0, 1e-300, 0.5, 2, 40, 700, 800, math.inf, -math.inf]
-    )
+    exp(z) overflows or underflows, and the kernel's array is not reused for a fork's sum."""
+    zs = [-800, -745.2, -709.5, -40, -3, -1e-300, 0, 1e-300, 0.5, 2, 40, 700, 709]
+    zs = np.array(zs + ([709.5, 800, math.inf, -math.inf] if past_709 else []))
     graph = fuse(parse(expr))
     r = grad(graph, {"z": zs}, keep_nodes=False)
     value, slope = np.array(
@@ -55,8 +55,10 @@ def test_sigmoid_kernel_gives_the_formulas_numbers(expr):
     ).T
     np.testing.assert_allclose(r.value, value, rtol=1e-15, atol=0)
     np.testing.assert_allclose(r.gradients["z"], slope, rtol=1e-14, atol=0)
-    if expr == "sigmoid(z)":
-        assert r.gradients["z"][list(zs).index(40)] == 4.248354255291589e-18
+    if expr == "sigmoid(z)":  # σ(z)σ(-z) = exp(-40)/(1+exp(-40))² at ±40 (mpmath), to 2 ulps
+        for z in (-40, 40):
+            got = r.gradients["z"][list(zs).index(z)]
+            assert abs(got - 4.248354255291589e-18) <= 2 * np.spacing(4.248354255291589e-18)
         assert r.gradients["z"][0] == 0.0
 
 
@@ -403,3 +405,71 @@ def test_a_nan_made_from_an_inf_is_named_too(expr, x):
     assert one[1].startswith("value nan first appears at node") and many == [
         w + " at point 0" for w in one
     ]
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["sigmoid(x)", "1/(1+exp(-x))", "sigmoid(x) + x", "sigmoid(x*y)", "sigmoid(x)*2"],
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_kernel_that_is_f_writes_into_the_results(expr, threads, monkeypatch):
+    """Where f's gate has a kernel, the chunks write its value (and the local gradient that is
+    a variable's whole gradient) straight into the result arrays; the numbers are the scalar
+    engine's, and a variable read elsewhere too still gets every contribution."""
+    monkeypatch.setattr(api, "CHUNK", 64)  # several chunks and a ragged last one
+    monkeypatch.setattr(api, "THREADS", threads)
+    rng = np.random.default_rng(4)
+    xs, ys = rng.uniform(-40, 40, 300), rng.uniform(-2, 2, 300)
+    graph = fuse(parse(expr))
+    r = grad(graph, {"x": xs, "y": ys} if "y" in expr else {"x": xs}, keep_nodes=False)
+    for k in range(0, 300, 7):
+        one = grad(
+            graph, {"x": float(xs[k]), "y": float(ys[k])} if "y" in expr else {"x": float(xs[k])}
+        )
+        assert r.value[k] == pytest.approx(one.value, rel=1e-15, abs=0)
+        for name, g in one.gradients.items():
+            assert r.gradients[name][k] == pytest.approx(g, rel=1e-14, abs=0)
+
+
+@pytest.mark.parametrize("keep_nodes", [True, False])
+@pytest.mark.parametrize("expr", ["x", "sigmoid(x)", "x*1"])
+def test_results_never_share_memory_with_the_callers_arrays(expr, keep_nodes, monkeypatch):
+    """The caller's float64 array is read in place (not copied) when only f and the gradients
+    are kept; no result, and no kept node value, is that array or a view of it, and it is
+    never written."""
+    monkeypatch.setattr(api, "CHUNK", 64)
+    xs = np.linspace(-3, 3, 200)
+    before = xs.copy()
+    r = grad(fuse(parse(expr)), {"x": xs}, keep_nodes=keep_nodes)
+    kept = [v for v in (r.values if keep_nodes else []) if isinstance(v, np.ndarray)]
+    for v in [r.value, *r.gradients.values(), *kept]:
+        assert not np.shares_memory(v, xs)
+    np.testing.assert_array_equal(xs, before)
+
+
+def test_a_batch_whose_sum_overflows_is_still_finite_and_a_nan_is_named():
+    """Bindings are looked at for nan and inf through their sum (one pass); a sum that
+    overflows from finite values is looked at point by point, and is no warning."""
+    r = grad("x*2", {"x": np.array([1e308, 1e308, -1e308])}, keep_nodes=False)
+    assert not [w for w in r.warnings if "variable" in w]
+    r = grad("x*2", {"x": np.array([1.0, 1e308, 1e308, math.nan])}, keep_nodes=False)
+    assert "variable x is nan at point 3" in r.warnings
+
+
+def test_a_variable_twice_among_the_kernels_inputs_is_not_written_into(monkeypatch):
+    """Only a variable that feeds f's gate alone, once, gets the kernel's local gradient written
+    straight into its result: in x/x, each local gradient is one contribution of two (a kernel
+    for div, made up for the test, writes where it is told)."""
+
+    def div_kernel(x, y, out=(None, None, None)):
+        value, dx, dy = out
+        value = np.divide(x, y, out=value)
+        return value, (np.divide(1.0, y, out=dx), np.divide(-value, y, out=dy))
+
+    monkeypatch.setitem(arrays.KERNELS, "div", div_kernel)
+    monkeypatch.setattr(api, "CHUNK", 64)
+    xs = np.linspace(1, 3, 200)
+    r = grad("x/x", {"x": xs}, keep_nodes=False)
+    np.testing.assert_array_equal(r.gradients["x"], 0.0)
+    r = grad("x/y", {"x": xs, "y": xs + 1}, keep_nodes=False)
+    np.testing.assert_allclose(r.gradients["y"], -xs / (xs + 1) ** 2, rtol=1e-15)
