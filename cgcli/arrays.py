@@ -101,6 +101,26 @@ def relu(x):
     return np.maximum(x, 0.0)
 
 
+def pow1p(x, y):
+    """As scalar.pow1p: exp(y*log1p(x)) where 0 < |x| < 0.5, pow(1+x, y) elsewhere."""
+    if not np.ndim(x) and not np.ndim(y):
+        return scalar.pow1p(float(x), float(y))
+    out = np.array(pow(np.add(x, 1.0), y), dtype=np.float64)
+    near = (np.abs(x) < 0.5) & (x != 0)
+    if np.any(near):
+        out = np.where(near, np.exp(np.multiply(y, np.log1p(np.where(near, x, 0.0)))), out)
+    return out
+
+
+def pow1p_grads(inputs, out):
+    """As scalar.pow1p_grads: y*pow1p(x, y-1), and out*log1p(x) with 0 where out = 0."""
+    x, y = inputs
+    if not np.ndim(x) and not np.ndim(y):
+        return scalar.pow1p_grads([float(x), float(y)], float(out))
+    dy = np.multiply(out, np.log1p(x))
+    return [np.multiply(y, pow1p(x, np.subtract(y, 1.0))), np.where(out == 0, 0.0, dy)]
+
+
 def xlogy(x, y):
     return np.where((x == 0) & (y == y), 0.0, x * np.log(y))
 

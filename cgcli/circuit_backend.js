@@ -108,6 +108,11 @@ const B = {
     if (x === 1 || (x === -1 && (y === Infinity || y === -Infinity))) return 1;
     return Math.pow(x, y); // 0**negative: ±inf as the pole's side says; negative**fraction: nan
   },
+  pow1p(x, y) {
+    // as cgcli/scalar.py: exp(y*log1p(x)) where 1+x would round away x's last digits
+    if (x > -0.5 && x < 0.5 && x !== 0) return Math.exp(y * Math.log1p(x));
+    return B.pow(1 + x, y);
+  },
   exp(x) { return Math.exp(x); },
   exp2(x) { return Math.pow(2, x); },
   expm1(x) { return Math.expm1(x); },
@@ -177,6 +182,10 @@ const B = {
     if (s === null) return inputs.map(() => NaN);
     const total = 1 + s.rest;
     return [fsum(s.terms.slice(1)) / total, ...s.terms.slice(1).map((t) => -(t / total))];
+  },
+  pow1p_grads(inputs, out) {
+    const [x, y] = inputs;
+    return [y * B.pow1p(x, y - 1), out === 0 ? 0 : out * Math.log1p(x)];
   },
   tanh_grads(inputs, out) {
     if (Math.abs(out) < 2 / 3) return [1 - out * out];

@@ -103,6 +103,7 @@ COMPLEX = {
     "div": np.divide,
     "neg": np.negative,
     "pow": _pow,
+    "pow1p": lambda x, y: _pow(1 + x, y),
     "exp": np.exp,
     "exp2": lambda z: np.exp(z * math.log(2)),
     "expm1": _first_order(np.expm1, np.exp),

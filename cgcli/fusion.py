@@ -49,6 +49,8 @@ GATES = {
     # after softplus, which is log(1+exp(z)) with a better gradient
     "log1p(x)": ("log(1+x)",),
     "expm1(x)": ("exp(x)-1",),
+    # after sigmoid, whose (1+exp(-z))**-1 is this shape too; 1+x rounds away x's last digits
+    "pow1p(x, n)": ("(1+x)**n",),
     "2*log(abs(s))": ("log(s**2)", "log(s*s)"),  # s**2 overflows past 1e154
     "2*sin(x/2)**2": ("1-cos(x)",),  # cancels near x = 0
     "x/(sqrt(1+x)+1)": ("sqrt(1+x)-1",),  # cancels near x = 0

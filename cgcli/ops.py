@@ -168,6 +168,12 @@ TABLE = [
         "x ** y (also x^y, pow(x, y)); nan for x < 0 and y not an integer",
         at_kinks="∂/∂y is 0 where out = 0 (x = 0, y > 0); ∂/∂x at x = 0, y = 0 is nan (0·inf)",
         infix="**", precedence=POWER, operands=(ATOM, UNARY)),
+    # its numbers: exp(y*log1p(x)) where |x| < 0.5 (cgcli/scalar.py), and out*log1p(x) for ∂/∂y,
+    # where xlogy(out, 1+x) would lose x's digits in 1+x
+    _op("pow1p", scalar.pow1p, "arrays.pow1p", ("y*pow1p(x,y-1)", "xlogy(out,1+x)"),
+        "(1 + x) ** y, exact for small x; pow's conventions with 1+x as the base",
+        at_kinks="∂/∂y is 0 where out = 0 (x = -1, y > 0); ∂/∂x at x = -1, y = 0 is nan (0·inf)",
+        local="pow1p_grads"),
     # exponentials and logarithms
     _op("exp", ieee(math.exp, overflow=inf), "numpy.exp", "out", "e ** x"),
     _op("exp2", ieee(math.exp2, overflow=inf), "numpy.exp2", "out*log(2)", "2 ** x"),

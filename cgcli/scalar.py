@@ -94,6 +94,27 @@ def pow(x, y):  # noqa: A001 - the op's name
         return nan  # negative ** non-integer: never complex
 
 
+def pow1p(x, y):
+    """(1+x)**y. Where |x| < 0.5, 1+x rounds away x's last digits (half an ulp of 1, which pow
+    then multiplies by y): exp(y*log1p(x)) keeps them, its error growing with |y*log1p(x)|
+    instead. Elsewhere 1+x is exact (x in [-1, -0.5], Sterbenz) or loses no more than
+    log1p would, and pow(1+x, y) keeps pow's conventions: a negative base with an integer y,
+    the pole at x = -1, nan for a negative base with any other y."""
+    if -0.5 < x < 0.5 and x != 0:
+        try:
+            return math.exp(y * math.log1p(x))
+        except OverflowError:
+            return inf
+    return pow(1.0 + x, y)
+
+
+def pow1p_grads(inputs, out):
+    """pow1p's local gradients: y*(1+x)**(y-1), from pow1p; and out*log1p(x) (log(1+x) without
+    its rounding), 0 where out = 0 as pow's xlogy(out, x) gives."""
+    x, y = inputs
+    return [y * pow1p(x, y - 1.0), 0.0 if out == 0 else out * _log1p(x)]
+
+
 def xlogy(x, y):
     if x == 0 and y == y:
         return 0.0
@@ -159,6 +180,7 @@ def min(x, y):  # noqa: A001
 
 
 _log = ieee(math.log, pole={0.0: -inf})
+_log1p = ieee(math.log1p, pole={-1.0: -inf})
 _cosh = ieee(math.cosh, overflow=inf)
 floor = _integral(math.floor)
 ceil = _integral(math.ceil)

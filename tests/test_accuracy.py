@@ -57,6 +57,22 @@ CASES = [
     ("acos(x)", {"x": -0.9999999999}, {"x": lambda x: -1 / mpmath.sqrt(1 - x**2)}),
     ("atanh(x)", {"x": 0.9999999999}, {"x": lambda x: 1 / (1 - x**2)}),
     (
+        "pow1p(x, y)",
+        {"x": 1e-10, "y": 1e10},
+        {
+            "x": lambda x, y: y * (1 + x) ** (y - 1),
+            "y": lambda x, y: (1 + x) ** y * mpmath.log1p(x),
+        },
+    ),
+    (
+        "pow1p(x, y)",
+        {"x": -0.4, "y": 30.0},
+        {
+            "x": lambda x, y: y * (1 + x) ** (y - 1),
+            "y": lambda x, y: (1 + x) ** y * mpmath.log1p(x),
+        },
+    ),
+    (
         "bce(x, y)",
         {"x": 20.0, "y": 1.0},
         {"x": lambda x, y: -1 / (1 + mpmath.exp(x)), "y": lambda x, y: -x},

@@ -242,6 +242,7 @@ def _mp(op, point, k, t):
         "div": lambda: x / y,
         "neg": lambda: -x,
         "pow": lambda: x**y,
+        "pow1p": lambda: (1 + x) ** y,
         "exp": lambda: mp.exp(x),
         "exp2": lambda: 2**x,
         "expm1": lambda: mp.expm1(x),

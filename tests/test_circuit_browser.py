@@ -392,6 +392,24 @@ def test_the_backend_keeps_cgs_conventions(backend_page, expression, want):
     assert _same(float(got), want, 0), (expression, got)
 
 
+@pytest.mark.parametrize(
+    "x, y", [(1e-10, 1e10), (0.25, 3.0), (-0.4, 30.0), (-3.0, 2.0), (-1.0, 2.0), (0.0, math.inf)]
+)
+def test_pow1p_in_the_page_takes_log1p_where_1_plus_x_rounds(backend_page, x, y):
+    """The grid above has no x in (-0.5, 0.5) but 0, where pow1p is exp(y*log1p(x))."""
+    from cgcli import scalar
+
+    out = scalar.pow1p(x, y)
+    want = [out, *scalar.pow1p_grads([x, y], out)]
+    got = evaluate_in_page(
+        backend_page,
+        f"[B.pow1p({_js(x)}, {_js(y)}), ...B.pow1p_grads([{_js(x)}, {_js(y)}], {_js(out)})]"
+        ".map(v => isFinite(v) ? v : String(v))",
+    )
+    for g, w in zip(got, want):
+        assert _same(float(g), w, 1e-14), (x, y, got, want)
+
+
 def test_erf_and_erfc_are_accurate(backend_page):
     """erf and erfc (the page's own; JavaScript's Math has neither) against Python's math."""
     xs = [k / 16 for k in range(-100, 101)] + [1e-300, -1e-20, 5.5, -6.0, 10.0, 26.0, 27.5, -30.0]

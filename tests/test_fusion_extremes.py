@@ -35,6 +35,8 @@ CASES = [
     ("log(s*s)", {"s": -1e-200}, lambda s: mpmath.log(s**2)),
     ("1-cos(x)", {"x": 1e-10}, lambda x: 2 * mpmath.sin(x / 2) ** 2),
     ("sqrt(1+x)-1", {"x": 1e-20}, lambda x: mpmath.sqrt(1 + x) - 1),
+    ("(1+x)**n", {"x": 1e-10, "n": 1e10}, lambda x, n: (1 + x) ** n),  # compound interest
+    ("(x+1)**n", {"x": -3e-9, "n": 2.5e8}, lambda x, n: (1 + x) ** n),
     (
         "-(t*log(sigmoid(z)) + (1-t)*log(1-sigmoid(z)))",
         {"z": 40.0, "t": 1.0},
@@ -95,3 +97,43 @@ def test_tanh_gelu_gradient_where_tanh_local_gradient_used_to_cost_21_ulps():
 
     truth = float(mpmath.diff(gelu, mp(-0.7)))
     assert close(grad(text, {"x": -0.7}).gradients["x"], truth, ulps=10)
+
+
+POW1P_POINTS = [
+    (-3.0, 2.0),  # a negative base with an integer n: 4, where exp(2*log1p(-3)) is nan
+    (-3.0, 3.0),
+    (-3.0, 0.5),  # nan, as (-2)**0.5
+    (-1.0, 2.0),  # the base 0: ∂/∂n is 0 where out = 0
+    (-1.0, 0.0),  # ∂/∂x is 0·inf: nan, as pow's
+    (-1.0, -1.0),  # the pole
+    (0.0, math.inf),  # 1**inf is 1
+    (-0.25, 1e300),  # underflows to 0
+    (0.3, 2.5),
+    (0.49, -7.0),
+    (0.5, 3.0),
+    (2.0, 0.5),
+]
+
+
+@pytest.mark.parametrize("x, n", POW1P_POINTS)
+def test_pow1p_keeps_the_conventions_of_pow_with_the_base_1_plus_x(x, n):
+    """Fused (1+x)**n against fine-grained (pow's own conventions), one point and a batch."""
+    import numpy as np
+
+    point = {"x": x, "n": n}
+    fine = grad(parse("(1+x)**n"), point)
+    fused = grad(fuse(parse("(1+x)**n")), point)
+    batch = grad(fuse(parse("(1+x)**n")), {"x": np.array([x, x]), "n": np.array([n, n])})
+
+    def same(a, b):
+        if math.isnan(b) or math.isinf(b) or b == 0:
+            return repr(a) == repr(b) or (a == b == 0)
+        return abs(a - b) <= 4 * math.ulp(b)
+
+    assert [n.op for n in fuse(parse("(1+x)**n")).nodes if n.fused] == ["pow1p"]
+    for got in (fused, batch):
+        value = got.value if got is fused else float(got.value[1])
+        assert same(value, fine.value), (value, fine.value)
+        for name in point:
+            g = got.gradients[name] if got is fused else float(got.gradients[name][1])
+            assert same(g, fine.gradients[name]), (name, g, fine.gradients[name])

@@ -187,7 +187,7 @@ def test_a_variable_named_like_an_option_is_bound_with_v():
 def test_fuse_with_a_word_that_is_no_gate_lists_the_gates():
     assert error_of("grad", "x", "--x", "1", "--fuse", "relu") == (
         "cg: error: --fuse relu: there is no gate relu; the gates are sigmoid, swish, tanh, "
-        "softplus, logaddexp, hypot, asinh, logsigmoid, bce, log1p, expm1, logsquare, versine, "
+        "softplus, logaddexp, hypot, asinh, logsigmoid, bce, log1p, expm1, pow1p, logsquare, versine, "
         "sqrt1pm1, logsumexp, softmax, logsoftmax (`cg fusions` shows them)"
     )
 
