@@ -137,7 +137,13 @@ def _atan2_cut(a: list, b: list) -> bool:
 
 
 def _passes_cone_tip(a: list, b: list) -> bool:
-    """hypot's cone has its tip at (0, 0): the step passes it closer than its own length."""
+    """hypot's cone has its tip at (0, 0): the step passes it closer than its own length.
+    In units of the largest coordinate, so that the squares neither overflow (steps past
+    1e154) nor underflow (below 1e-154)."""
+    scale = max(abs(a[0]), abs(a[1]), abs(b[0]), abs(b[1]))
+    if scale == 0 or not math.isfinite(scale):
+        return False
+    a, b = [v / scale for v in a], [v / scale for v in b]
     d0, d1 = b[0] - a[0], b[1] - a[1]
     length2 = d0 * d0 + d1 * d1
     if length2 == 0:

@@ -185,6 +185,11 @@ def test_a_kink_where_backprop_agrees_with_no_side_fails(cg):
     assert "backprop agrees with no difference (left 0, right 2)" in row["note"]
 
 
+def test_hypot_at_1e200_is_checked_not_called_a_kink():
+    code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e200", "--y", "3e200")
+    assert code == 0 and [c["status"] for c in rows(report)] == ["pass", "pass"], report
+
+
 def test_hypot_through_its_tip_is_a_kink_not_a_failure():
     # the steps keep clear of the tip: near it, a right gradient passes
     code, report, err = check_json(run_cli, "hypot(x, y)", "--x", "1e-7", "--y", "0")
@@ -235,6 +240,11 @@ def test_away_from_kinks_nothing_is_said():
         ("hypot(sin(x), x)", -1e-6, 1e-6, True),  # along a curve
         ("hypot(x, 1)", -1e-6, 1e-6, False),  # far from it
         ("hypot(x, 0)", 1e-6, 2e-6, False),
+        # far from the tip in units of the coordinates: their squares would overflow, underflow
+        ("hypot(x, 3e200)", 1e200, 1.0000001e200, False),
+        ("hypot(x, 1e-200)", 1e-200, 2e-200, False),
+        ("hypot(x, 1e190)", -1e200, 1e200, True),  # passes it closer than the step's length
+        ("hypot(x, 1e-300)", -1e-200, 1e-200, True),
         ("exp(x)", -1.0, 1.0, False),
     ],
 )
