@@ -237,9 +237,9 @@ def profile_batch(graphs: dict, bindings: dict, title: str, top: int) -> None:
     import cProfile
 
     import cgcli
-    from cgcli import api, arrays
+    from cgcli import arrays, chunks
 
-    threads, api.THREADS = api.THREADS, 1
+    threads, chunks.THREADS = chunks.THREADS, 1
     saved = {}
     try:
         for graph in graphs.values():
@@ -257,7 +257,7 @@ def profile_batch(graphs: dict, bindings: dict, title: str, top: int) -> None:
             print_profile(prof, title.format(label=label), top, " CPU")
     finally:
         untimed_ops(arrays, saved)
-        api.THREADS = threads
+        chunks.THREADS = threads
 
 
 # ---------------------------------------------------------------------------

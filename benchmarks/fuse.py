@@ -170,11 +170,11 @@ def kernel_alone(x):
     the engine."""
     import numpy as np
 
-    from cgcli import api, arrays
+    from cgcli import arrays, chunks
 
     value, slope = np.empty_like(x), np.empty_like(x)
-    for start in range(0, len(x), api.CHUNK):
-        end = start + api.CHUNK
+    for start in range(0, len(x), chunks.CHUNK):
+        end = start + chunks.CHUNK
         arrays.KERNELS["sigmoid"](x[start:end], out=(value[start:end], slope[start:end]))
     return value, slope
 
@@ -191,7 +191,7 @@ def worker_arrays(args) -> dict:
     import numpy as np
 
     import cgcli
-    from cgcli import api
+    from cgcli import chunks
 
     x = np.random.default_rng(SEED).uniform(-2.0, 2.0, args.points)
     graphs = {}
@@ -204,11 +204,11 @@ def worker_arrays(args) -> dict:
 
     def step(graph, threads=None):
         def run():
-            kept, api.THREADS = api.THREADS, threads or api.THREADS
+            kept, chunks.THREADS = chunks.THREADS, threads or chunks.THREADS
             try:
                 r = cgcli.grad(graph, {"x": x}, keep_nodes=False)
             finally:
-                api.THREADS = kept
+                chunks.THREADS = kept
             return r.value, r.gradients["x"]
 
         return run
@@ -232,7 +232,7 @@ def worker_arrays(args) -> dict:
         want = (value, slope) if "sigmoids" in label else one
         errors[label] = max(rel_err(v, want[0]), rel_err(g, want[1]))
     nodes = {label: len(g.nodes) for label, g in graphs.items()}
-    return {"times": times, "errors": errors, "nodes": nodes, "threads": api.THREADS}
+    return {"times": times, "errors": errors, "nodes": nodes, "threads": chunks.THREADS}
 
 
 def worker_profile(args) -> None:

@@ -13,7 +13,6 @@ they are reported in `warnings`.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -337,9 +336,6 @@ def _spread(v, n: int | None):
     return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
 
 
-CHUNK = 65_536  # points per pass when a batch's per-node arrays are not needed
-
-
 def evaluate(expr: str | Graph, bindings: dict | None = None, keep_nodes: bool = True) -> Result:
     """The forward pass only: every node's value (see grad for keep_nodes)."""
     return _compute(
@@ -373,16 +369,22 @@ def grad(
 def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
     env, warnings, n, finite = _environment(graph, bindings)
     backend = _backend(n)
-    chunked = n is not None and not keep_nodes and not trace and n > CHUNK
+    chunked = False
     if n is not None:
+        from . import chunks
         from .memory import check
+
+        chunked = not keep_nodes and not trace and n > chunks.CHUNK
 
         # the results (f, the gradients), the nodes' values and gradients when they are kept,
         # and a column for each variable when the results are written out
         kept = len(graph.nodes) * (1 + with_grad) if not chunked else 1 + len(wanted or [])
         check(n, 8 * (kept + len(graph.variables)), "the values and gradients")
     if chunked:  # every result is a new array: the caller's own arrays are read in place
-        return _compute_in_chunks(graph, env, n, wanted, with_grad, warnings, finite)
+        value, gradients = chunks.compute(graph, env, n, wanted, with_grad, warnings, finite)
+        values = [None] * len(graph.nodes)
+        values[graph.output] = value
+        return Result(graph, values, None, gradients, warnings, points=n)
     if n is not None:  # a variable's kept value (or f = x) must not be the caller's own array
         env = {name: v.copy() if hasattr(v, "copy") else v for name, v in env.items()}
     fwd = engine.forward(graph, env, backend, save=with_grad)
@@ -399,98 +401,6 @@ def _compute(graph, bindings, wanted, with_grad, trace, keep_nodes) -> Result:
         result.gradients = {name: _spread(bwd.values[graph.variables[name]], n) for name in wanted}
         result.warnings += [bwd.warning] if bwd.warning else []
     return result
-
-
-def _compute_in_chunks(graph, env, n, wanted, with_grad, warnings, finite) -> Result:
-    import numpy as np
-
-    value = np.empty(n)
-    gradients = {name: np.empty(n) for name in wanted or []}
-    from . import arrays
-
-    for op in {op for op, inputs in zip(graph.op, graph.inputs) if inputs}:
-        engine.local_gradients(op)  # compiled once, before the threads start
-    lifetimes = engine.Lifetimes(graph, arrays, with_grad)
-    direct = _gradients_from_the_kernel(graph, wanted) if with_grad else []
-
-    def chunk(start: int) -> list:
-        """Computes points start..start+CHUNK into value and gradients; the warnings found."""
-        part = {k: v[start : start + CHUNK] if np.ndim(v) else v for k, v in env.items()}
-        ours = {name: g[start : start + CHUNK] for name, g in gradients.items()}
-        fwd = engine.forward(
-            graph,
-            part,
-            arrays,
-            first_point=start,
-            save=with_grad,
-            drop=lifetimes.forward,
-            finite_inputs=finite,
-            into=(value[start : start + CHUNK], *[ours.get(name) for name in direct]),
-        )
-        found = [("value", fwd.warning), ("nan after an inf", fwd.later)]
-        if with_grad:
-            bwd = engine.backward(
-                graph,
-                fwd.values,
-                arrays,
-                first_point=start,
-                saved=fwd.saved,
-                drop=lifetimes.backward,
-                clean=fwd.clean,
-            )
-            for name in wanted:
-                g = bwd.values[graph.variables[name]]
-                if g is not ours[name]:  # not computed there by the kernel
-                    ours[name][...] = 0.0 if g is None else g
-            found.append(("gradient", bwd.warning))
-        return found
-
-    starts = range(0, n, CHUNK)
-    if THREADS > 1 and len(starts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        # numpy releases the GIL inside its array loops: chunks run side by side
-        with ThreadPoolExecutor(min(THREADS, len(starts))) as pool:
-            found = list(pool.map(chunk, starts))
-    else:
-        found = [chunk(start) for start in starts]
-    seen: set[str] = set()
-    for kind, w in (
-        pair for pairs in found for pair in pairs
-    ):  # the first of each kind, in the order of the points
-        if w and kind not in seen:
-            seen.add(kind)
-            warnings.append(w)
-    values = [None] * len(graph.nodes)
-    values[graph.output] = value
-    return Result(graph, values, None, gradients, warnings, points=n)
-
-
-def _gradients_from_the_kernel(graph: Graph, wanted: list[str]) -> list[str | None]:
-    """For each input of f's gate: the variable whose whole gradient is that input's local
-    gradient, where f's gate has a kernel (arrays.KERNELS), so that the kernel computes it
-    straight into the result: the variable is wanted and feeds nothing else. None elsewhere."""
-    from .arrays import KERNELS
-
-    inputs = graph.inputs[graph.output]
-    if graph.op[graph.output] not in KERNELS:
-        return [None] * len(inputs)
-    readers = Counter(i for gate_inputs in graph.inputs for i in gate_inputs)
-    name_of = {node: name for name, node in graph.variables.items() if name in wanted}
-    return [name_of.get(i) if readers[i] == 1 else None for i in inputs]
-
-
-def _threads() -> int:
-    """CG_THREADS, or the cores this process may use."""
-    import os
-
-    given = os.environ.get("CG_THREADS", "")
-    if given.isdigit() and int(given) > 0:
-        return int(given)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-THREADS = _threads()  # threads for a batch computed in chunks
 
 
 @dataclass

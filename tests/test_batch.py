@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import run_bin, run_cli
 
-from cgcli import api, arrays, fuse, grad, parse
+from cgcli import api, arrays, chunks, fuse, grad, parse
 
 EXPR = "sin(x)*exp(-y**2) + log(1+x**2)/(1+y**2) + 1/(1+exp(-(2*x-3*y+1)))"
 
@@ -23,7 +23,7 @@ def scalar_results(expr, xs, ys):
 @pytest.mark.parametrize("keep_nodes", [True, False])
 @pytest.mark.parametrize("fused", [False, True])
 def test_batch_equals_point_by_point(keep_nodes, fused, monkeypatch):
-    monkeypatch.setattr(api, "CHUNK", 64)  # several chunks and a ragged last one
+    monkeypatch.setattr(chunks, "CHUNK", 64)  # several chunks and a ragged last one
     rng = np.random.default_rng(1)
     xs, ys = rng.uniform(-3, 3, 300), rng.uniform(-3, 3, 300)
     graph = fuse(parse(EXPR)) if fused else parse(EXPR)
@@ -121,7 +121,7 @@ def test_nonfinite_at_any_point_names_the_point(cg):
 
 
 def test_warning_point_is_global_across_chunks(monkeypatch):
-    monkeypatch.setattr(api, "CHUNK", 4)
+    monkeypatch.setattr(chunks, "CHUNK", 4)
     xs = [1.0] * 10 + [0.0]
     r = grad("log(x)", {"x": xs}, keep_nodes=False)
     assert any("at point 10" in w for w in r.warnings)
@@ -131,8 +131,8 @@ def test_warning_point_is_global_across_chunks(monkeypatch):
 def test_chunks_in_threads_give_the_same_numbers_and_warnings(threads, monkeypatch):
     """Chunks run in parallel threads (CG_THREADS); numpy's error flags are per thread, and the
     warnings come in the order of the points, whichever thread finishes first."""
-    monkeypatch.setattr(api, "CHUNK", 16)
-    monkeypatch.setattr(api, "THREADS", threads)
+    monkeypatch.setattr(chunks, "CHUNK", 16)
+    monkeypatch.setattr(chunks, "THREADS", threads)
     xs = np.linspace(-3, 3, 400)
     xs[[37, 250]] = [0.0, -800.0]  # log(0) = -inf at point 37; exp(800) = inf at point 250
     r = grad("log(x**2)*x + 1/(1+exp(-x))", {"x": xs}, keep_nodes=False)
@@ -416,8 +416,8 @@ def test_a_kernel_that_is_f_writes_into_the_results(expr, threads, monkeypatch):
     """Where f's gate has a kernel, the chunks write its value (and the local gradient that is
     a variable's whole gradient) straight into the result arrays; the numbers are the scalar
     engine's, and a variable read elsewhere too still gets every contribution."""
-    monkeypatch.setattr(api, "CHUNK", 64)  # several chunks and a ragged last one
-    monkeypatch.setattr(api, "THREADS", threads)
+    monkeypatch.setattr(chunks, "CHUNK", 64)  # several chunks and a ragged last one
+    monkeypatch.setattr(chunks, "THREADS", threads)
     rng = np.random.default_rng(4)
     xs, ys = rng.uniform(-40, 40, 300), rng.uniform(-2, 2, 300)
     graph = fuse(parse(expr))
@@ -437,7 +437,7 @@ def test_results_never_share_memory_with_the_callers_arrays(expr, keep_nodes, mo
     """The caller's float64 array is read in place (not copied) when only f and the gradients
     are kept; no result, and no kept node value, is that array or a view of it, and it is
     never written."""
-    monkeypatch.setattr(api, "CHUNK", 64)
+    monkeypatch.setattr(chunks, "CHUNK", 64)
     xs = np.linspace(-3, 3, 200)
     before = xs.copy()
     r = grad(fuse(parse(expr)), {"x": xs}, keep_nodes=keep_nodes)
@@ -467,7 +467,7 @@ def test_a_variable_twice_among_the_kernels_inputs_is_not_written_into(monkeypat
         return value, (np.divide(1.0, y, out=dx), np.divide(-value, y, out=dy))
 
     monkeypatch.setitem(arrays.KERNELS, "div", div_kernel)
-    monkeypatch.setattr(api, "CHUNK", 64)
+    monkeypatch.setattr(chunks, "CHUNK", 64)
     xs = np.linspace(1, 3, 200)
     r = grad("x/x", {"x": xs}, keep_nodes=False)
     np.testing.assert_array_equal(r.gradients["x"], 0.0)

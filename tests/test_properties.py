@@ -614,19 +614,19 @@ def test_chunks_that_let_go_of_dead_arrays_give_the_batch_results(case, fused, s
     gradient reads it. The same points in one pass that keeps every node are the oracle."""
     import numpy as np
 
-    from cgcli import api
+    from cgcli import chunks
 
     e, point = case
     rng = np.random.default_rng(seed)
     bindings = {name: rng.uniform(-BOX, BOX, 37) for name in point}
     graph = cgcli.fuse(e.text) if fused else cgcli.parse(e.text)
     whole = cgcli.grad(graph, bindings, keep_nodes=True)
-    chunk, api.CHUNK = api.CHUNK, 8
+    chunk, chunks.CHUNK = chunks.CHUNK, 8
     try:
         parts = cgcli.grad(graph, bindings, keep_nodes=False)
         value = cgcli.evaluate(graph, bindings, keep_nodes=False).value
     finally:
-        api.CHUNK = chunk
+        chunks.CHUNK = chunk
     where = f"cg {e.text!r}{' --fuse' if fused else ''}"
     np.testing.assert_allclose(parts.value, whole.value, rtol=1e-15, atol=0, err_msg=where)
     np.testing.assert_allclose(value, whole.value, rtol=1e-15, atol=0, err_msg=where)
