@@ -8,35 +8,11 @@ from typing import IO
 from .api import Result
 from .console import print_table, rich_console
 from .engine import local_values
+from .human_numbers import at_points, show
 from .text import as_ascii, ascii_only, color_on, json_number, plain_signs, shortest_float
 
 TREE_MAX_NODES = 400  # nodes drawn before the tree says how many it left out
 TREE_MAX_DEPTH = 40  # levels drawn before a branch is cut
-
-
-def _points(n: int) -> str:
-    return "1 point" if n == 1 else f"{n} points"
-
-
-def _at_points(n: int | None) -> str:
-    if not n:
-        return ""
-    return f" at {_points(n)}" + (": first point [range]" if n > 1 else "")
-
-
-def show(v) -> str:
-    """A number for people; for an array, its first point and the range over all points."""
-    if not getattr(v, "ndim", 0):
-        return shortest_float(v)
-    import numpy as np
-
-    nans = int(np.isnan(v).sum())
-    if nans == len(v):
-        return f"{shortest_float(v[0])} [nan .. nan]"
-    lo, hi = np.nanmin(v), np.nanmax(v)
-    if nans:  # the range of the others, and how many are nan: a nan point never hides
-        return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}; nan at {_points(nans)}]"
-    return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}]"
 
 
 def write_json(
@@ -209,8 +185,8 @@ def write_tree(result: Result, out: IO[str], fused_from: int | None = None) -> N
         return parts + [(f"   #{node.id}", "dim")]
 
     # the tree as rows: (depth, last among its siblings, styled parts)
-    at_points = _at_points(result.points)
-    rows = [(0, True, [("f", "bold"), f" = {show(result.value)}", (at_points, "dim")])]
+    how_many = at_points(result.points)
+    rows = [(0, True, [("f", "bold"), f" = {show(result.value)}", (how_many, "dim")])]
     stack = [(graph.output, 1, True)]
     shown: set[int] = set()
     while stack:
@@ -485,8 +461,7 @@ def write_hessian_table(h, out: IO[str]) -> None:
     def clean(s: str) -> str:
         return as_ascii(s.replace("∂²", "d2").replace("∂", "d")) if ascii else s
 
-    at_points = _at_points(h.points)
-    console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points}")))
+    console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points(h.points)}")))
     table = Table()
     table.add_column("")
     for name in h.names:
