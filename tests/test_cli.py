@@ -302,7 +302,7 @@ def test_rich_on_a_terminal_and_plain_when_piped_draw_the_same_tree(expr, monkey
     import re
 
     from cgcli import fuse, parse
-    from cgcli.render import write_tree
+    from cgcli.tree import write_tree
 
     class Terminal(io.StringIO):
         encoding = "utf-8"
