@@ -7,6 +7,7 @@ from typing import IO
 
 from .api import Result
 from .console import print_table, rich_console
+from .explain_output import explain_data, write_explain
 from .human_numbers import at_points, show
 from .text import as_ascii, ascii_only, json_number, plain_signs, shortest_float
 from .tree import write_tree
@@ -182,110 +183,6 @@ def write_fusions(out: IO[str]) -> None:
 def _signs_for(out, *cells: str) -> list[str]:
     """The cells as the stream takes them: ∂ as d, × as x on an ASCII-only stream."""
     return [plain_signs(c) for c in cells] if ascii_only(out) else list(cells)
-
-
-def explain_data(result: Result) -> dict:
-    """The --explain steps as JSON-ready data."""
-    from dataclasses import asdict
-
-    from .explain import ForkStep, backward_steps, forward_steps
-
-    def clean(step) -> dict:
-        data = asdict(step)
-        for key, v in data.items():
-            if isinstance(v, float):
-                data[key] = json_number(v)
-            elif isinstance(v, list):
-                data[key] = [json_number(x) for x in v]
-        return data
-
-    backward = [
-        dict(clean(s), kind="fork" if isinstance(s, ForkStep) else "gate")
-        for s in backward_steps(result)
-    ]
-    return {"forward": [clean(s) for s in forward_steps(result)], "backward": backward}
-
-
-def write_explain(result: Result, out: IO[str]) -> None:
-    """The forward pass, then backprop step by step: Rich tables on a terminal, plain lines when piped."""
-    from .explain import ForkStep, backward_steps, forward_steps
-
-    forward, backward = forward_steps(result), backward_steps(result)
-
-    def computed(s) -> str:
-        if s.op == "var":
-            return f"{s.text} = {shortest_float(s.value)}"
-        if s.op == "const":
-            return shortest_float(s.value)
-        return (
-            f"{s.op}({', '.join(shortest_float(v) for v in s.inputs)}) = {shortest_float(s.value)}"
-        )
-
-    def summed(s: ForkStep) -> str:
-        return (
-            " + ".join(shortest_float(c) for c in s.contributions) + f" = {shortest_float(s.total)}"
-        )
-
-    if not out.isatty():
-        lines = ["forward pass"]
-        lines += [
-            f"  #{s.node} {s.op} {s.text}: {computed(s)}"
-            for s in forward
-            if s.op not in ("var", "const")
-        ]
-        lines.insert(1, "  inputs: " + ", ".join(computed(s) for s in forward if s.op == "var"))
-        lines.append("backward pass, from ∂f/∂f = 1")
-        for s in backward:
-            if isinstance(s, ForkStep):
-                lines.append(f"  fork at #{s.node} {s.text}: {summed(s)}")
-            else:
-                lines.append(
-                    f"  #{s.gate} {s.op} gate {s.text}: upstream {shortest_float(s.upstream)} × local {shortest_float(s.local)}"
-                    f" = {shortest_float(s.contribution)} to #{s.to} {s.to_text}"
-                )
-        lines += [f"∂f/∂{name} = {shortest_float(g)}" for name, g in result.gradients.items()]
-        text = "\n".join(lines) + "\n"
-        if ascii_only(out):
-            text = plain_signs(text)
-        out.write(text)
-        return
-
-    from rich.table import Table
-
-    console = rich_console(out)
-    sign = plain_signs if ascii_only(out) else str  # ∂ and × as d and x where only ASCII goes
-    table = Table(title="forward pass, in the order it runs")
-    for column in ("node", "op", "source", "computes"):
-        table.add_column(column)
-    for s in forward:
-        table.add_row(f"#{s.node}", s.op, s.text, computed(s))
-    print_table(console, table)
-    table = Table(title=sign("backward pass, in the order it runs (∂f/∂f = 1)"))
-    for column in ("gate", "source", "upstream", sign("× local"), "= contribution", "to input"):
-        table.add_column(column)
-    for s in backward:
-        if isinstance(s, ForkStep):
-            table.add_row(
-                "fork",
-                f"#{s.node} {s.text}",
-                "",
-                "",
-                summed(s),
-                "contributions add up",
-                style="bold",
-            )
-        else:
-            table.add_row(
-                f"#{s.gate} {s.op}",
-                s.text,
-                shortest_float(s.upstream),
-                shortest_float(s.local),
-                shortest_float(s.contribution),
-                f"#{s.to} {s.to_text}",
-            )
-    print_table(console, table)
-    for name, g in result.gradients.items():
-        console.print(sign(f"∂f/∂{name} = {shortest_float(g)}"))
 
 
 # ---------------------------------------------------------------------------
