@@ -599,7 +599,7 @@ def hessian(
 
     Bind variables with --NAME VALUE (lists and ranges give one matrix per point).
     """
-    from . import render
+    from . import hessian_output
 
     with shown(ctx):
         format = view(format)
@@ -610,11 +610,11 @@ def hessian(
             result = api.hessian(loaded.graph, loaded.env, wrt_names(wrt))
     warn(result.warnings)
     if format == "json":
-        render.write_hessian_json(result, loaded.graph.source, sys.stdout)
+        hessian_output.write_hessian_json(result, loaded.graph.source, sys.stdout)
     elif format == "plain":
-        render.write_hessian_plain(result, sys.stdout)
+        hessian_output.write_hessian_plain(result, sys.stdout)
     else:
-        render.write_hessian_table(result, sys.stdout)
+        hessian_output.write_hessian_table(result, sys.stdout)
     printed = [v for row in result.matrix for v in row]
     if format != "plain":  # the table and json show f and the gradient too
         printed += [result.value, *result.gradients.values()]

@@ -8,8 +8,8 @@ from typing import IO
 from .api import Result
 from .console import print_table, rich_console
 from .explain_output import explain_data, write_explain
-from .human_numbers import at_points, show
-from .text import as_ascii, ascii_only, json_number, plain_signs, shortest_float
+from .human_numbers import show
+from .text import ascii_only, json_number, plain_signs, shortest_float
 from .tree import write_tree
 
 
@@ -183,55 +183,6 @@ def write_fusions(out: IO[str]) -> None:
 def _signs_for(out, *cells: str) -> list[str]:
     """The cells as the stream takes them: ∂ as d, × as x on an ASCII-only stream."""
     return [plain_signs(c) for c in cells] if ascii_only(out) else list(cells)
-
-
-# ---------------------------------------------------------------------------
-# cg hessian
-
-
-def write_hessian_table(h, out: IO[str]) -> None:
-    """The Hessian as a Rich table: one row and one column per variable."""
-    from rich.table import Table
-    from rich.text import Text
-
-    console = rich_console(out, table=True)
-    ascii = ascii_only(console.file)
-
-    def clean(s: str) -> str:
-        return as_ascii(s.replace("∂²", "d2").replace("∂", "d")) if ascii else s
-
-    console.print(Text(clean(f"Hessian: ∂²f/∂r∂c in row r, column c{at_points(h.points)}")))
-    table = Table()
-    table.add_column("")
-    for name in h.names:
-        table.add_column(Text(clean(name)), overflow="fold")
-    for name, row in zip(h.names, h.matrix):
-        table.add_row(Text(clean(name)), *(show(v) for v in row))
-    print_table(console, table)
-    console.print(Text(f"f = {show(h.value)}"))
-    for name, g in h.gradients.items():
-        console.print(Text(clean(f"∂f/∂{name} = {show(g)}")))
-
-
-def write_hessian_json(h, source: str, out: IO[str]) -> None:
-    """{"expression", "variables", "hessian": [[...]], "value", "grad", "warnings"}; rows in variable order."""
-    data = {
-        "expression": source,
-        "variables": h.names,
-        "hessian": [[json_number(v) for v in row] for row in h.matrix],
-        "value": json_number(h.value),
-        "grad": {name: json_number(g) for name, g in h.gradients.items()},
-        "warnings": h.warnings,
-    }
-    out.write(json.dumps(data, ensure_ascii=ascii_only(out), allow_nan=False) + "\n")
-
-
-def write_hessian_plain(h, out: IO[str]) -> None:
-    """One line per row: the variable's name, then the row; shortest round-trip floats."""
-    lines = [
-        " ".join([name, *(shortest_float(v) for v in row)]) for name, row in zip(h.names, h.matrix)
-    ]
-    out.write("\n".join(lines) + "\n")
 
 
 def write_result(
