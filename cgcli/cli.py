@@ -550,7 +550,7 @@ def diff(
     With several variables each derivative is a block headed by a comment line, such as
     '# df/dx', and blocks are separated by a blank line; every block is a program on its own.
     """
-    from . import derive, render
+    from . import derivative_output, derive
 
     with shown(ctx):
         line = line_of(ctx)
@@ -563,11 +563,13 @@ def diff(
         derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     warn(warnings)
     if view(format) == "json":
-        render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
+        derivative_output.write_derivatives_json(
+            graph.source, order, derivatives, warnings, sys.stdout
+        )
     elif view(format) == "plain":
-        render.write_derivatives_plain(derivatives, sys.stdout)
+        derivative_output.write_derivatives_plain(derivatives, sys.stdout)
     else:
-        render.write_derivatives(order, derivatives, sys.stdout)
+        derivative_output.write_derivatives(order, derivatives, sys.stdout)
 
 
 @app.command(
