@@ -356,11 +356,11 @@ def functions(
     ),
 ) -> None:
     """Every function and operator, with its local gradients and the convention at kinks."""
-    from . import render
+    from . import listings
 
     with shown(ctx):
         ops = functions_named(line_of(ctx), names or [])
-    render.write_functions(sys.stdout, ops)
+    listings.write_functions(sys.stdout, ops)
 
 
 @app.command(
@@ -626,9 +626,9 @@ def hessian(
 @app.command(cls=_Command)
 def fusions() -> None:
     """Every gate --fuse knows: the shapes it replaces, its forward and its hand-written local gradient."""
-    from . import render
+    from . import listings
 
-    render.write_fusions(sys.stdout)
+    listings.write_fusions(sys.stdout)
 
 
 @app.command(cls=_Command)
