@@ -266,14 +266,14 @@ def _run(
         if direction is not None:
             along = api.directional(loaded.graph, loaded.env, direction_of(direction))
         warn(result.warnings)
-        from . import render
+        from . import result_output
 
         if output is not None or format is Format.csv:
             if along is not None:
                 warn([NO_DIR_COLUMN])
             write_points(result, loaded.env, output)
         else:
-            render.write_result(
+            result_output.write_result(
                 result, view(format), sys.stdout, nodes, loaded.fused_from, explain, along
             )
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])

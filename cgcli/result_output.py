@@ -1,4 +1,6 @@
-"""Output formats of a Result: a Rich tree, JSON, plain lines. No math here."""
+"""A result of cg grad or cg eval in the format asked: JSON (with the node list), `name value`
+lines, or the human view (the tree or --explain's steps, and the directional derivative). No math
+here."""
 
 from __future__ import annotations
 
