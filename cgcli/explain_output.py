@@ -7,7 +7,8 @@ from typing import IO
 
 from .api import Result
 from .console import print_table, rich_console
-from .text import ascii_only, json_number, plain_signs, shortest_float
+from .human_numbers import human_float
+from .text import ascii_only, json_number, plain_signs
 
 
 def explain_data(result: Result) -> dict:
@@ -40,17 +41,13 @@ def write_explain(result: Result, out: IO[str]) -> None:
 
     def computed(s) -> str:
         if s.op == "var":
-            return f"{s.text} = {shortest_float(s.value)}"
+            return f"{s.text} = {human_float(s.value)}"
         if s.op == "const":
-            return shortest_float(s.value)
-        return (
-            f"{s.op}({', '.join(shortest_float(v) for v in s.inputs)}) = {shortest_float(s.value)}"
-        )
+            return human_float(s.value)
+        return f"{s.op}({', '.join(human_float(v) for v in s.inputs)}) = {human_float(s.value)}"
 
     def summed(s: ForkStep) -> str:
-        return (
-            " + ".join(shortest_float(c) for c in s.contributions) + f" = {shortest_float(s.total)}"
-        )
+        return " + ".join(human_float(c) for c in s.contributions) + f" = {human_float(s.total)}"
 
     if not out.isatty():
         lines = ["forward pass"]
@@ -66,10 +63,10 @@ def write_explain(result: Result, out: IO[str]) -> None:
                 lines.append(f"  fork at #{s.node} {s.text}: {summed(s)}")
             else:
                 lines.append(
-                    f"  #{s.gate} {s.op} gate {s.text}: upstream {shortest_float(s.upstream)} × local {shortest_float(s.local)}"
-                    f" = {shortest_float(s.contribution)} to #{s.to} {s.to_text}"
+                    f"  #{s.gate} {s.op} gate {s.text}: upstream {human_float(s.upstream)} × local {human_float(s.local)}"
+                    f" = {human_float(s.contribution)} to #{s.to} {s.to_text}"
                 )
-        lines += [f"∂f/∂{name} = {shortest_float(g)}" for name, g in result.gradients.items()]
+        lines += [f"∂f/∂{name} = {human_float(g)}" for name, g in result.gradients.items()]
         text = "\n".join(lines) + "\n"
         if ascii_only(out):
             text = plain_signs(text)
@@ -104,11 +101,11 @@ def write_explain(result: Result, out: IO[str]) -> None:
             table.add_row(
                 f"#{s.gate} {s.op}",
                 s.text,
-                shortest_float(s.upstream),
-                shortest_float(s.local),
-                shortest_float(s.contribution),
+                human_float(s.upstream),
+                human_float(s.local),
+                human_float(s.contribution),
                 f"#{s.to} {s.to_text}",
             )
     print_table(console, table)
     for name, g in result.gradients.items():
-        console.print(sign(f"∂f/∂{name} = {shortest_float(g)}"))
+        console.print(sign(f"∂f/∂{name} = {human_float(g)}"))

@@ -1,9 +1,16 @@
-"""Numbers as the human view shows them: a float as its shortest text, and for many points the
-first point and the range over all points."""
+"""Numbers as the human view shows them: a float as its shortest text with a zero as 0, and for
+many points the first point and the range over all points. The machine formats (JSON, CSV, plain
+`name value` lines, .npz) write shortest_float instead, -0 included: they read back exactly."""
 
 from __future__ import annotations
 
 from .text import shortest_float
+
+
+def human_float(v: float) -> str:
+    """shortest_float, but a zero is 0: -0 is how a product with a negative rounds to 0 (relu's 0
+    times a negative upstream), not a number a reader needs."""
+    return "0" if v == 0 else shortest_float(v)
 
 
 def _points(n: int) -> str:
@@ -21,13 +28,15 @@ def at_points(n: int | None) -> str:
 def show(v) -> str:
     """A number for people; for an array, its first point and the range over all points."""
     if not getattr(v, "ndim", 0):
-        return shortest_float(v)
+        return human_float(v)
     import numpy as np
 
     nans = int(np.isnan(v).sum())
     if nans == len(v):
-        return f"{shortest_float(v[0])} [nan .. nan]"
+        return f"{human_float(v[0])} [nan .. nan]"
     lo, hi = np.nanmin(v), np.nanmax(v)
     if nans:  # the range of the others, and how many are nan: a nan point never hides
-        return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}; nan at {_points(nans)}]"
-    return f"{shortest_float(v[0])} [{shortest_float(lo)} .. {shortest_float(hi)}]"
+        return (
+            f"{human_float(v[0])} [{human_float(lo)} .. {human_float(hi)}; nan at {_points(nans)}]"
+        )
+    return f"{human_float(v[0])} [{human_float(lo)} .. {human_float(hi)}]"

@@ -9,7 +9,7 @@ from typing import IO
 
 from .api import Result
 from .explain_output import explain_data, write_explain
-from .human_numbers import show
+from .human_numbers import human_float, show
 from .text import ascii_only, json_number, shortest_float
 from .tree import write_tree
 
@@ -108,7 +108,7 @@ def _scalar(v) -> str:
 def write_directional(along, out: IO[str]) -> None:
     """The directional derivative by forward mode, beside the gradient's dot product with the unit vector."""
     unit, forward_mode, dot = along
-    vector = ", ".join(f"{name}={shortest_float(u)}" for name, u in unit.items())
+    vector = ", ".join(f"{name}={human_float(u)}" for name, u in unit.items())
     times = "." if ascii_only(out) else "·"
     out.write(
         f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n"

@@ -256,3 +256,64 @@ def test_the_tree_on_a_narrow_terminal_wraps_long_labels_between_words():
         r = grad(expr, point)
         for g in r.gradients.values():
             assert repr(g) in words  # each number whole, on one line
+
+
+# ---------------------------------------------------------------------------
+# a zero's sign: 0 for people, -0 kept where the text reads back as the same float
+
+MINUS_ZERO = ["grad", "-x*y", "--x", "0", "--y", "1"]  # -0 * 1 = -0 (IEEE), and ∂f/∂y = -x = -0
+
+
+def test_the_tree_shows_a_zero_as_0_and_plain_json_and_csv_keep_minus_0():
+    assert run_bin(MINUS_ZERO) == (
+        0,
+        "f = 0\n"
+        "└── mul  -x*y = 0   grad 1   #3\n"
+        "    ├── neg  -x = 0   grad 1   #1\n"
+        "    │   └── x = 0   grad -1   #0\n"
+        "    └── y = 1   grad 0   #2\n"
+        "∂f/∂x = -1\n"
+        "∂f/∂y = 0\n",
+        "",
+    )
+    assert run_bin([*MINUS_ZERO, "--format", "plain"]) == (0, "f -0\nx -1\ny -0\n", "")
+    data = json.loads(run_bin([*MINUS_ZERO, "--format", "json"])[1])
+    assert math.copysign(1, data["value"]) == -1 and math.copysign(1, data["grad"]["y"]) == -1
+    assert run_bin([*MINUS_ZERO, "--format", "csv"])[1] == "x,y,f,grad_x,grad_y\n0,1,-0,-1,-0\n"
+
+
+def test_a_range_over_points_shows_a_zero_as_0():
+    # f = x*y at x = -1, 0, 1 with y = 0: -0, 0, 0; ∂f/∂x = y = 0 throughout
+    batch = ["grad", "x*y", "--x", "-1,0,1", "--y", "0"]
+    assert run_bin(batch)[1].splitlines()[:2] == [
+        "f = 0 [0 .. 0] at 3 points: first point [range]",
+        "└── mul  x*y = 0 [0 .. 0]   grad 1   #2",
+    ]
+    assert run_bin([*batch, "--format", "csv"])[1].splitlines()[1] == "-1,0,-0,0,-1"
+    # f = x*y*x: ∂f/∂x = 2xy = -0, 0, 0 and ∂²f/∂x² = 2y = 0
+    code, out, err = run_bin(["hessian", "x*y*x", "--x", "-1,0,1", "--y", "0"])
+    assert out.splitlines()[-3:] == ["f = 0 [0 .. 0]", "∂f/∂x = 0 [0 .. 0]", "∂f/∂y = 1 [0 .. 1]"]
+
+
+def test_the_hessian_table_shows_a_zero_as_0_and_its_plain_rows_keep_minus_0():
+    # f = -x*y*x at x = 0, y = 1: ∂²f/∂x∂y = -2x = -0, f and both gradients -0
+    args = ["hessian", "-x*y*x", "--x", "0", "--y", "1"]
+    assert run_bin(args)[1] == (
+        "Hessian: ∂²f/∂r∂c in row r, column c\n"
+        "┏━━━┳━━━━┳━━━┓\n"
+        "┃   ┃ x  ┃ y ┃\n"
+        "┡━━━╇━━━━╇━━━┩\n"
+        "│ x │ -2 │ 0 │\n"
+        "│ y │ 0  │ 0 │\n"
+        "└───┴────┴───┘\n"
+        "f = 0\n"
+        "∂f/∂x = 0\n"
+        "∂f/∂y = 0\n"
+    )
+    assert run_bin([*args, "--format", "plain"])[1] == "x -2 -0\ny -0 0\n"
+
+
+def test_explain_shows_a_zero_as_0():
+    code, out, err = run_bin([*MINUS_ZERO, "--explain"])
+    assert out.splitlines()[2:4] == ["  #1 neg -x: neg(0) = 0", "  #3 mul -x*y: mul(0, 1) = 0"]
+    assert "  #3 mul gate -x*y: upstream 1 × local 0 = 0 to #2 y" in out.splitlines()
