@@ -30,7 +30,6 @@ def print_table(console, table) -> None:
     (`0.78|6447`, `chec|k`), one block per row: a `column: value` line per cell, the blocks apart
     by a blank line. The narrowest the table can be is its longest words side by side."""
     from rich.measure import Measurement
-    from rich.text import Text
 
     unbounded = console.options.update_width(1_000_000)  # else the measure stops at the width
     if Measurement.get(console, unbounded, table).minimum <= console.width:
@@ -42,13 +41,26 @@ def print_table(console, table) -> None:
     for i in range(table.row_count):
         if i:
             console.print()
-        for column in table.columns:
-            cell = column._cells[i]
-            text = cell.plain if isinstance(cell, Text) else str(cell)
-            header = column.header.plain if isinstance(column.header, Text) else str(column.header)
-            lines = text.split("\n") or [""]
-            first = f"{header}: {lines[0]}" if header else lines[0]
-            console.print(Text("\n".join([first, *("  " + line for line in lines[1:])])))
+        print_fields(
+            console, [(_plain(column.header), _plain(column._cells[i])) for column in table.columns]
+        )
+
+
+def _plain(cell) -> str:
+    from rich.text import Text
+
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def print_fields(console, fields) -> None:
+    """A block of `field: value` lines, one per (field, text) pair: a text of several lines
+    goes on below its first, indented by two spaces; an empty field's text stands alone."""
+    from rich.text import Text
+
+    for field, text in fields:
+        lines = text.split("\n") or [""]
+        first = f"{field}: {lines[0]}" if field else lines[0]
+        console.print(Text("\n".join([first, *("  " + line for line in lines[1:])])))
 
 
 def _fit_columns(console, table) -> None:
