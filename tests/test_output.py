@@ -258,6 +258,40 @@ def test_the_tree_on_a_narrow_terminal_wraps_long_labels_between_words():
             assert repr(g) in words  # each number whole, on one line
 
 
+def test_a_tree_too_deep_for_a_narrow_terminal_is_one_block_per_node():
+    # at 30 columns the mul node's guides leave 18 columns: 0.8937358999283042 would split
+    args = ["--color", "never", "grad", "sin(cos(tan(x*y)))", "--x", "1.23456789", "--y", "2"]
+    code, out, err = run_tty(args, columns=30)
+    assert (code, err) == (0, "")
+    assert repr(math.sin(math.cos(math.tan(1.23456789 * 2)))) == "0.6437464689374641"
+    assert out == (
+        "f = 0.6437464689374641\n\n"
+        "node: #5\nop: sin\nsource: sin(cos(tan(x*y)))\nvalue: 0.6437464689374641\n"
+        "grad: 1\ninputs: #4\n\n"
+        "node: #4\nop: cos\nsource: cos(tan(x*y))\nvalue: 0.6993840610051003\n"
+        "grad: 0.7652388409709393\ninputs: #3\n\n"
+        "node: #3\nop: tan\nsource: tan(x*y)\nvalue: -0.7962609531302085\n"
+        "grad: 0.5469514491802051\ninputs: #2\n\n"
+        "node: #2\nop: mul\nsource: x*y\nvalue: 2.46913578\n"
+        "grad: 0.8937358999283042\ninputs: #0, #1\n\n"
+        "node: #0\nop: var\nsource: x\nvalue: 1.23456789\ngrad: 1.7874717998566083\n\n"
+        "node: #1\nop: var\nsource: y\nvalue: 2\ngrad: 1.1033776441917376\n\n"
+        "∂f/∂x = 1.7874717998566083\n"
+        "∂f/∂y = 1.1033776441917376\n"
+    )
+    r = grad("sin(cos(tan(x*y)))", {"x": 1.23456789, "y": 2})
+    assert f"grad: {r.gradients['x']!r}" in out.splitlines()
+
+
+def test_a_tree_whose_numbers_fit_stays_a_tree_at_30_columns():
+    args = ["--color", "never", "grad", "(x+y)**2", "--x", "1.23456789", "--y", "2"]
+    code, out, err = run_tty(args, columns=30)
+    assert out.startswith("f = 10.462429435019052\n└── pow  (x+y)**2 = \n")
+    assert all(len(line) <= 30 for line in out.splitlines())
+    words = out.split()
+    assert {"10.462429435019052", "3.23456789", "6.46913578", "1.23456789"} <= set(words)
+
+
 # ---------------------------------------------------------------------------
 # a zero's sign: 0 for people, -0 kept where the text reads back as the same float
 
