@@ -266,14 +266,14 @@ def _run(
         if direction is not None:
             along = api.directional(loaded.graph, loaded.env, direction_of(direction))
         warn(result.warnings)
-        from . import render
+        from . import result_output
 
         if output is not None or format is Format.csv:
             if along is not None:
                 warn([NO_DIR_COLUMN])
             write_points(result, loaded.env, output)
         else:
-            render.write_result(
+            result_output.write_result(
                 result, view(format), sys.stdout, nodes, loaded.fused_from, explain, along
             )
     exit_if_not_finite([result.value, *result.gradients.values(), *(along[1:] if along else ())])
@@ -356,11 +356,11 @@ def functions(
     ),
 ) -> None:
     """Every function and operator, with its local gradients and the convention at kinks."""
-    from . import render
+    from . import listings
 
     with shown(ctx):
         ops = functions_named(line_of(ctx), names or [])
-    render.write_functions(sys.stdout, ops)
+    listings.write_functions(sys.stdout, ops)
 
 
 @app.command(
@@ -550,7 +550,7 @@ def diff(
     With several variables each derivative is a block headed by a comment line, such as
     '# df/dx', and blocks are separated by a blank line; every block is a program on its own.
     """
-    from . import derive, render
+    from . import derivative_output, derive
 
     with shown(ctx):
         line = line_of(ctx)
@@ -563,11 +563,13 @@ def diff(
         derivatives = {name: derive.derivative(graph, name, order).source for name in names}
     warn(warnings)
     if view(format) == "json":
-        render.write_derivatives_json(graph.source, order, derivatives, warnings, sys.stdout)
+        derivative_output.write_derivatives_json(
+            graph.source, order, derivatives, warnings, sys.stdout
+        )
     elif view(format) == "plain":
-        render.write_derivatives_plain(derivatives, sys.stdout)
+        derivative_output.write_derivatives_plain(derivatives, sys.stdout)
     else:
-        render.write_derivatives(order, derivatives, sys.stdout)
+        derivative_output.write_derivatives(order, derivatives, sys.stdout)
 
 
 @app.command(
@@ -599,7 +601,7 @@ def hessian(
 
     Bind variables with --NAME VALUE (lists and ranges give one matrix per point).
     """
-    from . import render
+    from . import hessian_output
 
     with shown(ctx):
         format = view(format)
@@ -610,11 +612,11 @@ def hessian(
             result = api.hessian(loaded.graph, loaded.env, wrt_names(wrt))
     warn(result.warnings)
     if format == "json":
-        render.write_hessian_json(result, loaded.graph.source, sys.stdout)
+        hessian_output.write_hessian_json(result, loaded.graph.source, sys.stdout)
     elif format == "plain":
-        render.write_hessian_plain(result, sys.stdout)
+        hessian_output.write_hessian_plain(result, sys.stdout)
     else:
-        render.write_hessian_table(result, sys.stdout)
+        hessian_output.write_hessian_table(result, sys.stdout)
     printed = [v for row in result.matrix for v in row]
     if format != "plain":  # the table and json show f and the gradient too
         printed += [result.value, *result.gradients.values()]
@@ -624,9 +626,9 @@ def hessian(
 @app.command(cls=_Command)
 def fusions() -> None:
     """Every gate --fuse knows: the shapes it replaces, its forward and its hand-written local gradient."""
-    from . import render
+    from . import listings
 
-    render.write_fusions(sys.stdout)
+    listings.write_fusions(sys.stdout)
 
 
 @app.command(cls=_Command)

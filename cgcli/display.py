@@ -40,7 +40,7 @@ def rich_tree(result: Result):
     """The tree of cg grad (cg eval for a result without gradients) as a Rich renderable."""
     from rich.text import Text
 
-    from .render import write_tree
+    from .tree import write_tree
 
     out = _Terminal()
     write_tree(result, out)

@@ -18,7 +18,7 @@ from .check import (
     Report,
     Row,
 )
-from .render import print_table, rich_console
+from .console import print_table, rich_console
 from .text import as_ascii, ascii_only, elide_middle, json_number, shortest_float
 
 # ---------------------------------------------------------------------------

@@ -468,9 +468,9 @@ def test_a_closed_standard_output_is_one_line_and_exit_5():
 def test_a_memory_error_while_writing_the_output_is_one_line(tmp_path):
     script = (
         "import sys\n"
-        "from cgcli import render\n"
+        "from cgcli import hessian_output\n"
         "def fail(*a, **k): raise MemoryError\n"
-        "render.write_hessian_table = fail  # called outside the command's error handling\n"
+        "hessian_output.write_hessian_table = fail  # called outside the command's error handling\n"
         "from cgcli.cli import run\n"
         "sys.argv = ['cg', 'hessian', 'x*x', '--x', '1']\n"
         "run()\n"

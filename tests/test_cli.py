@@ -106,15 +106,15 @@ def test_json_format_matches_the_api(cg):
     ],
 )
 def test_json_node_lines_are_what_the_encoder_writes(program, bindings):
-    """render.node_json writes most node lines with f-strings, not the encoder: same text, byte for byte,
+    """result_output.node_json writes most node lines with f-strings, not the encoder: same text, byte for byte,
     for names, statement labels, escaped text (quotes, backslash, newline), nan and inf, and nodes
     with no gradient (constants; every node of cg eval)."""
-    from cgcli import evaluate, render
+    from cgcli import evaluate, result_output
 
     for r in (grad(program, bindings), evaluate(program, bindings)):
         for i in range(len(r.graph.op)):
-            assert render.node_json(r, i) == json.dumps(
-                render.node_entry(r, i), ensure_ascii=False, allow_nan=False
+            assert result_output.node_json(r, i) == json.dumps(
+                result_output.node_entry(r, i), ensure_ascii=False, allow_nan=False
             )
 
 
@@ -302,7 +302,7 @@ def test_rich_on_a_terminal_and_plain_when_piped_draw_the_same_tree(expr, monkey
     import re
 
     from cgcli import fuse, parse
-    from cgcli.render import write_tree
+    from cgcli.tree import write_tree
 
     class Terminal(io.StringIO):
         encoding = "utf-8"

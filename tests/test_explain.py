@@ -99,7 +99,7 @@ def test_explain_on_a_terminal_is_a_rich_table(tmp_path):
     # a pseudo-terminal would be the real thing; Rich's table is what the tty path prints
     import io
 
-    from cgcli.render import write_explain
+    from cgcli.explain_output import write_explain
 
     class Tty(io.StringIO):
         def isatty(self):

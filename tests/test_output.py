@@ -256,3 +256,98 @@ def test_the_tree_on_a_narrow_terminal_wraps_long_labels_between_words():
         r = grad(expr, point)
         for g in r.gradients.values():
             assert repr(g) in words  # each number whole, on one line
+
+
+def test_a_tree_too_deep_for_a_narrow_terminal_is_one_block_per_node():
+    # at 30 columns the mul node's guides leave 18 columns: 0.8937358999283042 would split
+    args = ["--color", "never", "grad", "sin(cos(tan(x*y)))", "--x", "1.23456789", "--y", "2"]
+    code, out, err = run_tty(args, columns=30)
+    assert (code, err) == (0, "")
+    assert repr(math.sin(math.cos(math.tan(1.23456789 * 2)))) == "0.6437464689374641"
+    assert out == (
+        "f = 0.6437464689374641\n\n"
+        "node: #5\nop: sin\nsource: sin(cos(tan(x*y)))\nvalue: 0.6437464689374641\n"
+        "grad: 1\ninputs: #4\n\n"
+        "node: #4\nop: cos\nsource: cos(tan(x*y))\nvalue: 0.6993840610051003\n"
+        "grad: 0.7652388409709393\ninputs: #3\n\n"
+        "node: #3\nop: tan\nsource: tan(x*y)\nvalue: -0.7962609531302085\n"
+        "grad: 0.5469514491802051\ninputs: #2\n\n"
+        "node: #2\nop: mul\nsource: x*y\nvalue: 2.46913578\n"
+        "grad: 0.8937358999283042\ninputs: #0, #1\n\n"
+        "node: #0\nop: var\nsource: x\nvalue: 1.23456789\ngrad: 1.7874717998566083\n\n"
+        "node: #1\nop: var\nsource: y\nvalue: 2\ngrad: 1.1033776441917376\n\n"
+        "∂f/∂x = 1.7874717998566083\n"
+        "∂f/∂y = 1.1033776441917376\n"
+    )
+    r = grad("sin(cos(tan(x*y)))", {"x": 1.23456789, "y": 2})
+    assert f"grad: {r.gradients['x']!r}" in out.splitlines()
+
+
+def test_a_tree_whose_numbers_fit_stays_a_tree_at_30_columns():
+    args = ["--color", "never", "grad", "(x+y)**2", "--x", "1.23456789", "--y", "2"]
+    code, out, err = run_tty(args, columns=30)
+    assert out.startswith("f = 10.462429435019052\n└── pow  (x+y)**2 = \n")
+    assert all(len(line) <= 30 for line in out.splitlines())
+    words = out.split()
+    assert {"10.462429435019052", "3.23456789", "6.46913578", "1.23456789"} <= set(words)
+
+
+# ---------------------------------------------------------------------------
+# a zero's sign: 0 for people, -0 kept where the text reads back as the same float
+
+MINUS_ZERO = ["grad", "-x*y", "--x", "0", "--y", "1"]  # -0 * 1 = -0 (IEEE), and ∂f/∂y = -x = -0
+
+
+def test_the_tree_shows_a_zero_as_0_and_plain_json_and_csv_keep_minus_0():
+    assert run_bin(MINUS_ZERO) == (
+        0,
+        "f = 0\n"
+        "└── mul  -x*y = 0   grad 1   #3\n"
+        "    ├── neg  -x = 0   grad 1   #1\n"
+        "    │   └── x = 0   grad -1   #0\n"
+        "    └── y = 1   grad 0   #2\n"
+        "∂f/∂x = -1\n"
+        "∂f/∂y = 0\n",
+        "",
+    )
+    assert run_bin([*MINUS_ZERO, "--format", "plain"]) == (0, "f -0\nx -1\ny -0\n", "")
+    data = json.loads(run_bin([*MINUS_ZERO, "--format", "json"])[1])
+    assert math.copysign(1, data["value"]) == -1 and math.copysign(1, data["grad"]["y"]) == -1
+    assert run_bin([*MINUS_ZERO, "--format", "csv"])[1] == "x,y,f,grad_x,grad_y\n0,1,-0,-1,-0\n"
+
+
+def test_a_range_over_points_shows_a_zero_as_0():
+    # f = x*y at x = -1, 0, 1 with y = 0: -0, 0, 0; ∂f/∂x = y = 0 throughout
+    batch = ["grad", "x*y", "--x", "-1,0,1", "--y", "0"]
+    assert run_bin(batch)[1].splitlines()[:2] == [
+        "f = 0 [0 .. 0] at 3 points: first point [range]",
+        "└── mul  x*y = 0 [0 .. 0]   grad 1   #2",
+    ]
+    assert run_bin([*batch, "--format", "csv"])[1].splitlines()[1] == "-1,0,-0,0,-1"
+    # f = x*y*x: ∂f/∂x = 2xy = -0, 0, 0 and ∂²f/∂x² = 2y = 0
+    code, out, err = run_bin(["hessian", "x*y*x", "--x", "-1,0,1", "--y", "0"])
+    assert out.splitlines()[-3:] == ["f = 0 [0 .. 0]", "∂f/∂x = 0 [0 .. 0]", "∂f/∂y = 1 [0 .. 1]"]
+
+
+def test_the_hessian_table_shows_a_zero_as_0_and_its_plain_rows_keep_minus_0():
+    # f = -x*y*x at x = 0, y = 1: ∂²f/∂x∂y = -2x = -0, f and both gradients -0
+    args = ["hessian", "-x*y*x", "--x", "0", "--y", "1"]
+    assert run_bin(args)[1] == (
+        "Hessian: ∂²f/∂r∂c in row r, column c\n"
+        "┏━━━┳━━━━┳━━━┓\n"
+        "┃   ┃ x  ┃ y ┃\n"
+        "┡━━━╇━━━━╇━━━┩\n"
+        "│ x │ -2 │ 0 │\n"
+        "│ y │ 0  │ 0 │\n"
+        "└───┴────┴───┘\n"
+        "f = 0\n"
+        "∂f/∂x = 0\n"
+        "∂f/∂y = 0\n"
+    )
+    assert run_bin([*args, "--format", "plain"])[1] == "x -2 -0\ny -0 0\n"
+
+
+def test_explain_shows_a_zero_as_0():
+    code, out, err = run_bin([*MINUS_ZERO, "--explain"])
+    assert out.splitlines()[2:4] == ["  #1 neg -x: neg(0) = 0", "  #3 mul -x*y: mul(0, 1) = 0"]
+    assert "  #3 mul gate -x*y: upstream 1 × local 0 = 0 to #2 y" in out.splitlines()
