@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from .errors import CgError
-from .text import did_you_mean
+from .text import closest, did_you_mean
 
 NAME = re.compile(r"[^\W\d]\w*\Z")  # a variable's name (grammar/cg.lark's NAME)
 HELP = "--help"
@@ -125,6 +125,14 @@ def format_word(spelled: str) -> bool:
     return spelled[:2] == "--" and spelled[2:] in FORMAT_WORDS
 
 
+def option_hint(spelled: str, known) -> str:
+    """' (did you mean --format?)' for a mistyped option, else ''. The names are compared without
+    their leading dashes: every option has them, and they made --bogus look like --fuse."""
+    bare = {word.lstrip("-"): word for word in known}
+    close = closest(spelled.lstrip("-"), bare)
+    return f" (did you mean {bare[close]}?)" if close else ""
+
+
 def not_an_option(spelled: str) -> str:
     name = spelled[2:]
     return (
@@ -136,7 +144,7 @@ def not_an_option(spelled: str) -> str:
 def unknown_option(word: str, line: Line) -> str:
     """'unknown option --fromat (did you mean --format?)', or that another command has it."""
     return elsewhere(word, line.command, line.commands) or (
-        f"unknown option {word}{did_you_mean(word, line.known)}"
+        f"unknown option {word}{option_hint(word, line.known)}"
     )
 
 
@@ -320,7 +328,7 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
         reader.fail(not_an_option(spelled), at)  # --json, --json --x 1: cg's --format json
     if following is None or following == "--" or (following in declared and not after_dashes):
         line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
-        mistyped = did_you_mean(spelled, line.known) or elsewhere(
+        mistyped = option_hint(spelled, line.known) or elsewhere(
             spelled, line.command, line.commands
         )
         message = f"{spelled} needs a value: {spelled} VALUE"
@@ -460,7 +468,7 @@ def no_mistyped_options(line: Line, variables) -> None:
         other = elsewhere(b.spelled, line.command, line.commands)
         if other:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
             raise WordError(other, b.at)
-        hint = did_you_mean(b.spelled, line.known)
+        hint = option_hint(b.spelled, line.known)
         if hint:
             raise WordError(
                 f"unknown option {b.spelled}{hint}; the expression has no variable {b.name} "

@@ -70,7 +70,7 @@ def bind(line: cli_args.Line) -> dict:
                 raise WordError(f"{b.spelled}: no value", b.value_at) from None
             hint = ""
             if b.spelled.startswith("--") and " " not in b.spelled:  # -v x=…: no option's spelling
-                close = did_you_mean(b.spelled, line.known)
+                close = cli_args.option_hint(b.spelled, line.known)
                 hint = f"; is {b.spelled} a mistyped option?{close}" if close else ""
             raise e.prefixed(f"{b.spelled}: ", hint) from None
         warn(f"{b.spelled}: {message}" for message in said)
@@ -332,7 +332,7 @@ def no_values(line: cli_args.Line) -> None:
                 at,
             )
     for b in line.bindings:
-        if did_you_mean(b.spelled, line.known):
+        if cli_args.option_hint(b.spelled, line.known):
             raise WordError(cli_args.unknown_option(b.spelled, line), b.at)
         raise WordError(
             f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): "

@@ -184,6 +184,21 @@ def test_a_variable_named_like_an_option_is_bound_with_v():
     assert code == 0, err
 
 
+@pytest.mark.parametrize(
+    "typed, said",
+    [
+        ("--fus", "unknown option --fus (did you mean --fuse?)"),
+        ("--formt", "unknown option --formt (did you mean --format?)"),
+        ("--exlpain", "unknown option --exlpain (did you mean --explain?)"),
+        ("--bogus", "--bogus needs a value: --bogus VALUE"),  # like no option: a binding
+        ("--nods", "unknown option --nods (did you mean --nodes?)"),
+    ],
+)
+def test_a_mistyped_option_suggests_only_an_option_it_is_close_to(typed, said):
+    # the dashes every option has do not count: --bogus shares only "us" with --fuse
+    assert error_of("grad", "x", "--x", "1", typed) == f"cg: error: {said}"
+
+
 def test_fuse_with_a_word_that_is_no_gate_lists_the_gates():
     assert error_of("grad", "x", "--x", "1", "--fuse", "relu") == (
         "cg: error: --fuse relu: there is no gate relu; the gates are sigmoid, swish, tanh, "
