@@ -468,6 +468,10 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
             ["x", "--x", "1", "--expect-grad", "6"],
             "cg: error: --expect-grad takes NAME=VALUE, got '6'\n",
         ),
+        (  # as cg check -h writes it: a derivative is an expression, not a value
+            ["x**3", "--x", "1", "--against", "3*x**2"],
+            "cg: error: --against takes NAME=EXPR, got '3*x**2'\n",
+        ),
         (
             ["x", "--x", "1", "--expect", "abc"],
             "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n",
