@@ -284,8 +284,8 @@ def no_case_settings(line: cli_args.Line, file, cases) -> None:
     given = [
         (what, at)
         for what, at in [
-            ("expression", line.exprs[0][1] if line.exprs else line.where("file")),
-            ("bindings", line.bindings[0].value_at if line.bindings else None),
+            ("the expression", line.exprs[0][1] if line.exprs else line.where("file")),
+            ("the bindings", line.bindings[0].value_at if line.bindings else None),
             ("--expect", line.where("expect")),
             ("--expect-grad", line.where("expect_grad")),
             ("--against", line.where("against")),
@@ -293,9 +293,11 @@ def no_case_settings(line: cli_args.Line, file, cases) -> None:
         if at is not None
     ]
     if given:
+        said = [what for what, _ in given]
+        listed = " and ".join([", ".join(said[:-1]), said[-1]] if len(said) > 1 else said)
         raise WordError(
-            f"--cases runs the cases of {cases}: give no {', '.join(w for w, _ in given)} "
-            "(they belong in a [[case]])",
+            f"--cases runs the cases of {cases}, each with its own expression, bindings and "
+            f"expectations: leave {listed} off the command line",
             given[0][1],
         )
 

@@ -780,12 +780,19 @@ def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path, monk
     code, out, err = cg(["check", "--cases", "c.toml", "x", "--x", "1", "--expect", "1"])
     assert (code, err.splitlines()[0]) == (
         2,
-        "cg: error: --cases runs the cases of c.toml: give no expression, bindings, --expect (they belong in a [[case]])",
+        "cg: error: --cases runs the cases of c.toml, each with its own expression, bindings and "
+        "expectations: leave the expression, the bindings and --expect off the command line",
     )
     assert err.splitlines()[1:] == [
         "  cg check --cases c.toml x --x 1 --expect 1",
         " " * 26 + "^",
     ]  # under the expression
+    code, out, err = cg(["check", "--cases", "c.toml", "x**2", "--x", "1"])
+    assert (code, err.splitlines()[0]) == (
+        2,
+        "cg: error: --cases runs the cases of c.toml, each with its own expression, bindings and "
+        "expectations: leave the expression and the bindings off the command line",
+    )
     code, out, err = cg(["check", "--cases", "c.toml", "--x", "1"])
     assert err.splitlines()[1:] == [
         "  cg check --cases c.toml --x 1",
