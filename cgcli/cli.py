@@ -20,7 +20,7 @@ from .cli_input import (
     conflict,
     constant_option,
     differentiate_by,
-    direction_of,
+    directional,
     first_with_many_points,
     functions_named,
     fused,
@@ -262,15 +262,13 @@ def _run(
                 result = api.grad(loaded.graph, loaded.env, wrt_names(wrt), explain, keep)
         else:
             result = api.evaluate(loaded.graph, loaded.env, keep_nodes=keep)
-        along = None
-        if direction is not None:
-            along = api.directional(loaded.graph, loaded.env, direction_of(direction))
+        along = None if direction is None else directional(loaded, line)
         warn(result.warnings)
         from . import render
 
         if output is not None or format is Format.csv:
             if along is not None:
-                warn([NO_DIR_COLUMN])
+                warn([NO_DIR_COLUMN.format("a file of points" if output else "--format csv")])
             write_points(result, loaded.env, output)
         else:
             render.write_result(

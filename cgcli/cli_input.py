@@ -108,6 +108,19 @@ def direction_of(text: str) -> dict[str, float]:
     return direction
 
 
+def directional(loaded, line: cli_args.Line):
+    """The directional derivative along --dir's vector. A vector the expression cannot move along
+    (the zero vector, a variable it does not have) is said with the caret under --dir's value."""
+    given = line.given["direction"][-1]
+    direction = direction_of(given.value)
+    try:
+        return api.directional(loaded.graph, loaded.env, direction)
+    except CgError as e:
+        if e.source is not None or e.variable is not None:
+            raise
+        raise WordError(f"--dir: {e.message}", given.value_at, given.offset) from None
+
+
 def constant_option(text: str | None, option: str) -> float | None:
     """An option's number, written as a constant expression (2**-20); an underflow is said."""
     if text is None:
