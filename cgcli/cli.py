@@ -552,7 +552,7 @@ def diff(
 
     with shown(ctx):
         line = line_of(ctx)
-        no_values(line)
+        no_values(line, wrt)
         graph = api.parse(read_source(line, file, ctx.info_name))
         fuse = line.optional.get("--fuse")
         if fuse is not None:

@@ -333,24 +333,44 @@ def differentiate_by(graph, wrt: str | None) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(names)), warnings
 
 
-def no_values(line: cli_args.Line) -> None:
+def no_values(line: cli_args.Line, wrt: str | None) -> None:
     """cg diff prints a formula: a value given (--x 1, or cg eval's -v x=1, which reaches cg diff
     as expression words) is a mistake, said with where values go (cg eval), unless the word is a
-    mistyped option."""
+    mistyped option. cg eval reads one derivative: when cg diff would print several, the advice
+    names one with --wrt."""
     exprs = line.exprs
     for k, (word, at) in enumerate(exprs):
         if k and (word == "-v" or word.startswith("-v") and "=" in word):
             given = " ".join(w for w, _ in exprs[k : k + 2]) if word == "-v" else word
+            name = given.removeprefix("-v").strip().partition("=")[0]
             raise WordError(
                 f"cg diff prints a formula and takes no values ({given}): "
-                f'bind them in cg eval "$(cg diff …)" {given}',
+                f'bind them in cg eval "$(cg diff …{_one_derivative(line, wrt, name)})" {given}',
                 at,
             )
     for b in line.bindings:
         if cli_args.option_hint(b.spelled, line.known):
             raise WordError(cli_args.unknown_option(b.spelled, line), b.at)
         raise WordError(
-            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): "
-            f'bind them in cg eval "$(cg diff …)" --{b.name} {b.value}',
+            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): bind them in "
+            f'cg eval "$(cg diff …{_one_derivative(line, wrt, b.name)})" --{b.name} {b.value}',
             b.value_at,
         )
+
+
+def _one_derivative(line: cli_args.Line, wrt: str | None, name: str) -> str:
+    """' --wrt x' when cg diff would print a derivative for each of several variables (which
+    cg eval cannot read as one program), else ''. The variables of an expression read from a
+    file or standard input are not known yet: there the advice names one all the same."""
+    if wrt is not None and wrt.strip():
+        names = [n.strip() for n in wrt.split(",")]
+    elif line.exprs and line.exprs[0][0] != "-" and "file" not in line.given:
+        try:
+            names = list(api.parse(line.exprs[0][0]).variables)
+        except CgError:
+            names = []  # the parser says what is wrong once the values are left out
+    else:
+        return f" --wrt {name}"
+    if len(names) < 2:
+        return ""
+    return f" --wrt {name if name in names else names[0]}"
