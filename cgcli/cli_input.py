@@ -9,7 +9,7 @@ from . import api, cli_args, files
 from .cli_args import WordError
 from .cli_errors import LINE, about
 from .cli_output import Format, warn
-from .errors import CgError, text_of
+from .errors import CgError, UnboundVariable, text_of
 from .text import did_you_mean
 
 
@@ -190,7 +190,18 @@ def load(ctx, file, points_file=None) -> Loaded:
                     file=str(points_file),
                 )
             env[name] = column
+    option_named(line, graph, env)
     return Loaded(graph, fine_nodes if fuse is not None else None, env)
+
+
+def option_named(line: cli_args.Line, graph, env: dict) -> None:
+    """A variable left unbound because `--NAME VALUE` set the command's option NAME is said
+    before the option's value is used (--wrt 3 is no variable to differentiate by): the error
+    for the unbound variable gives the binding that works, -v NAME=VALUE."""
+    typed = {given.option for given in cli_args.every_given(line)}
+    for name, node in graph.variables.items():
+        if name not in env and f"--{name}" in typed:
+            raise UnboundVariable(name, graph.source, graph.nodes[node].start)
 
 
 class Request:

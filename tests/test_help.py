@@ -176,6 +176,19 @@ def test_a_variable_named_like_an_option_is_bound_with_v():
     assert error_of("grad", "dir*2", "--dir", "3").endswith(
         "--dir is an option of cg grad, not a binding; bind the variable with -v dir=3"
     )
+    # said before --wrt 3 is read as a variable to differentiate by
+    for command in ("grad", "hessian"):
+        code, out, err = run_bin([command, "wrt*2", "--wrt", "3"])
+        assert (code, out, err.splitlines()) == (
+            2,
+            "",
+            [
+                f"cg: error: no value for the variable wrt: --wrt is an option of cg {command}, "
+                "not a binding; bind the variable with -v wrt=3",
+                "  wrt*2",
+                "  ^",
+            ],
+        )
     assert error_of("grad", "explain*2", "--explain", "3") == (
         "cg: error: --explain takes no value, so '3' was read as a second expression; "
         "to bind a variable explain, write -v explain=3"
