@@ -191,13 +191,13 @@ def _before_the_command(group, words: list[str], at: int) -> str:
     the command's (cg --format json grad …), that it goes after the command."""
     word = words[at]
     spelled, eq, value = word.partition("=")
-    name = next((w for w in words[at + 1 :] if w in group.commands), None)
-    if name is None or spelled not in option_words(group.commands[name]):
+    named = next((k for k in range(at + 1, len(words)) if words[k] in group.commands), None)
+    if named is None or spelled not in option_words(group.commands[words[named]]):
         return f"no such option: {word}"
-    options = Options.of(group.commands[name])
-    if not eq and spelled in options.takes_value and at + 1 < len(words):
-        value = words[at + 1]
-    typed = f"{spelled} {value}" if spelled in options.takes_value else spelled
+    name = words[named]
+    if not eq and spelled in Options.of(group.commands[name]).takes_value and at + 1 < named:
+        value = words[at + 1]  # its value, when one stands between it and the command
+    typed = f"{spelled} {value}" if value else spelled
     return f"{spelled} is an option of cg {name}: write it after the command (cg {name} … {typed})"
 
 

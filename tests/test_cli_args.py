@@ -282,6 +282,11 @@ def test_ascii_after_the_command_writes_ascii():
             "--explain is an option of cg grad: write it after the command (cg grad … --explain)",
             "--explain",
         ),
+        (  # the command's name is no value of --fuse
+            ["--fuse", "grad", "x", "--x", "1"],
+            "--fuse is an option of cg grad: write it after the command (cg grad … --fuse)",
+            "--fuse",
+        ),
         (["--bogus", "grad", "x"], "no such option: --bogus", "--bogus"),
         (
             ["--color", "never", "grad", "x", "--x", "1", "--color", "always"],
