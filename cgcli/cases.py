@@ -136,14 +136,15 @@ def _value(value, label: str, origin: _Origin) -> float:
     raise origin.error(f"{label} must be a number or a constant expression, got {value!r}")
 
 
-def _pairs(items: list[str], label: str) -> dict[str, str]:
-    """NAME=VALUE items (x=6, x=2*x) as a dict; a name given twice is an error."""
+def _pairs(items: list[str], label: str, form: str = "NAME=VALUE") -> dict[str, str]:
+    """NAME=VALUE items (x=6, x=2*x) as a dict; a name given twice is an error. `form` is how
+    the message for a malformed item writes them (NAME=EXPR for a derivative by hand)."""
     found: dict[str, str] = {}
     for item in items:
         name, eq, value = item.partition("=")
         name = name.strip()
         if not eq or not NAME.match(name) or not value.strip():
-            raise CgError(f"{label} takes NAME=VALUE, got {item!r}")
+            raise CgError(f"{label} takes {form}, got {item!r}")
         if name in found:
             raise CgError(f"{label} {name} is given twice")
         found[name] = value
@@ -403,7 +404,7 @@ def from_values(
     setting_name: Callable[[str], str] = _key,
 ) -> Case:
     """One case from values given directly (the expression as text or parsed): `expect_grad` and
-    `against` as NAME=VALUE texts, `settings` by key as typed (None or absent: the default).
+    `against` as NAME=EXPR texts, `settings` by key as typed (None or absent: the default).
     `setting_name(key)` is what messages call a setting."""
     origin = _Origin(setting_name=setting_name)
     return _case(
@@ -412,7 +413,7 @@ def from_values(
         bindings,
         expect,
         _pairs(expect_grad or [], setting_name("expect_grad")),
-        _pairs(against or [], setting_name("against")),
+        _pairs(against or [], setting_name("against"), "NAME=EXPR"),
         settings or {},
         origin,
     )

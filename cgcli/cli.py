@@ -20,7 +20,7 @@ from .cli_input import (
     conflict,
     constant_option,
     differentiate_by,
-    direction_of,
+    directional,
     first_with_many_points,
     functions_named,
     fused,
@@ -109,6 +109,7 @@ class _Command(TyperCommand):
             line = self._read(ctx, args)
             ctx.meta[LINE] = line
             cli_args.whole_numbers(self, line)
+            _apply_shared(ctx.parent, line, self.bindings)
             try:
                 return super().parse_args(ctx, line.for_click)
             except typer.BadParameter as e:  # a value click could not convert (--format xml)
@@ -131,7 +132,44 @@ class _Command(TyperCommand):
             is_expression=parses,
             optional={"--fuse": names_gates},
             bindings=self.bindings,
+            shared=_shared(ctx.parent.command),
         )
+
+
+def _shared(group) -> list:
+    """cg's own options (its callback's: --color, --ascii, --version), which every command takes
+    after its name too. The completion options are cg's to read first (expose_value=False)."""
+    return [param for param in group.params if param.expose_value]
+
+
+def _apply_shared(group_ctx, line: cli_args.Line, bindings: bool) -> None:
+    """cg's own options typed after the command (cg grad x --x 1 --color never): each checked as
+    click checks it before the command, and cg's settings made again with them. One given on both
+    sides of the command is given twice. A value that is not the option's (--color 3) where the
+    expression has a variable of that name is left to the error for the unbound variable, which
+    says to bind it with -v."""
+    typed = [p for p in _shared(group_ctx.command) if p.name in line.given]
+    for param in typed:
+        given = line.given[param.name][-1]
+        if getattr(group_ctx.get_parameter_source(param.name), "name", "") == "COMMANDLINE":
+            raise WordError(f"{given.option} is given twice: give it once", given.at)
+        try:
+            value = param.process_value(group_ctx, True if given.value is None else given.value)
+        except typer.BadParameter as e:
+            if bindings and _a_variable(line, param.name):
+                continue
+            message = e.format_message().rstrip(".")
+            raise WordError(
+                message[:1].lower() + message[1:], given.value_at, given.offset
+            ) from None
+        group_ctx.params[param.name] = value
+    if typed:
+        group_ctx.invoke(group_ctx.command.callback, **group_ctx.params)
+
+
+def _a_variable(line: cli_args.Line, name: str) -> bool:
+    """Whether the expression typed on the command line has a variable `name`."""
+    return any(parses(word) and name in api.parse(word).variables for word, _ in line.exprs)
 
 
 class WithBindings(_Command):
@@ -262,15 +300,13 @@ def _run(
                 result = api.grad(loaded.graph, loaded.env, wrt_names(wrt), explain, keep)
         else:
             result = api.evaluate(loaded.graph, loaded.env, keep_nodes=keep)
-        along = None
-        if direction is not None:
-            along = api.directional(loaded.graph, loaded.env, direction_of(direction))
+        along = None if direction is None else directional(loaded, line)
         warn(result.warnings)
         from . import result_output
 
         if output is not None or format is Format.csv:
             if along is not None:
-                warn([NO_DIR_COLUMN])
+                warn([NO_DIR_COLUMN.format("a file of points" if output else "--format csv")])
             write_points(result, loaded.env, output)
         else:
             result_output.write_result(
@@ -554,7 +590,7 @@ def diff(
 
     with shown(ctx):
         line = line_of(ctx)
-        no_values(line)
+        no_values(line, wrt)
         graph = api.parse(read_source(line, file, ctx.info_name))
         fuse = line.optional.get("--fuse")
         if fuse is not None:

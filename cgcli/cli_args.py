@@ -5,8 +5,10 @@ click has no model for: bindings `--x VALUE` for any variable name, values and e
 start with '-' (`--x -log(2)`, `-x**3*cos(y)`), and `--fuse` with or without a gate list. From a
 command's declared options (click's `params`: their spellings, whether they are flags, whether
 they may repeat) `read` sorts the words into options, bindings and expression words, reports a
-mistake with the word it is about, and hands click the options alone. `on_command_line` shows
-an error about the command line: the words as typed with a caret under the one at fault.
+mistake with the word it is about, and hands click the options alone. cg's own options
+(--color, --ascii, --version) may follow the command too: they are read with its options and
+kept apart (Line.shared) for cg to apply. `on_command_line` shows an error about the command
+line: the words as typed with a caret under the one at fault.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from collections.abc import Callable
 
 from .errors import CgError
-from .text import did_you_mean
+from .text import closest, did_you_mean
 
 NAME = re.compile(r"[^\W\d]\w*\Z")  # a variable's name (grammar/cg.lark's NAME)
 HELP = "--help"
@@ -74,6 +76,7 @@ class Line:
         self.optional: dict[str, Given] = {}  # --fuse [GATES], by spelling
         self.for_click: list[str] = []  # the declared options, as click reads them
         self.known: list[str] = []  # the command's --options, for did-you-mean
+        self.shared: set[str] = set()  # the spellings of cg's own options (--color …)
 
     def first(self, param: str) -> Given | None:
         return next(iter(self.given.get(param, [])), None)
@@ -89,23 +92,27 @@ class Line:
 
 
 class Options:
-    """A command's declared options, by every spelling (--output, -o, --no-nodes)."""
+    """A command's declared options, by every spelling (--output, -o, --no-nodes), and cg's own
+    options that every command takes (`shared`: click parameters of the group)."""
 
-    def __init__(self, by_word: dict, takes_value: set[str]):
+    def __init__(self, by_word: dict, takes_value: set[str], shared: set[str]):
         self.by_word = by_word  # spelling → click parameter
         self.takes_value = takes_value  # the spellings of options that take a value
+        self.shared = shared  # the spellings of cg's own options
 
     @classmethod
-    def of(cls, command) -> Options:
-        by_word, takes_value = {}, set()
-        for param in command.params:
+    def of(cls, command, shared=()) -> Options:
+        by_word, takes_value, own = {}, set(), set()
+        for param in [*command.params, *shared]:
             if param.param_type_name != "option":
                 continue
             for word in (*param.opts, *param.secondary_opts):
                 by_word[word] = param
+                if param in shared:
+                    own.add(word)
                 if not param.is_flag and not getattr(param, "count", False):
                     takes_value.add(word)
-        return cls(by_word, takes_value)
+        return cls(by_word, takes_value, own)
 
     def long_of(self, word: str) -> str:
         return next((o for o in self.by_word[word].opts if o.startswith("--")), word)
@@ -125,6 +132,14 @@ def format_word(spelled: str) -> bool:
     return spelled[:2] == "--" and spelled[2:] in FORMAT_WORDS
 
 
+def option_hint(spelled: str, known) -> str:
+    """' (did you mean --format?)' for a mistyped option, else ''. The names are compared without
+    their leading dashes: every option has them, and they made --bogus look like --fuse."""
+    bare = {word.lstrip("-"): word for word in known}
+    close = closest(spelled.lstrip("-"), bare)
+    return f" (did you mean {bare[close]}?)" if close else ""
+
+
 def not_an_option(spelled: str) -> str:
     name = spelled[2:]
     return (
@@ -136,7 +151,7 @@ def not_an_option(spelled: str) -> str:
 def unknown_option(word: str, line: Line) -> str:
     """'unknown option --fromat (did you mean --format?)', or that another command has it."""
     return elsewhere(word, line.command, line.commands) or (
-        f"unknown option {word}{did_you_mean(word, line.known)}"
+        f"unknown option {word}{option_hint(word, line.known)}"
     )
 
 
@@ -163,12 +178,27 @@ def read_group(group, words: list[str]) -> None:
             value = False
         elif word[:1] == "-" and word != "-":
             if word.partition("=")[0] not in declared:
-                raise WordError(f"no such option: {word}", at)
+                raise WordError(_before_the_command(group, words, at), at)
             value = word in options.takes_value
         elif word in group.commands:
             return
         else:
             raise WordError(f"no such command {word!r}{did_you_mean(word, group.commands)}", at)
+
+
+def _before_the_command(group, words: list[str], at: int) -> str:
+    """What to say of an option cg does not have, typed before the command's name: when it is
+    the command's (cg --format json grad …), that it goes after the command."""
+    word = words[at]
+    spelled, eq, value = word.partition("=")
+    named = next((k for k in range(at + 1, len(words)) if words[k] in group.commands), None)
+    if named is None or spelled not in option_words(group.commands[words[named]]):
+        return f"no such option: {word}"
+    name = words[named]
+    if not eq and spelled in Options.of(group.commands[name]).takes_value and at + 1 < named:
+        value = words[at + 1]  # its value, when one stands between it and the command
+    typed = f"{spelled} {value}" if value else spelled
+    return f"{spelled} is an option of cg {name}: write it after the command (cg {name} … {typed})"
 
 
 class _Reader:
@@ -192,6 +222,8 @@ class _Reader:
             self.fail(f"{word} is given twice: give it once", at)
         abs_at, abs_value_at = self.start + at, self.start + value_at
         given.append(Given(word, value, abs_at, abs_value_at, offset))
+        if word in self.options.shared:  # cg's own option: cg applies it, the command's click not
+            return
         if value is None:
             self.line.for_click.append(word)
         else:  # --long=VALUE: click cannot misread a value that starts with '-'
@@ -219,14 +251,17 @@ def read(
     is_expression: Callable[[str], bool] = lambda word: False,
     optional: dict[str, Callable[[str], bool]] | None = None,
     bindings: bool = True,
+    shared=(),
 ) -> Line:
     """Sort a command's `words` (the typed words after its name) into a Line.
 
     Without `bindings` the command takes options only. `optional` maps an option of cg's own
-    whose value may be left out (--fuse [GATES]) to whether a word is that value.
+    whose value may be left out (--fuse [GATES]) to whether a word is that value. `shared` are
+    the group's options that every command takes too (--color never after the command).
     """
     line = Line(typed, name, commands)
-    options = Options.of(command)
+    options = Options.of(command, shared)
+    line.shared = options.shared
     known = (*options.by_word, *(optional or {}))
     line.known = [w for w in dict.fromkeys(known) if w.startswith("--")]
     reader = _Reader(line, options, is_expression, optional or {}, len(typed) - len(words))
@@ -247,13 +282,20 @@ def read(
 
 def _read_options_only(reader: _Reader, words: list[str], arguments: int) -> None:
     """Words of a command without bindings: its arguments (up to `arguments` words; an argument
-    of any number of words counts 999), and no option."""
-    for at, word in enumerate(words):
-        if word[:1] == "-" and word != "-":
+    of any number of words counts 999), and no option but cg's own."""
+    at, taken = 0, 0
+    while at < len(words):
+        word = words[at]
+        if word.partition("=")[0] in reader.options.shared:
+            at = _long_word(reader, words, at, False)
+        elif word[:1] == "-" and word != "-":
             reader.fail(f"no such option: {word}", at)
-        if at >= arguments:
+        elif taken >= arguments:
             reader.fail(f"got unexpected extra argument ({word})", at)
-        reader.line.for_click.append(word)
+        else:
+            reader.line.for_click.append(word)
+            taken += 1
+        at += 1
 
 
 def _read_words(reader: _Reader, words: list[str]) -> None:
@@ -320,7 +362,7 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
         reader.fail(not_an_option(spelled), at)  # --json, --json --x 1: cg's --format json
     if following is None or following == "--" or (following in declared and not after_dashes):
         line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
-        mistyped = did_you_mean(spelled, line.known) or elsewhere(
+        mistyped = option_hint(spelled, line.known) or elsewhere(
             spelled, line.command, line.commands
         )
         message = f"{spelled} needs a value: {spelled} VALUE"
@@ -460,7 +502,7 @@ def no_mistyped_options(line: Line, variables) -> None:
         other = elsewhere(b.spelled, line.command, line.commands)
         if other:  # cg eval x --x 1 --wrt x: grad's option, not a binding for wrt
             raise WordError(other, b.at)
-        hint = did_you_mean(b.spelled, line.known)
+        hint = option_hint(b.spelled, line.known)
         if hint:
             raise WordError(
                 f"unknown option {b.spelled}{hint}; the expression has no variable {b.name} "

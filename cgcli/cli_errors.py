@@ -78,8 +78,9 @@ def _bind(variable: str, line: cli_args.Line | None) -> str:
         return f": pass {spelled} VALUE"
     given = [g for g in cli_args.every_given(line) if g.option == spelled]
     value = given[-1].value if given and given[-1].value is not None else "VALUE"
+    owner = "cg" if spelled in line.shared else f"cg {line.command}"  # --color: every command's
     return (
-        f": {spelled} is an option of cg {line.command}, not a binding; "
+        f": {spelled} is an option of {owner}, not a binding; "
         f"bind the variable with -v {variable}={value}"
     )
 

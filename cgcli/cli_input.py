@@ -9,7 +9,7 @@ from . import api, cli_args, files
 from .cli_args import WordError
 from .cli_errors import LINE, about
 from .cli_output import Format, warn
-from .errors import CgError, text_of
+from .errors import CgError, UnboundVariable, text_of
 from .text import did_you_mean
 
 
@@ -70,7 +70,7 @@ def bind(line: cli_args.Line) -> dict:
                 raise WordError(f"{b.spelled}: no value", b.value_at) from None
             hint = ""
             if b.spelled.startswith("--") and " " not in b.spelled:  # -v x=…: no option's spelling
-                close = did_you_mean(b.spelled, line.known)
+                close = cli_args.option_hint(b.spelled, line.known)
                 hint = f"; is {b.spelled} a mistyped option?{close}" if close else ""
             raise e.prefixed(f"{b.spelled}: ", hint) from None
         warn(f"{b.spelled}: {message}" for message in said)
@@ -106,6 +106,19 @@ def direction_of(text: str) -> dict[str, float]:
         start = at + len(spelled) + 1
         direction[name] = api.constant_within(text, value, start, what=f"--dir {name}: ")
     return direction
+
+
+def directional(loaded, line: cli_args.Line):
+    """The directional derivative along --dir's vector. A vector the expression cannot move along
+    (the zero vector, a variable it does not have) is said with the caret under --dir's value."""
+    given = line.given["direction"][-1]
+    direction = direction_of(given.value)
+    try:
+        return api.directional(loaded.graph, loaded.env, direction)
+    except CgError as e:
+        if e.source is not None or e.variable is not None:
+            raise
+        raise WordError(f"--dir: {e.message}", given.value_at, given.offset) from None
 
 
 def constant_option(text: str | None, option: str) -> float | None:
@@ -177,7 +190,18 @@ def load(ctx, file, points_file=None) -> Loaded:
                     file=str(points_file),
                 )
             env[name] = column
+    option_named(line, graph, env)
     return Loaded(graph, fine_nodes if fuse is not None else None, env)
+
+
+def option_named(line: cli_args.Line, graph, env: dict) -> None:
+    """A variable left unbound because `--NAME VALUE` set the command's option NAME is said
+    before the option's value is used (--wrt 3 is no variable to differentiate by): the error
+    for the unbound variable gives the binding that works, -v NAME=VALUE."""
+    typed = {given.option for given in cli_args.every_given(line)}
+    for name, node in graph.variables.items():
+        if name not in env and f"--{name}" in typed:
+            raise UnboundVariable(name, graph.source, graph.nodes[node].start)
 
 
 class Request:
@@ -284,8 +308,8 @@ def no_case_settings(line: cli_args.Line, file, cases) -> None:
     given = [
         (what, at)
         for what, at in [
-            ("expression", line.exprs[0][1] if line.exprs else line.where("file")),
-            ("bindings", line.bindings[0].value_at if line.bindings else None),
+            ("the expression", line.exprs[0][1] if line.exprs else line.where("file")),
+            ("the bindings", line.bindings[0].value_at if line.bindings else None),
             ("--expect", line.where("expect")),
             ("--expect-grad", line.where("expect_grad")),
             ("--against", line.where("against")),
@@ -293,9 +317,11 @@ def no_case_settings(line: cli_args.Line, file, cases) -> None:
         if at is not None
     ]
     if given:
+        said = [what for what, _ in given]
+        listed = " and ".join([", ".join(said[:-1]), said[-1]] if len(said) > 1 else said)
         raise WordError(
-            f"--cases runs the cases of {cases}: give no {', '.join(w for w, _ in given)} "
-            "(they belong in a [[case]])",
+            f"--cases runs the cases of {cases}, each with its own expression, bindings and "
+            f"expectations: leave {listed} off the command line",
             given[0][1],
         )
 
@@ -318,24 +344,44 @@ def differentiate_by(graph, wrt: str | None) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(names)), warnings
 
 
-def no_values(line: cli_args.Line) -> None:
+def no_values(line: cli_args.Line, wrt: str | None) -> None:
     """cg diff prints a formula: a value given (--x 1, or cg eval's -v x=1, which reaches cg diff
     as expression words) is a mistake, said with where values go (cg eval), unless the word is a
-    mistyped option."""
+    mistyped option. cg eval reads one derivative: when cg diff would print several, the advice
+    names one with --wrt."""
     exprs = line.exprs
     for k, (word, at) in enumerate(exprs):
         if k and (word == "-v" or word.startswith("-v") and "=" in word):
             given = " ".join(w for w, _ in exprs[k : k + 2]) if word == "-v" else word
+            name = given.removeprefix("-v").strip().partition("=")[0]
             raise WordError(
                 f"cg diff prints a formula and takes no values ({given}): "
-                f'bind them in cg eval "$(cg diff …)" {given}',
+                f'bind them in cg eval "$(cg diff …{_one_derivative(line, wrt, name)})" {given}',
                 at,
             )
     for b in line.bindings:
-        if did_you_mean(b.spelled, line.known):
+        if cli_args.option_hint(b.spelled, line.known):
             raise WordError(cli_args.unknown_option(b.spelled, line), b.at)
         raise WordError(
-            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): "
-            f'bind them in cg eval "$(cg diff …)" --{b.name} {b.value}',
+            f"cg diff prints a formula and takes no values ({b.spelled} {b.value}): bind them in "
+            f'cg eval "$(cg diff …{_one_derivative(line, wrt, b.name)})" --{b.name} {b.value}',
             b.value_at,
         )
+
+
+def _one_derivative(line: cli_args.Line, wrt: str | None, name: str) -> str:
+    """' --wrt x' when cg diff would print a derivative for each of several variables (which
+    cg eval cannot read as one program), else ''. The variables of an expression read from a
+    file or standard input are not known yet: there the advice names one all the same."""
+    if wrt is not None and wrt.strip():
+        names = [n.strip() for n in wrt.split(",")]
+    elif line.exprs and line.exprs[0][0] != "-" and "file" not in line.given:
+        try:
+            names = list(api.parse(line.exprs[0][0]).variables)
+        except CgError:
+            names = []  # the parser says what is wrong once the values are left out
+    else:
+        return f" --wrt {name}"
+    if len(names) < 2:
+        return ""
+    return f" --wrt {name if name in names else names[0]}"

@@ -108,9 +108,8 @@ def _all_finite(v) -> bool:
     return v - v == 0
 
 
-NO_DIR_COLUMN = (
-    "--dir: a file of points has no column for the directional derivative; "
-    "use --format json or tree to see it"
+NO_DIR_COLUMN = (  # {} is what the points go to: a file of points, or --format csv
+    "--dir: {} has no column for the directional derivative; use --format json or tree to see it"
 )
 
 

@@ -132,6 +132,16 @@ def _parse_csv(text: str, where: str) -> dict[str, np.ndarray]:
     if not header.strip():
         raise CgError(f"{where}: no header row naming the variables")
     names = [n.strip() for n in header.split(",")]
+    numbers = [k for k, name in enumerate(names) if _is_number(name) and not name.isalpha()]
+    if numbers:  # a file without its header row (a variable may be named infinity, not 1.5)
+        k, raw = numbers[0], header.split(",")
+        at = len(",".join(raw[:k])) + (k > 0) + len(raw[k]) - len(raw[k].lstrip())
+        raise CgError(
+            f"{where}: the first row should name the variables (a header row such as x,y), "
+            "but it holds numbers",
+            header,
+            at,
+        )
     if "" in names:
         k = names.index("")
         raise CgError(

@@ -274,15 +274,14 @@ def test_an_output_file_that_cannot_be_written_is_one_line(cg, tmp_path, name, m
     ]
 
 
-def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg):
-    code, out, err = cg(
-        ["grad", "x*y", "--x", "1,2", "--y", "2", "--dir", "x=1", "--format", "csv"]
-    )
+def test_directional_derivative_with_a_file_of_points_is_said_not_dropped(cg, tmp_path):
+    words = ["grad", "x*y", "--x", "1,2", "--y", "2", "--dir", "x=1"]
+    said = "no column for the directional derivative; use --format json or tree to see it\n"
+    code, out, err = cg([*words, "--format", "csv"])  # no file: the csv on standard output
     assert code == 0 and out.startswith("x,y,f,grad_x,grad_y\n")
-    assert (
-        err
-        == "cg: warning: --dir: a file of points has no column for the directional derivative; use --format json or tree to see it\n"
-    )
+    assert err == "cg: warning: --dir: --format csv has " + said
+    code, out, err = cg([*words, "-o", str(tmp_path / "out.csv")])
+    assert (code, out, err) == (0, "", "cg: warning: --dir: a file of points has " + said)
 
 
 def test_a_picture_is_of_one_point(cg, tmp_path):

@@ -478,6 +478,10 @@ def test_a_step_lost_in_the_precision_of_x_is_not_a_pass():
             ["x", "--x", "1", "--expect-grad", "6"],
             "cg: error: --expect-grad takes NAME=VALUE, got '6'\n",
         ),
+        (  # as cg check -h writes it: a derivative is an expression, not a value
+            ["x**3", "--x", "1", "--against", "3*x**2"],
+            "cg: error: --against takes NAME=EXPR, got '3*x**2'\n",
+        ),
         (
             ["x", "--x", "1", "--expect", "abc"],
             "cg: error: --expect: 'abc' is not a constant expression: it uses the name 'abc'\n  abc\n  ^\n",
@@ -786,12 +790,19 @@ def test_cases_with_an_expression_or_a_missing_file_is_exit_2(cg, tmp_path, monk
     code, out, err = cg(["check", "--cases", "c.toml", "x", "--x", "1", "--expect", "1"])
     assert (code, err.splitlines()[0]) == (
         2,
-        "cg: error: --cases runs the cases of c.toml: give no expression, bindings, --expect (they belong in a [[case]])",
+        "cg: error: --cases runs the cases of c.toml, each with its own expression, bindings and "
+        "expectations: leave the expression, the bindings and --expect off the command line",
     )
     assert err.splitlines()[1:] == [
         "  cg check --cases c.toml x --x 1 --expect 1",
         " " * 26 + "^",
     ]  # under the expression
+    code, out, err = cg(["check", "--cases", "c.toml", "x**2", "--x", "1"])
+    assert (code, err.splitlines()[0]) == (
+        2,
+        "cg: error: --cases runs the cases of c.toml, each with its own expression, bindings and "
+        "expectations: leave the expression and the bindings off the command line",
+    )
     code, out, err = cg(["check", "--cases", "c.toml", "--x", "1"])
     assert err.splitlines()[1:] == [
         "  cg check --cases c.toml --x 1",

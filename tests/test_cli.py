@@ -366,6 +366,22 @@ def test_dir_errors(direction, message):
     assert code == 2 and message in err
 
 
+@pytest.mark.parametrize("dir_words", [["--dir", "x=0,y=-0"], ["--dir=x=0,y=-0"]])
+def test_a_zero_direction_is_shown_under_the_dir_value(cg, dir_words):
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", *dir_words])
+    shown = "cg grad 'x*y' --x 1 --y 2 " + " ".join(dir_words)
+    assert (code, out, err.splitlines()) == (
+        2,
+        "",
+        [
+            "cg: error: --dir: the direction is the zero vector; "
+            "give at least one component that is not 0",
+            "  " + shown,
+            " " * (2 + shown.index("x=0")) + "^",
+        ],
+    )
+
+
 @pytest.mark.parametrize(
     "value, want",
     [

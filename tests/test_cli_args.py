@@ -1,10 +1,13 @@
 """cli_args: a command's words sorted into options, bindings and expression words, read against
 the command's declared options (their click parameters), and errors shown with a caret."""
 
+import shlex
+
 import pytest
+from conftest import run_bin
 from typer.main import get_command
 
-from cgcli import cli_args
+from cgcli import __version__, cli_args
 from cgcli.cli import app
 from cgcli.cli_args import WordError
 from cgcli.cli_input import names_gates, parses
@@ -227,3 +230,99 @@ def test_variables_and_files_are_found_where_they_were_given():
     assert cli_args.value_word(line, "x") == 3 and cli_args.value_word(line, "y") == 5
     assert cli_args.value_word(line, "z") is None
     assert cli_args.file_word(line, "prog.cg") == 7 and cli_args.file_word(line, "p.csv") == 9
+
+
+# ---------------------------------------------------------------------------
+# cg's own options (--color, --ascii, --version) after the command, and a command's before it
+
+
+def test_cgs_own_options_after_the_command_are_read_apart_from_the_commands():
+    shared = [p for p in GROUP.params if p.expose_value]
+    line = read(["grad", "x", "--color", "never", "--ascii", "--format", "plain"], shared=shared)
+    assert [(g.option, g.value) for g in line.given["color"]] == [("--color", "never")]
+    assert [g.option for g in line.given["ascii"]] == ["--ascii"]
+    assert line.for_click == ["--format=plain"] and line.exprs == [("x", 1)]
+    assert read(["functions", "log", "--color=never"], shared=shared).for_click == ["log"]
+
+
+@pytest.mark.parametrize(
+    "words, colours",
+    [(["--color", "never"], False), (["--color=always"], True), (["--ascii"], False)],
+)
+def test_cgs_own_options_work_after_the_command(cg, words, colours):
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", *words])
+    assert (code, err, "\x1b[" in out, out.startswith("f")) == (0, "", colours, not colours)
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--format", "plain", *words])
+    assert (code, out, err) == (0, "f 2\nx 2\ny 1\n", "")
+
+
+def test_ascii_after_the_command_writes_ascii():
+    code, out, err = run_bin(["grad", "θ*2", "--θ", "1", "--ascii"])
+    assert (code, err) == (0, "") and "df/d\\u03b8 = 2" in out and out.isascii()
+    code, out, err = run_bin(["grad", "x", "--x", "1", "--version"])
+    assert (code, out, err) == (0, f"cg {__version__}\n", "")
+
+
+@pytest.mark.parametrize(
+    "typed, message, under",
+    [
+        (
+            ["--format", "json", "grad", "x", "--x", "1"],
+            "--format is an option of cg grad: write it after the command "
+            "(cg grad … --format json)",
+            "--format",
+        ),
+        (
+            ["-o", "a.csv", "eval", "x", "--x", "1"],
+            "-o is an option of cg eval: write it after the command (cg eval … -o a.csv)",
+            "-o",
+        ),
+        (
+            ["--explain", "grad", "x", "--x", "1"],
+            "--explain is an option of cg grad: write it after the command (cg grad … --explain)",
+            "--explain",
+        ),
+        (  # the command's name is no value of --fuse
+            ["--fuse", "grad", "x", "--x", "1"],
+            "--fuse is an option of cg grad: write it after the command (cg grad … --fuse)",
+            "--fuse",
+        ),
+        (["--bogus", "grad", "x"], "no such option: --bogus", "--bogus"),
+        (
+            ["--color", "never", "grad", "x", "--x", "1", "--color", "always"],
+            "--color is given twice: give it once",
+            "--color always",
+        ),
+        (
+            ["grad", "x", "--x", "1", "--color", "bogus"],
+            "invalid value for '--color': 'bogus' is not one of 'auto', 'always', 'never'",
+            "bogus",
+        ),
+        (
+            ["grad", "color*2", "--color", "never"],  # a variable color: bound with -v
+            "no value for the variable color: --color is an option of cg, not a binding; "
+            "bind the variable with -v color=never",
+            None,
+        ),
+        (
+            ["grad", "color*2", "--color", "3"],  # not a colour setting: the same advice
+            "no value for the variable color: --color is an option of cg, not a binding; "
+            "bind the variable with -v color=3",
+            None,
+        ),
+    ],
+)
+def test_options_on_the_wrong_side_of_the_command(cg, typed, message, under):
+    code, out, err = cg(typed)
+    shown = "cg " + " ".join(shlex.quote(w) for w in typed)
+    caret = (
+        ["  color*2", "  ^"]
+        if under is None
+        else ["  " + shown, "  " + " " * shown.rindex(under) + "^"]
+    )
+    assert (code, out, err.splitlines()) == (2, "", [f"cg: error: {message}", *caret])
+
+
+def test_a_variable_named_like_cgs_option_is_bound_with_v():
+    code, out, err = run_bin(["grad", "color*2", "-v", "color=3", "--color", "never"])
+    assert (code, err) == (0, "") and "∂f/∂color = 2" in out

@@ -476,9 +476,24 @@ def test_diff_usage_errors_and_warnings(cg):
     assert (code, out, err) == (
         2,
         "",
-        'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff …)" -v x=1\n'
+        'cg: error: cg diff prints a formula and takes no values (-v x=1): bind them in cg eval "$(cg diff … --wrt x)" -v x=1\n'
         "  cg diff 'x*y' -v x=1\n" + " " * 16 + "^\n",
     )
+    # cg eval reads one derivative: with several variables the advice names one with --wrt
+    for words, given, wrt in [
+        (["x*y", "--x", "1"], "--x 1", " --wrt x"),
+        (["x*y", "--q", "1"], "--q 1", " --wrt x"),  # q is no variable: the first one
+        (["x*y", "--wrt", "y,x", "-v", "x=1"], "-v x=1", " --wrt x"),
+        (["x*y", "--wrt", "y", "--x", "1"], "--x 1", ""),
+        (["x", "--x", "1"], "--x 1", ""),
+    ]:
+        code, out, err = cg(["diff", *words])
+        assert (code, out, err.splitlines()[0]) == (
+            2,
+            "",
+            f"cg: error: cg diff prints a formula and takes no values ({given}): "
+            f'bind them in cg eval "$(cg diff …{wrt})" {given}',
+        )
     assert cg(["diff", "-v"])[:2] == (0, "-1\n")  # the expression -v
     code, out, err = cg(["diff", "--", "-x", "--wrt", "x"])
     assert (code, out, err.splitlines()) == (

@@ -176,12 +176,40 @@ def test_a_variable_named_like_an_option_is_bound_with_v():
     assert error_of("grad", "dir*2", "--dir", "3").endswith(
         "--dir is an option of cg grad, not a binding; bind the variable with -v dir=3"
     )
+    # said before --wrt 3 is read as a variable to differentiate by
+    for command in ("grad", "hessian"):
+        code, out, err = run_bin([command, "wrt*2", "--wrt", "3"])
+        assert (code, out, err.splitlines()) == (
+            2,
+            "",
+            [
+                f"cg: error: no value for the variable wrt: --wrt is an option of cg {command}, "
+                "not a binding; bind the variable with -v wrt=3",
+                "  wrt*2",
+                "  ^",
+            ],
+        )
     assert error_of("grad", "explain*2", "--explain", "3") == (
         "cg: error: --explain takes no value, so '3' was read as a second expression; "
         "to bind a variable explain, write -v explain=3"
     )
     code, out, err = run_bin(["check", "x+eps", "--x", "1", "-v", "eps=0.5", "--eps", "1e-4"])
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "typed, said",
+    [
+        ("--fus", "unknown option --fus (did you mean --fuse?)"),
+        ("--formt", "unknown option --formt (did you mean --format?)"),
+        ("--exlpain", "unknown option --exlpain (did you mean --explain?)"),
+        ("--bogus", "--bogus needs a value: --bogus VALUE"),  # like no option: a binding
+        ("--nods", "unknown option --nods (did you mean --nodes?)"),
+    ],
+)
+def test_a_mistyped_option_suggests_only_an_option_it_is_close_to(typed, said):
+    # the dashes every option has do not count: --bogus shares only "us" with --fuse
+    assert error_of("grad", "x", "--x", "1", typed) == f"cg: error: {said}"
 
 
 def test_fuse_with_a_word_that_is_no_gate_lists_the_gates():

@@ -237,6 +237,21 @@ def test_a_header_column_without_a_name_is_an_error(tmp_path, header, column, ca
     ]
 
 
+@pytest.mark.parametrize("first, caret", [("1,2", 0), ("x, -2.5", 3)])
+def test_a_first_row_of_numbers_is_said_to_be_no_header(cg, tmp_path, first, caret):
+    path = tmp_path / "p.csv"
+    path.write_text(f"{first}\n3,4\n")
+    assert error_lines(cg(["grad", "x*y", "--points", str(path), "--format", "csv"])) == [
+        f"cg: error: {path}: the first row should name the variables "
+        "(a header row such as x,y), but it holds numbers",
+        f"  {first}",
+        " " * (2 + caret) + "^",
+    ]
+    path.write_text("infinity,x\n3,4\n")  # a name that float() reads is still a name
+    code, out, err = cg(["eval", "infinity*x", "--points", str(path), "--format", "csv"])
+    assert (code, out, err) == (0, "infinity,x,f\n3,4,12\n", "")
+
+
 def test_a_column_longer_than_a_binding_points_at_the_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a short path: the command line fits on one line
     src = write(tmp_path / "p.csv", b"y\n1\n2\n") and "p.csv"
