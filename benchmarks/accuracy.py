@@ -286,6 +286,7 @@ def _sym_ops():
         "log10": lambda x: s.log(x) / s.log(10),
         "log1p": lambda x: s.log(1 + x),
         "xlogy": lambda x, y: x * s.log(y),
+        "xlog1py": lambda x, y: x * s.log(1 + y),
         "sqrt": s.sqrt,
         "sin": s.sin,
         "cos": s.cos,
@@ -376,6 +377,7 @@ def torch_table(torch):
         "log10": torch.log10,
         "log1p": torch.log1p,
         "xlogy": torch.xlogy,
+        "xlog1py": torch.special.xlog1py,
         "sqrt": torch.sqrt,
         "sin": torch.sin,
         "cos": torch.cos,
@@ -407,7 +409,7 @@ def torch_table(torch):
 
 
 def jax_table(jax, jnp):
-    from jax.scipy.special import xlogy
+    from jax.scipy.special import xlog1py, xlogy
 
     nn = jax.nn
     return {
@@ -426,6 +428,7 @@ def jax_table(jax, jnp):
         "log10": jnp.log10,
         "log1p": jnp.log1p,
         "xlogy": xlogy,
+        "xlog1py": xlog1py,
         "sqrt": jnp.sqrt,
         "sin": jnp.sin,
         "cos": jnp.cos,

@@ -44,14 +44,27 @@ def pow(x, y):  # noqa: A001 - float64 arrays: nan, never complex, for x < 0 and
 
 
 def sigmoid(x):
-    # 1/(1+exp(-x)) is accurate to the last bits everywhere in float64; for x < -709
-    # exp overflows to inf (numpy flags it, cg finds no nan or inf in the result) and 1/inf = 0.
+    """1/(1+exp(-x)) as e/(1+e) with e = exp(x), where no x is above 709 (e finite; below -709.78
+    e is subnormal and so is σ, as one point gives it); else through exp(-|x|), which never
+    overflows (_sigmoids)."""
     if not np.ndim(x):
         return scalar.sigmoid(x)
-    t = np.negative(x)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.divide(1.0, t, out=t)
+    if x.size and x.max() <= 709.0:  # a nan fails the test too
+        e = np.exp(x)
+        d = e + 1.0
+        return np.divide(e, d, out=e)
+    return _sigmoids(x)[0]
+
+
+def _sigmoids(x):
+    """σ(x) and σ(-x) from e = exp(-|x|) in [0, 1]: 1/(1+e) is the larger, e/(1+e) the smaller;
+    both keep their digits and their subnormals at any x."""
+    e = np.exp(-np.abs(x))
+    d = e + 1.0
+    big = np.divide(1.0, d)
+    small = np.divide(e, d, out=e)
+    positive = x >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
 
 
 def _sigmoid_kernel(x, out=(None, None)):
@@ -60,27 +73,26 @@ def _sigmoid_kernel(x, out=(None, None)):
     With e = exp(x) and d = 1+e: σ(x) = e/d and σ(-x) = 1/d, each correctly rounded from e and
     d (scalar.sigmoid's formula for x < 0; for x >= 0 it differs from 1/(1+exp(-x)) by an ulp
     or two). Five passes over memory, one fewer than numpy's naive 1/(1+exp(-x)) with
-    s*(1-s), which loses σ(-x)'s digits where σ(x) nears 1. Above x = 709, where e overflows
-    to inf and inf/inf would be nan, σ(x) is 1/(1+1/e) instead: 1/inf is 0, and at e = inf or 0
-    (|x| > 745) these give 1 and 0, as they should. `out`: arrays the value and the local
-    gradient go into (a chunk's slices of the results), or None. 1/d is np.divide(1.0, d):
-    np.reciprocal has no SIMD loop for float64 and takes twice as long.
+    s*(1-s), which loses σ(-x)'s digits where σ(x) nears 1. Where some x is above 709 (e would
+    overflow, and inf/inf is nan), both come from exp(-|x|) (_sigmoids), subnormals included.
+    `out`: arrays the value and the local gradient go into (a chunk's slices of the results),
+    or None. 1/d is np.divide(1.0, d): np.reciprocal has no SIMD loop for float64 and takes
+    twice as long.
     """
     if not np.ndim(x):
         value = scalar.sigmoid(x)
         return value, (value * scalar.sigmoid(-x),)
     into, slope = out
-    e = np.exp(x)
     if x.size and x.max() <= 709.0:  # e is finite (a nan in x fails the test too)
+        e = np.exp(x)
         d = e + 1.0
         value = np.divide(e, d, out=into)
         np.divide(1.0, d, out=d)  # σ(-x)
     else:
-        value = np.divide(1.0, e, out=into)
-        value += 1.0
-        np.divide(1.0, value, out=value)
-        e += 1.0
-        d = np.divide(1.0, e, out=e)  # σ(-x)
+        value, d = _sigmoids(x)
+        if into is not None:
+            into[...] = value
+            value = into
     return value, (np.multiply(value, d, out=d if slope is None else slope),)
 
 
@@ -102,23 +114,19 @@ def relu(x):
 
 
 def pow1p(x, y):
-    """As scalar.pow1p: exp(y*log1p(x)) where 0 < |x| < 0.5, pow(1+x, y) elsewhere."""
+    """As scalar.pow1p: exp(y*log1p(x)) where 1+x rounds and |x| < 0.5, pow(1+x, y) elsewhere."""
     if not np.ndim(x) and not np.ndim(y):
         return scalar.pow1p(float(x), float(y))
-    out = np.array(pow(np.add(x, 1.0), y), dtype=np.float64)
-    near = (np.abs(x) < 0.5) & (x != 0)
+    base = np.add(x, 1.0)
+    out = np.array(pow(base, y), dtype=np.float64)
+    near = (np.abs(x) < 0.5) & (base - 1.0 != x)
     if np.any(near):
         out = np.where(near, np.exp(np.multiply(y, np.log1p(np.where(near, x, 0.0)))), out)
     return out
 
 
-def pow1p_grads(inputs, out):
-    """As scalar.pow1p_grads: y*pow1p(x, y-1), and out*log1p(x) with 0 where out = 0."""
-    x, y = inputs
-    if not np.ndim(x) and not np.ndim(y):
-        return scalar.pow1p_grads([float(x), float(y)], float(out))
-    dy = np.multiply(out, np.log1p(x))
-    return [np.multiply(y, pow1p(x, np.subtract(y, 1.0))), np.where(out == 0, 0.0, dy)]
+def xlog1py(x, y):
+    return np.where((x == 0) & (y == y), 0.0, x * np.log1p(y))
 
 
 def xlogy(x, y):

@@ -386,12 +386,30 @@ def _check_point(
         fine_grads = {var: _float_at(g, k) for var, g in numbers.fine_gradients.items()}
         error = 2 * (_float_at(numbers.value_noise, k) + _float_at(numbers.fine_value_noise, k))
         rows.append(_compare(index, "fuse", None, value, fine_value, error, s, why, why_fine))
+        numeric = {row.wrt: row for row in rows if row.check == "numeric"}
         for var in graph.variables:
             error = cg_noise[var] + _float_at(numbers.fine_cg_noise[var], k)
-            rows.append(
-                _compare(index, "fuse", var, grads[var], fine_grads[var], error, s, why, why_fine)
-            )
+            row = _compare(index, "fuse", var, grads[var], fine_grads[var], error, s, why, why_fine)
+            rows.append(_fine_grained_lost_digits(row, numeric.get(var)))
     return rows
+
+
+def _fine_grained_lost_digits(row: Row, numeric: Row | None) -> Row:
+    """A fused gradient that differs from the fine-grained graph's but agrees with the numeric
+    reference, while the fine-grained one does not, is right: the fine-grained graph lost digits
+    to rounding where the fused gate keeps them ((1+x)**n at x = 1e-14: 1+x rounds). The bound on
+    that rounding would need second derivatives; the independent reference decides instead."""
+    if row.status != FAIL or numeric is None or numeric.status != PASS:
+        return row
+    if abs(row.reference - numeric.reference) <= numeric.tolerance:
+        return row  # the fine-grained graph agrees with the reference too: the fused one is off
+    row.status = PASS
+    row.note = (
+        f"the fine-grained graph's gradient is {_g(row.rel_err)} off, and off the numeric "
+        f"reference {shortest_float(numeric.reference)} too, which the fused one matches: "
+        "the fine-grained graph lost digits to rounding"
+    )
+    return row
 
 
 def _numeric(case, index, env, numbers, k, f0, cg, var, kink_nodes) -> Row:

@@ -110,7 +110,7 @@ const B = {
   },
   pow1p(x, y) {
     // as cgcli/scalar.py: exp(y*log1p(x)) where 1+x would round away x's last digits
-    if (x > -0.5 && x < 0.5 && x !== 0) return Math.exp(y * Math.log1p(x));
+    if (x > -0.5 && x < 0.5 && (1 + x) - 1 !== x) return Math.exp(y * Math.log1p(x));
     return B.pow(1 + x, y);
   },
   exp(x) { return Math.exp(x); },
@@ -120,6 +120,10 @@ const B = {
   log2(x) { return Math.log2(x); },
   log10(x) { return Math.log10(x); },
   log1p(x) { return Math.log1p(x); },
+  xlog1py(x, y) {
+    if (x === 0 && y === y) return 0;
+    return x * Math.log1p(y);
+  },
   xlogy(x, y) {
     if (x === 0 && y === y) return 0;
     return x * Math.log(y);
@@ -182,10 +186,6 @@ const B = {
     if (s === null) return inputs.map(() => NaN);
     const total = 1 + s.rest;
     return [fsum(s.terms.slice(1)) / total, ...s.terms.slice(1).map((t) => -(t / total))];
-  },
-  pow1p_grads(inputs, out) {
-    const [x, y] = inputs;
-    return [y * B.pow1p(x, y - 1), out === 0 ? 0 : out * Math.log1p(x)];
   },
   tanh_grads(inputs, out) {
     if (Math.abs(out) < 2 / 3) return [1 - out * out];

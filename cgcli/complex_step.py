@@ -3,9 +3,10 @@
 f's gates are evaluated on complex numbers; with h tiny the h² terms of the Taylor series are
 far below the last bit, and no difference cancels, so the reference is as good as f's own
 rounding. Each op's complex forward is written here, apart from the ops table, so that the
-reference shares nothing with backprop's local gradients: numpy's complex functions where it
-has them, else the first-order form f(a) + i·b·f′(a) with f′ written out (the same to the last
-bit, since b² vanishes beside a).
+reference shares nothing with backprop's local gradients: numpy's complex functions where they
+keep f's digits, else the first-order form f(a) + i·b·f′(a) with f′ written out (the same to the
+last bit, since b² vanishes beside a): where numpy has none, and where its complex form rounds
+away digits the real one keeps (log1p's 1+z, bce's softplus(z) - z·t at large z).
 
 Ops whose derivative jumps (relu, abs, sign, floor, ceil, max, min) are not analytic: a case
 that uses one with the complex method is refused before it runs (NOT_ANALYTIC, why for each).
@@ -40,6 +41,18 @@ def _first_order(f, df):
     def forward(z):
         a, b = z.real, z.imag
         return f(a) + 1j * (b * df(a))
+
+    return forward
+
+
+def _first_order_2(f, dfx, dfy):
+    """f(a + ib, c + id) = f(a, c) + i·(b·∂f/∂x + d·∂f/∂y), for an op whose complex form in numpy
+    rounds away the digits its real form keeps (1+z in log1p, softplus(z) - z in bce)."""
+
+    def forward(x, y):
+        a, c = np.real(x), np.real(y)
+        out = f(a, c)
+        return out + 1j * (np.imag(x) * dfx(a, c, out) + np.imag(y) * dfy(a, c, out))
 
     return forward
 
@@ -103,14 +116,21 @@ COMPLEX = {
     "div": np.divide,
     "neg": np.negative,
     "pow": _pow,
-    "pow1p": lambda x, y: _pow(1 + x, y),
+    "pow1p": _first_order_2(
+        arrays.pow1p,
+        lambda x, y, out: y * arrays.pow1p(x, y - 1),
+        lambda x, y, out: arrays.xlog1py(out, x),
+    ),
     "exp": np.exp,
     "exp2": lambda z: np.exp(z * math.log(2)),
     "expm1": _first_order(np.expm1, np.exp),
     "log": np.log,
     "log2": np.log2,
     "log10": np.log10,
-    "log1p": np.log1p,
+    "log1p": _first_order(np.log1p, lambda a: 1 / (1 + a)),
+    "xlog1py": _first_order_2(
+        arrays.xlog1py, lambda x, y, out: np.log1p(y), lambda x, y, out: x / (1 + y)
+    ),
     "xlogy": _xlogy,
     "sqrt": np.sqrt,
     "cbrt": _first_order(np.cbrt, lambda a: 1 / (3 * np.cbrt(a) ** 2)),
@@ -136,7 +156,11 @@ COMPLEX = {
     "logsumexp": _logsumexp,
     "logsoftmax": lambda *xs: xs[0] - _logsumexp(*xs),
     "softmax": lambda *xs: np.exp(xs[0] - _logsumexp(*xs)),
-    "bce": lambda x, t: _softplus(x) - x * t,
+    "bce": _first_order_2(
+        arrays.bce,
+        lambda x, t, out: (1 - t) * arrays.sigmoid(x) - t * arrays.sigmoid(-x),
+        lambda x, t, out: -x,
+    ),
     "hypot": _hypot,
 }
 

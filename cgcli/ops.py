@@ -174,12 +174,12 @@ TABLE = [
         "x ** y (also x^y, pow(x, y)); nan for x < 0 and y not an integer",
         at_kinks="∂/∂y is 0 where out = 0 (x = 0, y > 0); ∂/∂x at x = 0, y = 0 is nan (0·inf)",
         infix="**", precedence=POWER, operands=(ATOM, UNARY)),
-    # its numbers: exp(y*log1p(x)) where |x| < 0.5 (cgcli/scalar.py), and out*log1p(x) for ∂/∂y,
-    # where xlogy(out, 1+x) would lose x's digits in 1+x
-    _op("pow1p", scalar.pow1p, "arrays.pow1p", ("y*pow1p(x,y-1)", "xlogy(out,1+x)"),
-        "(1 + x) ** y, exact for small x; pow's conventions with 1+x as the base",
-        at_kinks="∂/∂y is 0 where out = 0 (x = -1, y > 0); ∂/∂x at x = -1, y = 0 is nan (0·inf)",
-        local="pow1p_grads"),
+    # exp(y*log1p(x)) where 1+x would round away x's digits (cgcli/scalar.py); its ∂/∂y keeps
+    # them too, where xlogy(out, 1+x) would not
+    _op("pow1p", scalar.pow1p, "arrays.pow1p", ("y*pow1p(x,y-1)", "xlog1py(out,x)"),
+        "(1 + x) ** y, without rounding 1+x where that loses x's digits; pow's conventions "
+        "with 1+x as the base",
+        at_kinks="∂/∂y is 0 where out = 0 (x = -1, y > 0); ∂/∂x at x = -1, y = 0 is nan (0·inf)"),
     # exponentials and logarithms
     _op("exp", ieee(math.exp, overflow=inf), "numpy.exp", "out", "e ** x"),
     _op("exp2", ieee(math.exp2, overflow=inf), "numpy.exp2", "out*log(2)", "2 ** x"),
@@ -195,6 +195,8 @@ TABLE = [
     _op("log1p", ieee(math.log1p, pole={-1.0: -inf}), "numpy.log1p", "1/(1+x)",
         "log(1 + x), exact for small x"),
     _op("xlogy", scalar.xlogy, "arrays.xlogy", ("log(y)", "x/y"), "x * log(y), and 0 where x = 0"),
+    _op("xlog1py", scalar.xlog1py, "arrays.xlog1py", ("log1p(y)", "x/(1+y)"),
+        "x * log1p(y), and 0 where x = 0"),
     # roots
     _op("sqrt", ieee(math.sqrt), "numpy.sqrt", "0.5/out", "square root; nan below 0",
         at_kinks="inf at 0"),

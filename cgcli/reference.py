@@ -121,10 +121,13 @@ def _reach(op: str, v: list, t: list, carried: list, inputs, out) -> np.ndarray:
         return np.abs(v[0] * signed[1] + v[1] * signed[0]) / (t[0] * t[1])
     if op == "div":
         return np.abs(v[1]) / t[1]
-    if op == "pow":
-        return np.fmin(np.abs(v[0]) / t[0], 1 / np.abs(np.log(np.abs(v[0])) * t[1]))
+    if op in ("pow", "pow1p"):  # base**y bends over a y-th of the base, and over 1/log(base) in y
+        base = np.abs(v[0] if op == "pow" else 1 + v[0])
+        return np.fmin(base / (t[0] * np.fmax(1, np.abs(v[1]))), 1 / np.abs(np.log(base) * t[1]))
     if op == "xlogy":
         return np.abs(v[1]) / t[1]
+    if op == "xlog1py":
+        return np.abs(1 + v[1]) / t[1]
     if op in _RELATIVE:  # a pole, a branch point or a kink at 0
         return np.abs(v[0]) / t[0]
     if op == "log1p":

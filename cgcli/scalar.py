@@ -95,12 +95,12 @@ def pow(x, y):  # noqa: A001 - the op's name
 
 
 def pow1p(x, y):
-    """(1+x)**y. Where |x| < 0.5, 1+x rounds away x's last digits (half an ulp of 1, which pow
-    then multiplies by y): exp(y*log1p(x)) keeps them, its error growing with |y*log1p(x)|
-    instead. Elsewhere 1+x is exact (x in [-1, -0.5], Sterbenz) or loses no more than
-    log1p would, and pow(1+x, y) keeps pow's conventions: a negative base with an integer y,
-    the pole at x = -1, nan for a negative base with any other y."""
-    if -0.5 < x < 0.5 and x != 0:
+    """(1+x)**y. Where 1+x rounds (|x| < 0.5 and (1+x)-1 is not x), the rounding would lose x's
+    last digits, which pow then multiplies by y: exp(y*log1p(x)) keeps them, its error growing
+    with |y*log1p(x)| instead. Elsewhere 1+x is exact or as good as log1p, and pow(1+x, y)
+    keeps pow's conventions: a negative base with an integer y, the pole at x = -1, nan for a
+    negative base with any other y. ((1+x)-1 is exact for 1+x in [0.5, 2]: Sterbenz.)"""
+    if -0.5 < x < 0.5 and (1.0 + x) - 1.0 != x:
         try:
             return math.exp(y * math.log1p(x))
         except OverflowError:
@@ -108,11 +108,11 @@ def pow1p(x, y):
     return pow(1.0 + x, y)
 
 
-def pow1p_grads(inputs, out):
-    """pow1p's local gradients: y*(1+x)**(y-1), from pow1p; and out*log1p(x) (log(1+x) without
-    its rounding), 0 where out = 0 as pow's xlogy(out, x) gives."""
-    x, y = inputs
-    return [y * pow1p(x, y - 1.0), 0.0 if out == 0 else out * _log1p(x)]
+def xlog1py(x, y):
+    """x*log1p(y), and 0 where x = 0 (as xlogy): pow1p's ∂/∂y is xlog1py(out, x)."""
+    if x == 0 and y == y:
+        return 0.0
+    return x * _log1p(y)
 
 
 def xlogy(x, y):

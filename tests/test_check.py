@@ -959,3 +959,37 @@ def test_a_case_file_that_is_not_utf8_points_at_the_byte_and_a_bom_is_no_text(tm
         ],
     )
     assert run_cli(["check", "--cases", str(bom)])[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["n*log1p(x)", "--x", "1e-14", "--n", "2", "--method", "complex"],
+        ["pow1p(x,n)", "--x", "1e-10", "--n", "1e10", "--method", "complex"],
+        ["pow1p(x,n)", "--x", "1e-14", "--n", "3", "--method", "complex"],
+        ["bce(z,t)", "--z", "40", "--t", "1", "--method", "complex"],
+        ["pow1p(x,n)", "--x", "-0.9999999999", "--n", "-2.5"],
+        ["pow1p(x,n)", "--x", "1e-10", "--n", "1e10"],
+        ["x**n", "--x", "1.0000000001", "--n", "1e10"],
+        ["(1+x)**n", "--fuse", "--x", "1e-14", "--n", "3"],
+    ],
+)
+def test_right_gradients_of_powers_of_1_plus_x_pass(args):
+    """The complex step keeps log1p's, pow1p's and bce's digits; the numeric step stays inside
+    pow1p's domain and within a large power's bend; the fused gradient that the reference
+    confirms passes beside a fine-grained graph that rounded 1+x."""
+    code, report, err = check_json(run_cli, *args)
+    assert code == 0 and {c["status"] for c in rows(report)} == {"pass"}, report
+
+
+def test_a_fused_gradient_off_the_reference_still_fails_beside_the_fine_grained_graph():
+    from cgcli.check import FAIL, PASS, Row, _fine_grained_lost_digits
+
+    numeric = Row(0, "numeric", "x", 2.0, 2.0, PASS, tolerance=1e-9)
+    fused_right = Row(0, "fuse", "x", 2.0, 2.1, FAIL)
+    assert _fine_grained_lost_digits(fused_right, numeric).status == PASS
+    numeric_off = Row(0, "numeric", "x", 2.1, 2.0, FAIL, tolerance=1e-9)
+    fused_wrong = Row(0, "fuse", "x", 2.1, 2.0, FAIL)
+    assert _fine_grained_lost_digits(fused_wrong, numeric_off).status == FAIL
+    both_near = Row(0, "fuse", "x", 2.0, 2.0 + 1e-10, FAIL)
+    assert _fine_grained_lost_digits(both_near, numeric).status == FAIL

@@ -251,6 +251,7 @@ def _mp(op, point, k, t):
         "log10": lambda: mp.log10(x),
         "log1p": lambda: mp.log1p(x),
         "xlogy": lambda: x * mp.log(y),
+        "xlog1py": lambda: x * mp.log1p(y),
         "sqrt": lambda: mp.sqrt(x),
         "cbrt": lambda: mp.cbrt(x) if x >= 0 else -mp.cbrt(-x),
         "sin": lambda: mp.sin(x),

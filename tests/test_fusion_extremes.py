@@ -137,3 +137,48 @@ def test_pow1p_keeps_the_conventions_of_pow_with_the_base_1_plus_x(x, n):
         for name in point:
             g = got.gradients[name] if got is fused else float(got.gradients[name][1])
             assert same(g, fine.gradients[name]), (name, g, fine.gradients[name])
+
+
+@pytest.mark.parametrize(
+    "x, n", [(0.25, 3.0), (0.375, 2000.0), (-0.25, 2441.0), (0.5, 7.0), (-0.125, 500.0)]
+)
+def test_pow1p_uses_pow_where_1_plus_x_is_exact(x, n):
+    """x = 0.25, 0.375, -0.25: 1+x is exact, and pow(1+x, n) is within an ulp, where
+    exp(n*log1p(x)) would be hundreds of ulps off."""
+    truth = (1 + mp(x)) ** mp(n)
+    got = grad(fuse(parse("(1+x)**n")), {"x": x, "n": n}).value
+    assert abs(got - float(truth)) <= 2 * math.ulp(float(truth)), (got, float(truth))
+
+
+def test_pow1p_derivatives_and_hessian_keep_their_digits():
+    """cg diff builds ∂/∂n as xlog1py(out, x), not xlogy(out, 1+x); the Hessian is symmetric."""
+    from cgcli.api import hessian
+    from cgcli.derive import derivative
+    from cgcli.printer import to_text
+
+    x, n = 1e-10, 1e10
+    text = to_text(derivative(parse("pow1p(x, n)"), "n"))
+    exact = (1 + mp(x)) ** mp(n) * mpmath.log1p(mp(x))
+    assert "xlog1py" in text
+    assert close(grad(text, {"x": x, "n": n}).value, float(exact))
+    h = hessian(parse("pow1p(x, n)"), {"x": x, "n": n}).matrix
+    assert h[0][1] == h[1][0]
+    assert close(h[1][1], float((1 + mp(x)) ** mp(n) * mpmath.log1p(mp(x)) ** 2), ulps=8)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["sigmoid(x)", "softplus(x)", "logsigmoid(x)", "bce(x, 0)", "bce(x, 1)", "1/(1+exp(x))"],
+)
+@pytest.mark.parametrize("xs", [[-710.0, 0.0], [710.0, 0.0], [-745.0, 750.0], [-709.5, 1.0]])
+def test_the_sigmoid_family_keeps_subnormals_in_a_batch_as_one_point_does(expr, xs):
+    """Past |x| = 709.78, σ(x) or σ(-x) is subnormal: a batch gives the same bits as one point
+    (it used to flush them to 0 where exp(710) overflowed)."""
+    import numpy as np
+
+    graph = fuse(parse(expr))
+    batch = grad(graph, {"x": np.array(xs)})
+    for k, x in enumerate(xs):
+        one = grad(graph, {"x": x})
+        assert repr(float(batch.value[k])) == repr(one.value), (x, batch.value[k], one.value)
+        assert repr(float(batch.gradients["x"][k])) == repr(one.gradients["x"]), x
