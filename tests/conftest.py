@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from cgcli.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
+# the commands in the order `cg --help` lists them and a shell completes them (help is last)
+COMMANDS = ["grad", "eval", "check", "diff", "hessian", "graph", "functions", "fusions", "grammar"]
 
 
 def cg_binary() -> str:

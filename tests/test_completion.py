@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cg_binary, run_bin
+from conftest import COMMANDS, cg_binary, run_bin
 
 BIN = str(Path(cg_binary()).parent)
 
@@ -53,21 +53,7 @@ def test_the_bash_script_registers_its_function_with_file_names_as_the_fallback(
 @pytest.mark.parametrize(
     "words, expected",
     [
-        (
-            ["cg", ""],
-            [
-                "grad",
-                "eval",
-                "check",
-                "diff",
-                "hessian",
-                "graph",
-                "functions",
-                "fusions",
-                "grammar",
-                "help",
-            ],
-        ),  # fmt: skip
+        (["cg", ""], [*COMMANDS, "help"]),
         (["cg", "gr"], ["grad", "graph", "grammar"]),
         (["cg", "grad", "--fo"], ["--format"]),
         (["cg", "check", "x", "--x", "1", "--exp"], ["--expect", "--expect-grad"]),

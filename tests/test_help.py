@@ -8,9 +8,8 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import cg_binary, run_bin
+from conftest import COMMANDS, cg_binary, run_bin
 
-COMMANDS = ["grad", "eval", "check", "diff", "hessian", "graph", "functions", "fusions", "grammar"]
 WITH_EXPRESSION = ["grad", "eval", "check", "diff", "hessian", "graph"]
 
 
