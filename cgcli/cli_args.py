@@ -360,7 +360,18 @@ def _long_word(reader: _Reader, words: list[str], at: int, after_dashes: bool) -
     declared = {*options.by_word, *reader.optional, *HELPS}
     if format_word(spelled) and (following is None or following[:2] == "--") and not after_dashes:
         reader.fail(not_an_option(spelled), at)  # --json, --json --x 1: cg's --format json
-    if following is None or following == "--" or (following in declared and not after_dashes):
+    # the next word is an option or another binding (--bogus --x 1): not this binding's value,
+    # which is a number or a constant expression (--NAME would be one only as -(-NAME), no constant)
+    next_is_a_name = (
+        following is not None
+        and following[:2] == "--"
+        and bool(NAME.match(following[2:].split("=")[0]))
+    )
+    if (
+        following is None
+        or following == "--"
+        or ((following in declared or next_is_a_name) and not after_dashes)
+    ):
         line = reader.line  # --exlpain at the end is a mistyped option, --x a binding with no value
         mistyped = option_hint(spelled, line.known) or elsewhere(
             spelled, line.command, line.commands

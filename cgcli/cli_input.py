@@ -100,21 +100,21 @@ def direction_of(text: str) -> dict[str, float]:
         spelled, eq, value = item.partition("=")
         name = spelled.strip()
         if not eq or not name:
-            raise CgError(f"--dir takes NAME=VALUE,…, got {text!r}")
+            raise CgError(f"give NAME=VALUE,… such as x=1,y=0; got {text!r}")
         if name in direction:
-            raise CgError(f"--dir: {name} is given twice")
+            raise CgError(f"{name} is given twice")
         start = at + len(spelled) + 1
         direction[name] = api.constant_within(text, value, start, what=f"--dir {name}: ")
     return direction
 
 
 def directional(loaded, line: cli_args.Line):
-    """The directional derivative along --dir's vector. A vector the expression cannot move along
-    (the zero vector, a variable it does not have) is said with the caret under --dir's value."""
+    """The directional derivative along --dir's vector. A vector that is not NAME=VALUE,… or that
+    the expression cannot move along (the zero vector, a variable it does not have) is said with
+    the caret under --dir's value."""
     given = line.given["direction"][-1]
-    direction = direction_of(given.value)
     try:
-        return api.directional(loaded.graph, loaded.env, direction)
+        return api.directional(loaded.graph, loaded.env, direction_of(given.value))
     except CgError as e:
         if e.source is not None or e.variable is not None:
             raise

@@ -8,6 +8,7 @@ import json
 from typing import IO
 
 from .api import Result
+from .console import rich_console
 from .explain_output import explain_data, write_explain
 from .human_numbers import human_float, show
 from .text import ascii_only, json_number, shortest_float
@@ -106,13 +107,18 @@ def _scalar(v) -> str:
 
 
 def write_directional(along, out: IO[str]) -> None:
-    """The directional derivative by forward mode, beside the gradient's dot product with the unit vector."""
+    """The directional derivative by forward mode, beside the gradient's dot product with the unit
+    vector: one line, or on a terminal too narrow for it, a line for each part, so that no number
+    is split."""
     unit, forward_mode, dot = along
-    vector = ", ".join(f"{name}={human_float(u)}" for name, u in unit.items())
+    components = [f"{name}={human_float(u)}" for name, u in unit.items()]
     times = "." if ascii_only(out) else "·"
-    out.write(
-        f"along ({vector}): forward mode {show(forward_mode)}, gradient {times} unit {show(dot)}\n"
-    )
+    results = [f"forward mode {show(forward_mode)}", f"gradient {times} unit {show(dot)}"]
+    line = f"along ({', '.join(components)}): {', '.join(results)}"
+    if out.isatty() and len(line) > rich_console(out, table=True).width:
+        out.write("\n".join(["along:", *[f"  {c}" for c in components], *results]) + "\n")
+    else:
+        out.write(line + "\n")
 
 
 def write_plain(result: Result, out: IO[str], along=None) -> None:

@@ -366,6 +366,22 @@ def test_dir_errors(direction, message):
     assert code == 2 and message in err
 
 
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0,0", "give NAME=VALUE,… such as x=1,y=0; got '0,0'"),
+        ("x=1,x=2", "x is given twice"),
+    ],
+)
+def test_a_dir_that_is_not_a_vector_is_said_under_its_value(cg, value, message):
+    code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", "--dir", value])
+    shown = f"cg grad 'x*y' --x 1 --y 2 --dir {value}"
+    assert (code, err.splitlines()) == (
+        2,
+        [f"cg: error: --dir: {message}", "  " + shown, " " * (2 + shown.rindex(value)) + "^"],
+    )
+
+
 @pytest.mark.parametrize("dir_words", [["--dir", "x=0,y=-0"], ["--dir=x=0,y=-0"]])
 def test_a_zero_direction_is_shown_under_the_dir_value(cg, dir_words):
     code, out, err = cg(["grad", "x*y", "--x", "1", "--y", "2", *dir_words])

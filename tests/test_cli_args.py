@@ -4,7 +4,7 @@ the command's declared options (their click parameters), and errors shown with a
 import shlex
 
 import pytest
-from conftest import run_bin
+from conftest import run_bin, run_cli
 from typer.main import get_command
 
 from cgcli import __version__, cli_args
@@ -326,3 +326,20 @@ def test_options_on_the_wrong_side_of_the_command(cg, typed, message, under):
 def test_a_variable_named_like_cgs_option_is_bound_with_v():
     code, out, err = run_bin(["grad", "color*2", "-v", "color=3", "--color", "never"])
     assert (code, err) == (0, "") and "∂f/∂color = 2" in out
+
+
+@pytest.mark.parametrize(
+    "args, at",
+    [
+        (["grad", "x+bogus", "--bogus", "--x", "1"], "--bogus"),
+        (["grad", "x", "--x", "--y", "1"], "--x"),
+        (["grad", "x*y", "--x", "--y=2"], "--x"),
+    ],
+)
+def test_a_binding_followed_by_another_option_needs_a_value(args, at):
+    """The next word is a binding or an option (--x 1), not this binding's value: its value would
+    be a constant, and --x could only be the expression -(-x)."""
+    code, out, err = run_cli(args)
+    lines = err.splitlines()
+    assert code == 2 and lines[0] == f"cg: error: {at} needs a value: {at} VALUE", err
+    assert lines[2].index("^") == lines[1].index(f" {at} ") + 1

@@ -351,3 +351,22 @@ def test_explain_shows_a_zero_as_0():
     code, out, err = run_bin([*MINUS_ZERO, "--explain"])
     assert out.splitlines()[2:4] == ["  #1 neg -x: neg(0) = 0", "  #3 mul -x*y: mul(0, 1) = 0"]
     assert "  #3 mul gate -x*y: upstream 1 × local 0 = 0 to #2 y" in out.splitlines()
+
+
+def test_the_dir_line_on_a_narrow_terminal_gives_each_part_a_line():
+    args = ["--color", "never", "grad", "x*y", "--x", "1", "--y", "2"]
+    args += ["--dir", "x=1,y=-1.2345678901234567"]
+    code, out, err = run_tty(args, columns=30)
+    tail = out.splitlines()[-5:]
+    assert code == 0 and tail == [
+        "along:",
+        "  x=0.6294217449900306",
+        "  y=-0.7770638757101663",
+        "forward mode 0.4817796142698948",
+        "gradient · unit 0.4817796142698948",
+    ], out
+    code, out, err = run_tty(args, columns=200)
+    assert out.splitlines()[-1] == (
+        "along (x=0.6294217449900306, y=-0.7770638757101663): forward mode 0.4817796142698948, "
+        "gradient · unit 0.4817796142698948"
+    )
