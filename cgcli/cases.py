@@ -277,10 +277,11 @@ def _case(
             graph = api.fuse(fine, gates)
         except CgError as e:
             raise origin.wrap(e, f"{origin.setting_name('fuse')}: ") from None
-        if not any(node.fused for node in graph.nodes):
+        if not any(node.fused for node in graph.nodes):  # no fuse rows: nothing to compare
             warnings.append(
                 f"{origin.setting_name('fuse')}: nothing in the expression matches a gate (`cg fusions` lists the shapes)"
             )
+            graph = fine
 
     if settings.method == "complex":
         _analytic(graph, origin.setting_name("method"), origin)
@@ -383,7 +384,7 @@ def _case(
         name or source,
         source,
         graph,
-        fine if settings.fuse else None,
+        fine if graph is not fine else None,  # fused, and something was: the fuse rows
         bound,
         expect,
         grads,

@@ -343,7 +343,7 @@ def _compare(index, check, wrt, cg, reference_, error, settings, why_cg="", why_
     note = ""
     if status == INCONCLUSIVE:
         note = (
-            f"both numbers are only known to ±{_g(error)} (rounding): "
+            f"between them, the two numbers are only known to ±{_g(error)} (rounding): "
             f"more than {_g(settings.rtol)} of them"
         )
     return Row(index, check, wrt, cg, reference_, status, note, tolerance=tolerance)

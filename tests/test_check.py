@@ -993,3 +993,9 @@ def test_a_fused_gradient_off_the_reference_still_fails_beside_the_fine_grained_
     assert _fine_grained_lost_digits(fused_wrong, numeric_off).status == FAIL
     both_near = Row(0, "fuse", "x", 2.0, 2.0 + 1e-10, FAIL)
     assert _fine_grained_lost_digits(both_near, numeric).status == FAIL
+
+
+def test_fuse_with_nothing_to_fuse_adds_no_rows_comparing_the_graph_with_itself():
+    code, report, err = check_json(run_cli, "pow1p(x,n)", "--x", "0.3", "--n", "2.5", "--fuse")
+    assert code == 0 and [c["check"] for c in rows(report)] == ["numeric", "numeric"], report
+    assert "nothing in the expression matches a gate" in err
