@@ -125,12 +125,12 @@ def pow1p(x, y):
     return out
 
 
-def xlog1py(x, y):
-    return np.where((x == 0) & (y == y), 0.0, x * np.log1p(y))
+def _times_log(log):
+    """As scalar._times_log: x * log(y), and 0 where x = 0 unless y is nan."""
+    return lambda x, y: np.where((x == 0) & (y == y), 0.0, x * log(y))
 
 
-def xlogy(x, y):
-    return np.where((x == 0) & (y == y), 0.0, x * np.log(y))
+xlogy, xlog1py = _times_log(np.log), _times_log(np.log1p)
 
 
 def tanh_grads(inputs, out):

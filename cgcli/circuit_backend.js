@@ -97,6 +97,11 @@ function largestOrNaN(xs) {
   return xs.some((x) => x !== x) ? NaN : Math.max(...xs);
 }
 
+// x * log(y) (or log1p), and 0 where x = 0 unless y is nan: xlogy and xlog1py
+function timesLog(log) {
+  return (x, y) => (x === 0 && y === y ? 0 : x * log(y));
+}
+
 const B = {
   add(x, y) { return x + y; },
   sub(x, y) { return x - y; },
@@ -120,14 +125,8 @@ const B = {
   log2(x) { return Math.log2(x); },
   log10(x) { return Math.log10(x); },
   log1p(x) { return Math.log1p(x); },
-  xlog1py(x, y) {
-    if (x === 0 && y === y) return 0;
-    return x * Math.log1p(y);
-  },
-  xlogy(x, y) {
-    if (x === 0 && y === y) return 0;
-    return x * Math.log(y);
-  },
+  xlog1py: timesLog(Math.log1p),
+  xlogy: timesLog(Math.log),
   sqrt(x) { return Math.sqrt(x); },
   cbrt(x) { return Math.cbrt(x); },
   sin(x) { return Math.sin(x); },

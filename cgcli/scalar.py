@@ -108,17 +108,16 @@ def pow1p(x, y):
     return pow(1.0 + x, y)
 
 
-def xlog1py(x, y):
-    """x*log1p(y), and 0 where x = 0 (as xlogy): pow1p's ∂/∂y is xlog1py(out, x)."""
-    if x == 0 and y == y:
-        return 0.0
-    return x * _log1p(y)
+def _times_log(log):
+    """x * log(y), and 0 where x = 0 unless y is nan: xlogy, and xlog1py (pow1p's ∂/∂y is
+    xlog1py(out, x))."""
 
+    def times(x, y):
+        if x == 0 and y == y:
+            return 0.0
+        return x * log(y)
 
-def xlogy(x, y):
-    if x == 0 and y == y:
-        return 0.0
-    return x * _log(y)
+    return times
 
 
 def sigmoid(x):
@@ -181,6 +180,7 @@ def min(x, y):  # noqa: A001
 
 _log = ieee(math.log, pole={0.0: -inf})
 _log1p = ieee(math.log1p, pole={-1.0: -inf})
+xlogy, xlog1py = _times_log(_log), _times_log(_log1p)
 _cosh = ieee(math.cosh, overflow=inf)
 floor = _integral(math.floor)
 ceil = _integral(math.ceil)

@@ -27,10 +27,11 @@ def backend_source() -> str:
 
 
 def backend_names(source: str | None = None) -> set[str]:
-    """The ops the backend defines: the methods of its object B (two spaces in, `name(`)."""
+    """The ops the backend defines: the methods and properties of its object B (two spaces in,
+    `name(` or `name:`)."""
     text = source if source is not None else backend_source()
     body = text[text.index("const B = {") :]
-    return set(re.findall(r"^  (\w+)\(", body, re.MULTILINE))
+    return set(re.findall(r"^  (\w+)[(:]", body, re.MULTILINE))
 
 
 def literal(v: float) -> str:
