@@ -73,7 +73,8 @@ def _sigmoid_kernel(x, out=(None, None)):
     With e = exp(x) and d = 1+e: σ(x) = e/d and σ(-x) = 1/d, each correctly rounded from e and
     d (scalar.sigmoid's formula for x < 0; for x >= 0 it differs from 1/(1+exp(-x)) by an ulp
     or two). Five passes over memory, one fewer than numpy's naive 1/(1+exp(-x)) with
-    s*(1-s), which loses σ(-x)'s digits where σ(x) nears 1. Where some x is above 709 (e would
+    s*(1-s), which loses σ(-x)'s digits where σ(x) nears 1, and no array of its own when it
+    writes into the results. Where some x is above 709 (e would
     overflow, and inf/inf is nan), both come from exp(-|x|) (_sigmoids), subnormals included.
     `out`: arrays the value and the local gradient go into (a chunk's slices of the results),
     or None. 1/d is np.divide(1.0, d): np.reciprocal has no SIMD loop for float64 and takes
@@ -84,15 +85,16 @@ def _sigmoid_kernel(x, out=(None, None)):
         return value, (value * scalar.sigmoid(-x),)
     into, slope = out
     if x.size and x.max() <= 709.0:  # e is finite (a nan in x fails the test too)
-        e = np.exp(x)
-        d = e + 1.0
-        value = np.divide(e, d, out=into)
+        # e and d live in the result arrays when they are given: no array of the kernel's own
+        e = np.exp(x, out=into)
+        d = np.add(e, 1.0, out=slope)
+        value = np.divide(e, d, out=e)
         np.divide(1.0, d, out=d)  # σ(-x)
-    else:
-        value, d = _sigmoids(x)
-        if into is not None:
-            into[...] = value
-            value = into
+        return value, (np.multiply(value, d, out=d),)
+    value, d = _sigmoids(x)
+    if into is not None:
+        into[...] = value
+        value = into
     return value, (np.multiply(value, d, out=d if slope is None else slope),)
 
 
