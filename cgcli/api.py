@@ -266,8 +266,9 @@ def _environment(graph: Graph, bindings) -> tuple[dict, list[str], int | None, b
             # be an overflow of finite values, and is looked at point by point
             with np.errstate(all="ignore"):  # inf + -inf
                 total = np.add.reduce(value)
-            if not math.isfinite(total) and not np.isfinite(value).all():
-                bad, finite = np.flatnonzero(~np.isfinite(value)), False
+            bad = np.flatnonzero(~np.isfinite(value)) if not math.isfinite(total) else []
+            if len(bad):
+                finite = False
                 warnings.append(
                     f"variable {name} is {shortest_float(value[bad[0]])} at point {bad[0]}"
                 )

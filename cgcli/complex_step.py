@@ -35,24 +35,14 @@ NOT_ANALYTIC = {
 }
 
 
-def _first_order(f, df):
-    """f(a + ib) = f(a) + i·b·f′(a) for b beside a far below a's last bit."""
+def _first_order(f, *partials):
+    """f(a + ib, …) = f(a, …) + i·(b·∂f/∂x + …) for parts b far below a's last bit: f and each
+    input's partial derivative are functions of the real parts."""
 
-    def forward(z):
-        a, b = z.real, z.imag
-        return f(a) + 1j * (b * df(a))
-
-    return forward
-
-
-def _first_order_2(f, dfx, dfy):
-    """f(a + ib, c + id) = f(a, c) + i·(b·∂f/∂x + d·∂f/∂y), for an op whose complex form in numpy
-    rounds away the digits its real form keeps (1+z in log1p, softplus(z) - z in bce)."""
-
-    def forward(x, y):
-        a, c = np.real(x), np.real(y)
-        out = f(a, c)
-        return out + 1j * (np.imag(x) * dfx(a, c, out) + np.imag(y) * dfy(a, c, out))
+    def forward(*zs):
+        reals = [np.real(z) for z in zs]
+        slope = sum(np.imag(z) * d(*reals) for z, d in zip(zs, partials))
+        return f(*reals) + 1j * slope
 
     return forward
 
@@ -116,10 +106,10 @@ COMPLEX = {
     "div": np.divide,
     "neg": np.negative,
     "pow": _pow,
-    "pow1p": _first_order_2(
+    "pow1p": _first_order(
         arrays.pow1p,
-        lambda x, y, out: y * arrays.pow1p(x, y - 1),
-        lambda x, y, out: arrays.xlog1py(out, x),
+        lambda x, y: y * arrays.pow1p(x, y - 1),
+        lambda x, y: arrays.xlog1py(arrays.pow1p(x, y), x),
     ),
     "exp": np.exp,
     "exp2": lambda z: np.exp(z * math.log(2)),
@@ -128,9 +118,7 @@ COMPLEX = {
     "log2": np.log2,
     "log10": np.log10,
     "log1p": _first_order(np.log1p, lambda a: 1 / (1 + a)),
-    "xlog1py": _first_order_2(
-        arrays.xlog1py, lambda x, y, out: np.log1p(y), lambda x, y, out: x / (1 + y)
-    ),
+    "xlog1py": _first_order(arrays.xlog1py, lambda x, y: np.log1p(y), lambda x, y: x / (1 + y)),
     "xlogy": _xlogy,
     "sqrt": np.sqrt,
     "cbrt": _first_order(np.cbrt, lambda a: 1 / (3 * np.cbrt(a) ** 2)),
@@ -156,10 +144,10 @@ COMPLEX = {
     "logsumexp": _logsumexp,
     "logsoftmax": lambda *xs: xs[0] - _logsumexp(*xs),
     "softmax": lambda *xs: np.exp(xs[0] - _logsumexp(*xs)),
-    "bce": _first_order_2(
+    "bce": _first_order(
         arrays.bce,
-        lambda x, t, out: (1 - t) * arrays.sigmoid(x) - t * arrays.sigmoid(-x),
-        lambda x, t, out: -x,
+        lambda x, t: (1 - t) * arrays.sigmoid(x) - t * arrays.sigmoid(-x),
+        lambda x, t: -x,
     ),
     "hypot": _hypot,
 }
